@@ -1,0 +1,605 @@
+/*
+ * kb: opening, migrations, transactions, clients, runs, sources, documents.
+ * The tree and entries are in kb_tree.c, searches in kb_search.c, JSONL in
+ * kb_jsonl.c.
+ */
+#include "kb_internal.h"
+
+#include "buf.h"
+#include "schema.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define KB_APPLICATION_ID 0x7472776c /* 'trwl' */
+
+int kb_fail(struct kb *kb, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(kb->err, sizeof kb->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int kb_sqlfail(struct kb *kb, const char *what)
+{
+    int rc = sqlite3_errcode(kb->db) & 0xff;
+    const char *msg = sqlite3_errmsg(kb->db);
+
+    switch (rc) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return kb_fail(kb, KB_EBUSY,
+                       "database '%s' is locked by another writer (%s); try again when it "
+                       "finishes",
+                       kb->path, what);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return kb_fail(kb, KB_ECORRUPT,
+                       "database '%s' is not a trawl database or is damaged (%s: %s); restore "
+                       "it from an export or point --db elsewhere",
+                       kb->path, what, msg);
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+        return kb_fail(kb, KB_ERROR,
+                       "database '%s' cannot be written (%s: %s); check its permissions", kb->path,
+                       what, msg);
+    case SQLITE_FULL:
+        return kb_fail(kb, KB_ERROR, "database '%s': disk full (%s)", kb->path, what);
+    default:
+        return kb_fail(kb, KB_ERROR, "database '%s': %s: %s", kb->path, what, msg);
+    }
+}
+
+sqlite3_stmt *kb_prepare(struct kb *kb, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int i;
+
+    /* SQL texts are string literals: their address identifies them. */
+    for (i = 0; i < kb->nstmts; i++) {
+        if (kb->stmts[i].sql == sql) {
+            st = kb->stmts[i].st;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+    }
+    if (sqlite3_prepare_v3(kb->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        kb_sqlfail(kb, "prepare");
+        return NULL;
+    }
+    if (kb->nstmts < KB_STMT_CACHE) {
+        kb->stmts[kb->nstmts].sql = sql;
+        kb->stmts[kb->nstmts].st = st;
+        kb->nstmts++;
+    } else {
+        /* Full cache: should not happen with our fixed statement set. Keep the
+         * statement alive until close so callers may treat it like a cached one. */
+        sqlite3_finalize(kb->stmts[KB_STMT_CACHE - 1].st);
+        kb->stmts[KB_STMT_CACHE - 1].sql = sql;
+        kb->stmts[KB_STMT_CACHE - 1].st = st;
+    }
+    return st;
+}
+
+int kb_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+const char *kb_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? (const char *)s : "";
+}
+
+const char *kb_col_null(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+void kb_hash_hex(const void *p, size_t len, char out[33])
+{
+    XXH128_hash_t h = XXH3_128bits(p, len);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+const char *kb_errmsg(const struct kb *kb)
+{
+    if (!kb)
+        return "out of memory";
+    return kb->err[0] ? kb->err : "no error";
+}
+
+int kb_schema_latest(void)
+{
+    return schema_migrations[schema_migration_count - 1].version;
+}
+
+static int kb_pragma_int(struct kb *kb, const char *sql, int *out)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(kb->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return kb_sqlfail(kb, "read header");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "read header");
+    return 0;
+}
+
+int kb_schema_version(struct kb *kb)
+{
+    int v = -1;
+    kb_pragma_int(kb, "PRAGMA user_version", &v);
+    return v;
+}
+
+static int kb_exec(struct kb *kb, const char *sql, const char *what)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(kb->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = kb_sqlfail(kb, what);
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static int kb_migrate(struct kb *kb, int readonly)
+{
+    int version, appid, ntables = 0, rc;
+    char sql[64];
+
+    if ((rc = kb_pragma_int(kb, "PRAGMA user_version", &version)) < 0)
+        return rc;
+    if ((rc = kb_pragma_int(kb, "PRAGMA application_id", &appid)) < 0)
+        return rc;
+    if ((rc = kb_pragma_int(kb, "SELECT count(*) FROM sqlite_schema", &ntables)) < 0)
+        return rc;
+    if (appid != KB_APPLICATION_ID && (version != 0 || ntables != 0 || appid != 0))
+        return kb_fail(kb, KB_ECORRUPT,
+                       "database '%s' is an SQLite file but not a trawl knowledge base; point "
+                       "--db elsewhere",
+                       kb->path);
+    if (version > kb_schema_latest())
+        return kb_fail(kb, KB_ENEWER,
+                       "database '%s' has schema version %d but this trawl knows versions up to "
+                       "%d; upgrade trawl to open it",
+                       kb->path, version, kb_schema_latest());
+    for (int i = 0; i < schema_migration_count; i++) {
+        const struct schema_migration *m = &schema_migrations[i];
+        if (m->version <= version)
+            continue;
+        if (readonly)
+            return kb_fail(kb, KB_EINVAL,
+                           "database '%s' needs migration to schema version %d; open it once "
+                           "without read-only mode",
+                           kb->path, kb_schema_latest());
+        if ((rc = kb_exec(kb, "BEGIN IMMEDIATE", "migration")) < 0)
+            return rc;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", m->version);
+        if ((rc = kb_exec(kb, m->sql, m->name)) < 0 || (rc = kb_exec(kb, sql, m->name)) < 0 ||
+            (rc = kb_exec(kb, "COMMIT", m->name)) < 0) {
+            char keep[sizeof kb->err];
+            memcpy(keep, kb->err, sizeof keep);
+            sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL);
+            memcpy(kb->err, keep, sizeof keep);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int kb_open(const char *path, unsigned flags, struct kb **kbp)
+{
+    struct kb *kb = calloc(1, sizeof *kb);
+    int oflags, rc, readonly = (flags & KB_OPEN_READONLY) != 0;
+    const char *env;
+    int timeout_ms = 5000;
+
+    *kbp = kb;
+    if (!kb)
+        return KB_ERROR;
+    kb->path = strdup(path);
+    if (!kb->path)
+        return kb_fail(kb, KB_ERROR, "out of memory");
+    if ((readonly || (flags & KB_OPEN_NOCREATE)) && access(path, F_OK) != 0)
+        return kb_fail(kb, KB_ENOTFOUND,
+                       "database '%s' does not exist; create it with 'trawl onboard' or "
+                       "'trawl import', or point --db / TRAWL_DB at an existing one",
+                       path);
+    oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &kb->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        if (!kb->db)
+            return kb_fail(kb, KB_ERROR, "out of memory");
+        return kb_fail(kb, KB_ERROR, "cannot open database '%s': %s", path, sqlite3_errmsg(kb->db));
+    }
+    if ((env = getenv("TRAWL_BUSY_TIMEOUT_MS")) && *env)
+        timeout_ms = atoi(env);
+    sqlite3_busy_timeout(kb->db, timeout_ms);
+    sqlite3_extended_result_codes(kb->db, 1);
+    if (!readonly && (rc = kb_exec(kb, "PRAGMA journal_mode = WAL", "set WAL mode")) < 0)
+        return rc;
+    if ((rc = kb_exec(kb, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "pragmas")) < 0)
+        return rc;
+    if ((rc = kb_migrate(kb, readonly)) < 0)
+        return rc;
+    kb->err[0] = '\0';
+    return 0;
+}
+
+void kb_close(struct kb *kb)
+{
+    if (!kb)
+        return;
+    for (int i = 0; i < kb->nstmts; i++)
+        sqlite3_finalize(kb->stmts[i].st);
+    if (kb->db) {
+        if (kb->in_tx)
+            sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close_v2(kb->db);
+    }
+    free(kb->path);
+    free(kb->cache_path);
+    free(kb);
+}
+
+int kb_begin(struct kb *kb)
+{
+    int rc;
+
+    if (kb->in_tx)
+        return kb_fail(kb, KB_EINVAL, "a transaction is already open");
+    if ((rc = kb_exec(kb, "BEGIN IMMEDIATE", "begin transaction")) < 0)
+        return rc;
+    kb->in_tx = 1;
+    return 0;
+}
+
+int kb_commit(struct kb *kb)
+{
+    int rc;
+
+    if (!kb->in_tx)
+        return kb_fail(kb, KB_EINVAL, "no transaction is open");
+    if ((rc = kb_exec(kb, "COMMIT", "commit")) < 0)
+        return rc;
+    kb->in_tx = 0;
+    return 0;
+}
+
+int kb_rollback(struct kb *kb)
+{
+    kb->in_tx = 0;
+    free(kb->cache_path); /* the cached node may have been rolled back */
+    kb->cache_path = NULL;
+    if (sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        return kb_sqlfail(kb, "rollback");
+    return 0;
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+static int kb_client_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return name[0] != '-' && name[0] != '.';
+}
+
+int kb_client_id(struct kb *kb, const char *name, int create, int64_t *id)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!kb_client_name_ok(name))
+        return kb_fail(kb, KB_EINVAL,
+                       "client name '%s' is invalid: use 1 to 64 letters, digits, '.', '_' or "
+                       "'-', not starting with '-' or '.'",
+                       name);
+    if (!(st = kb_prepare(kb, "SELECT id FROM clients WHERE name = ?")))
+        return KB_ERROR;
+    kb_bind_text(st, 1, name);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "look up client");
+    if (!create)
+        return kb_fail(kb, KB_ENOTFOUND,
+                       "unknown client '%s'; 'trawl runs' lists the clients this database has",
+                       name);
+    if (!(st = kb_prepare(kb, "INSERT INTO clients(id, name) VALUES "
+                              "((SELECT coalesce(max(id), 0) + 1 FROM clients), ?) RETURNING id")))
+        return KB_ERROR;
+    kb_bind_text(st, 1, name);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        if ((sqlite3_errcode(kb->db) & 0xff) == SQLITE_CONSTRAINT)
+            return kb_fail(kb, KB_EFULL, "database '%s' holds the maximum of %d clients", kb->path,
+                           KB_CLIENT_MAX);
+        return kb_sqlfail(kb, "create client");
+    }
+    return 0;
+}
+
+/* ---- runs ------------------------------------------------------------------- */
+
+int kb_run_start(struct kb *kb, int64_t client_id, const char *kind, int64_t *run_id)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "INSERT INTO runs(client_id, kind) VALUES (?, ?)");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, kind);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "start run");
+    *run_id = sqlite3_last_insert_rowid(kb->db);
+    return 0;
+}
+
+int kb_run_finish(struct kb *kb, int64_t run_id, const char *status, const char *stats_json)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "UPDATE runs SET status = ?, stats = ?, "
+                       "finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, status);
+    kb_bind_text(st, 2, stats_json);
+    sqlite3_bind_int64(st, 3, run_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "finish run");
+    if (sqlite3_changes(kb->db) == 0)
+        return kb_fail(kb, KB_ENOTFOUND, "no run %lld", (long long)run_id);
+    return 0;
+}
+
+int kb_runs_list(struct kb *kb, const char *client, kb_run_fn fn, void *arg)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT r.id, c.name, r.kind, r.status, r.started_at, "
+                                      "r.finished_at, r.stats FROM runs r JOIN clients c ON "
+                                      "c.id = r.client_id WHERE ?1 IS NULL OR c.name = ?1 "
+                                      "ORDER BY r.id DESC");
+    int rc, stop = 0;
+    int64_t cid;
+
+    if (client && (rc = kb_client_id(kb, client, 0, &cid)) < 0)
+        return rc;
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, client);
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct kb_run r = {sqlite3_column_int64(st, 0),
+                           kb_col(st, 1),
+                           kb_col(st, 2),
+                           kb_col(st, 3),
+                           kb_col(st, 4),
+                           kb_col_null(st, 5),
+                           kb_col_null(st, 6)};
+        stop = fn(&r, arg);
+    }
+    sqlite3_reset(st);
+    if (!stop && rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "list runs");
+    return 0;
+}
+
+/* ---- sources ---------------------------------------------------------------- */
+
+int kb_source_upsert(struct kb *kb, int64_t client_id, const char *name, const char *type,
+                     const char *config_json, int64_t *source_id)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "INSERT INTO sources(client_id, name, type, config) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (client_id, name) DO UPDATE SET type = excluded.type, "
+                       "config = coalesce(excluded.config, config) RETURNING id");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    if (!name || !*name)
+        return sqlite3_reset(st), kb_fail(kb, KB_EINVAL, "a source needs a name");
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, name);
+    kb_bind_text(st, 3, type ? type : "unknown");
+    kb_bind_text(st, 4, config_json);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *source_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "store source");
+    return 0;
+}
+
+int kb_source_checkpoint_set(struct kb *kb, int64_t source_id, const char *checkpoint_json)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "UPDATE sources SET checkpoint = ?, checkpoint_at = "
+                                      "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, checkpoint_json);
+    sqlite3_bind_int64(st, 2, source_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "store checkpoint");
+    if (sqlite3_changes(kb->db) == 0)
+        return kb_fail(kb, KB_ENOTFOUND, "no source %lld", (long long)source_id);
+    return 0;
+}
+
+int kb_source_checkpoint_get(struct kb *kb, int64_t source_id, char **checkpoint_json)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT checkpoint FROM sources WHERE id = ?");
+    int rc;
+
+    *checkpoint_json = NULL;
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, source_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && kb_col_null(st, 0))
+        *checkpoint_json = strdup(kb_col(st, 0));
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return kb_fail(kb, KB_ENOTFOUND, "no source %lld", (long long)source_id);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "read checkpoint");
+    return 0;
+}
+
+/* ---- documents -------------------------------------------------------------- */
+
+/* Hash of every stored field, each prefixed by its length so no two field
+ * splits of the same bytes hash alike. */
+static int kb_document_hash(const struct kb_document *d, char out[33])
+{
+    const char *f[] = {d->mime,        d->title, d->author,        d->created_at,
+                       d->modified_at, d->text,  d->metadata_json, d->deleted ? "1" : "0"};
+    XXH3_state_t *s = XXH3_createState();
+
+    if (!s)
+        return -1;
+    XXH3_128bits_reset(s);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        uint64_t n = f[i] ? strlen(f[i]) : UINT64_MAX;
+        XXH3_128bits_update(s, &n, sizeof n);
+        if (f[i])
+            XXH3_128bits_update(s, f[i], n);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(s);
+    XXH3_freeState(s);
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+    return 0;
+}
+
+int kb_document_find(struct kb *kb, int64_t source_id, const char *external_id, int64_t *doc_id)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "SELECT id FROM documents WHERE source_id = ? AND external_id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, source_id);
+    kb_bind_text(st, 2, external_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *doc_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return kb_fail(kb, KB_ENOTFOUND, "no document '%s'", external_id);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "find document");
+    return 0;
+}
+
+int kb_document_upsert(struct kb *kb, int64_t source_id, int64_t run_id,
+                       const struct kb_document *doc, int64_t *doc_id, int *result)
+{
+    char hash[33];
+    sqlite3_stmt *st;
+    int rc, res;
+    int64_t id = 0;
+
+    if (!doc->external_id || !*doc->external_id)
+        return kb_fail(kb, KB_EINVAL, "a document needs an external id");
+    if (kb_document_hash(doc, hash) < 0)
+        return kb_fail(kb, KB_ERROR, "out of memory");
+    if (!(st = kb_prepare(kb, "SELECT id, content_hash FROM documents WHERE source_id = ? AND "
+                              "external_id = ?")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, source_id);
+    kb_bind_text(st, 2, doc->external_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        res = strcmp(kb_col(st, 1), hash) == 0 ? KB_UNCHANGED : KB_UPDATED;
+    } else {
+        res = KB_INSERTED;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "look up document");
+    if (res == KB_UNCHANGED)
+        goto out;
+    if (res == KB_INSERTED)
+        st = kb_prepare(kb, "INSERT INTO documents(content_hash, mime, title, author, created_at, "
+                            "modified_at, text, metadata, deleted, run_id, source_id, "
+                            "external_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    else
+        st = kb_prepare(kb, "UPDATE documents SET content_hash=?, mime=?, title=?, author=?, "
+                            "created_at=?, modified_at=?, text=?, metadata=?, deleted=?, "
+                            "run_id=? WHERE source_id=? AND external_id=?");
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, hash);
+    kb_bind_text(st, 2, doc->mime);
+    kb_bind_text(st, 3, doc->title);
+    kb_bind_text(st, 4, doc->author);
+    kb_bind_text(st, 5, doc->created_at);
+    kb_bind_text(st, 6, doc->modified_at);
+    kb_bind_text(st, 7, doc->text);
+    kb_bind_text(st, 8, doc->metadata_json);
+    sqlite3_bind_int(st, 9, doc->deleted != 0);
+    if (run_id > 0)
+        sqlite3_bind_int64(st, 10, run_id);
+    else
+        sqlite3_bind_null(st, 10);
+    sqlite3_bind_int64(st, 11, source_id);
+    kb_bind_text(st, 12, doc->external_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "store document");
+    if (res == KB_INSERTED)
+        id = sqlite3_last_insert_rowid(kb->db);
+out:
+    if (doc_id)
+        *doc_id = id;
+    if (result)
+        *result = res;
+    return 0;
+}

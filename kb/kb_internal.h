@@ -1,0 +1,61 @@
+#ifndef TRAWL_KB_INTERNAL_H
+#define TRAWL_KB_INTERNAL_H
+
+/* Shared between the kb module files only; callers use kb.h. */
+
+#include "kb.h"
+
+#include <sqlite3.h>
+
+/* Bit layout of entry ids, see schema/001_init.sql. */
+#define KB_CLIENT_SHIFT 49
+#define KB_DOMAIN_SHIFT 40
+#define KB_SKILL_SHIFT 30
+#define KB_GROUP_SHIFT 16
+#define KB_SEQ_MAX ((1 << 16) - 1)
+#define KB_CLIENT_MAX 16383
+
+#define KB_STMT_CACHE 64
+
+struct kb {
+    sqlite3 *db;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } stmts[KB_STMT_CACHE];
+    int nstmts;
+    char *path;
+    int in_tx;
+    char err[512];
+    /* the last node resolved by kb_node_ensure: imports hit the same one in runs */
+    int64_t cache_client;
+    char *cache_path;
+    int64_t cache_node;
+};
+
+/** Records a message and returns code. */
+int kb_fail(struct kb *kb, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** Records what SQLite said about `what` and maps it to a KB_E code. */
+int kb_sqlfail(struct kb *kb, const char *what);
+
+/**
+ * Returns the prepared statement for sql, a string literal, reset and with
+ * bindings cleared; cached on the handle, so callers sqlite3_reset() it when
+ * done and never finalize it. NULL on error, with the message set.
+ */
+sqlite3_stmt *kb_prepare(struct kb *kb, const char *sql);
+
+/** Binds text or NULL. */
+int kb_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/** Column text as "" when NULL. */
+const char *kb_col(sqlite3_stmt *st, int i);
+
+/** Column text, NULL when NULL. */
+const char *kb_col_null(sqlite3_stmt *st, int i);
+
+/** Hex XXH3-128 of len bytes into out[33]. */
+void kb_hash_hex(const void *p, size_t len, char out[33]);
+
+#endif

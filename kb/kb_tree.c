@@ -1,0 +1,618 @@
+/*
+ * The knowledge tree and its entries. Node rows carry the id range their
+ * subtree owns (base, span), handed out slot by slot from the parent, so an
+ * entry's id says where it lives and a subtree is one range of ids.
+ */
+#include "kb_internal.h"
+
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const int kb_level_shift[4] = {KB_CLIENT_SHIFT, KB_DOMAIN_SHIFT, KB_SKILL_SHIFT,
+                                      KB_GROUP_SHIFT};
+
+/* Slots a node of `level` (0 = the client) can give its children. */
+static int64_t kb_child_slots(int level)
+{
+    return ((int64_t)1 << (kb_level_shift[level] - kb_level_shift[level + 1])) - 1;
+}
+
+static int kb_slug_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 64 || s[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int kb_path_check(struct kb *kb, const char *path)
+{
+    const char *p = path, *slash;
+    int level = 0;
+
+    if (!path || !*path)
+        return kb_fail(kb, KB_EINVAL, "empty tree path");
+    for (;;) {
+        slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (++level > 3)
+            return kb_fail(kb, KB_EINVAL, "tree path '%s' is deeper than domain/skill/entry_group",
+                           path);
+        if (!kb_slug_ok(p, n))
+            return kb_fail(kb, KB_EINVAL,
+                           "tree path '%s': '%.*s' is not a slug (1 to 64 of a-z, 0-9, '-', "
+                           "'_', not starting with '-')",
+                           path, (int)n, p);
+        if (!slash)
+            return level;
+        p = slash + 1;
+    }
+}
+
+/* A readable title from a slug: "vendor-invoices" -> "Vendor invoices". */
+static void kb_title_from_slug(struct buf *b, const char *slug, size_t n)
+{
+    buf_reset(b);
+    for (size_t i = 0; i < n; i++) {
+        char c = slug[i] == '-' || slug[i] == '_' ? ' ' : slug[i];
+        if (i == 0 && c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        buf_addch(b, c);
+    }
+}
+
+struct kb_node_row {
+    int64_t id, base;
+    int level;
+};
+
+static int kb_node_lookup(struct kb *kb, int64_t client_id, const char *path, size_t n,
+                          struct kb_node_row *row)
+{
+    sqlite3_stmt *st = kb_prepare(
+        kb, "SELECT id, base, level FROM knowledge_tree WHERE client_id = ? AND path = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    sqlite3_bind_text(st, 2, path, (int)n, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row->id = sqlite3_column_int64(st, 0);
+        row->base = sqlite3_column_int64(st, 1);
+        row->level = sqlite3_column_int(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return KB_ENOTFOUND;
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "look up tree node");
+    return 0;
+}
+
+/* Takes the next child slot of the parent node (parent_id 0 = the client). */
+static int kb_take_slot(struct kb *kb, int64_t client_id, int64_t parent_id, int parent_level,
+                        int64_t *slot)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (parent_id)
+        st = kb_prepare(kb, "UPDATE knowledge_tree SET next_slot = next_slot + 1 "
+                            "WHERE id = ? RETURNING next_slot - 1");
+    else
+        st = kb_prepare(kb, "UPDATE clients SET next_slot = next_slot + 1 "
+                            "WHERE id = ? RETURNING next_slot - 1");
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, parent_id ? parent_id : client_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *slot = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "allocate tree slot");
+    if (*slot > kb_child_slots(parent_level))
+        return kb_fail(kb, KB_EFULL, "a tree node of level %d holds at most %lld children",
+                       parent_level, (long long)kb_child_slots(parent_level));
+    return 0;
+}
+
+static int kb_node_update_text(struct kb *kb, int64_t id, const char *title, const char *summary)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "UPDATE knowledge_tree SET title = coalesce(?, title), "
+                                      "summary = coalesce(?, summary) WHERE id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, title);
+    kb_bind_text(st, 2, summary);
+    sqlite3_bind_int64(st, 3, id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "update tree node");
+}
+
+int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const char *title,
+                   const char *summary, int64_t *node_id)
+{
+    struct kb_node_row row = {0, (int64_t)client_id << KB_CLIENT_SHIFT, 0}, parent;
+    struct buf t = BUF_INIT;
+    int rc, levels;
+    const char *p;
+
+    if (!title && !summary && kb->cache_path && kb->cache_client == client_id &&
+        strcmp(kb->cache_path, path) == 0) {
+        *node_id = kb->cache_node;
+        return 0;
+    }
+    if ((levels = kb_path_check(kb, path)) < 0)
+        return levels;
+    for (int level = 1; level <= levels; level++) {
+        p = path;
+        for (int k = 0; k < level; k++) {
+            const char *s = strchr(p, '/');
+            if (k + 1 < level)
+                p = s + 1;
+        }
+        const char *slug = p, *end = strchr(p, '/');
+        size_t slug_len = end ? (size_t)(end - p) : strlen(p);
+        size_t prefix_len = (size_t)(slug - path) + slug_len;
+        int last = level == levels;
+
+        parent = row;
+        rc = kb_node_lookup(kb, client_id, path, prefix_len, &row);
+        if (rc == 0) {
+            if (last && (title || summary) &&
+                (rc = kb_node_update_text(kb, row.id, title, summary)))
+                goto out;
+            continue;
+        }
+        if (rc != KB_ENOTFOUND)
+            goto out;
+        int64_t slot = 0;
+        if ((rc = kb_take_slot(kb, client_id, parent.id, parent.level, &slot)) < 0)
+            goto out;
+        kb_title_from_slug(&t, slug, slug_len);
+        sqlite3_stmt *st = kb_prepare(
+            kb, "INSERT INTO knowledge_tree(client_id, parent_id, level, slug, title, path, "
+                "summary, base, span) VALUES (?,?,?,?,?,?,?,?,?)");
+        if (!st) {
+            rc = KB_ERROR;
+            goto out;
+        }
+        row.level = level;
+        row.base = parent.base | (slot << kb_level_shift[level]);
+        sqlite3_bind_int64(st, 1, client_id);
+        if (parent.id)
+            sqlite3_bind_int64(st, 2, parent.id);
+        else
+            sqlite3_bind_null(st, 2);
+        sqlite3_bind_int(st, 3, level);
+        sqlite3_bind_text(st, 4, slug, (int)slug_len, SQLITE_STATIC);
+        kb_bind_text(st, 5, last && title ? title : buf_str(&t));
+        sqlite3_bind_text(st, 6, path, (int)prefix_len, SQLITE_STATIC);
+        kb_bind_text(st, 7, last ? summary : NULL);
+        sqlite3_bind_int64(st, 8, row.base);
+        sqlite3_bind_int64(st, 9, (int64_t)1 << kb_level_shift[level]);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            rc = kb_sqlfail(kb, "create tree node");
+            goto out;
+        }
+        row.id = sqlite3_last_insert_rowid(kb->db);
+    }
+    *node_id = row.id;
+    free(kb->cache_path);
+    kb->cache_path = strdup(path);
+    kb->cache_client = client_id;
+    kb->cache_node = row.id;
+    rc = 0;
+out:
+    buf_release(&t);
+    return rc;
+}
+
+/* ---- subtree ------------------------------------------------------------------ */
+
+struct kb_tree_node {
+    struct kb_node n;
+    char *strs; /* slug, title, path, summary packed */
+};
+
+/* Depth-first order: '/' sorts before every other byte, so "a/x" comes right
+ * after "a" and before "a-b". */
+static int kb_path_cmp(const void *a, const void *b)
+{
+    const unsigned char *p = (const unsigned char *)((const struct kb_tree_node *)a)->n.path;
+    const unsigned char *q = (const unsigned char *)((const struct kb_tree_node *)b)->n.path;
+
+    while (*p && *p == *q)
+        p++, q++;
+    int x = *p == '/' ? 1 : *p ? *p + 1 : 0, y = *q == '/' ? 1 : *q ? *q + 1 : 0;
+    return x - y;
+}
+
+static int kb_id_cmp(const void *a, const void *b)
+{
+    int64_t x = (*(struct kb_tree_node *const *)a)->n.id;
+    int64_t y = (*(struct kb_tree_node *const *)b)->n.id;
+    return x < y ? -1 : x > y;
+}
+
+static char *kb_pack(const char *a, const char *b, const char *c, const char *d, const char **pa,
+                     const char **pb, const char **pc, const char **pd)
+{
+    size_t la = strlen(a) + 1, lb = strlen(b) + 1, lc = strlen(c) + 1, ld = d ? strlen(d) + 1 : 0;
+    char *s = malloc(la + lb + lc + ld);
+
+    if (!s)
+        return NULL;
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb);
+    memcpy(s + la + lb, c, lc);
+    if (d)
+        memcpy(s + la + lb + lc, d, ld);
+    *pa = s, *pb = s + la, *pc = s + la + lb, *pd = d ? s + la + lb + lc : NULL;
+    return s;
+}
+
+int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb_node_fn fn,
+               void *arg)
+{
+    struct kb_tree_node *v = NULL, **byid = NULL;
+    size_t n = 0, alloc = 0;
+    struct kb_node_row top = {0, 0, 0};
+    struct buf lo = BUF_INIT, hi = BUF_INIT;
+    sqlite3_stmt *st;
+    int rc = 0, maxlevel;
+
+    if (path && *path) {
+        if ((rc = kb_path_check(kb, path)) < 0)
+            return rc;
+        rc = kb_node_lookup(kb, client_id, path, strlen(path), &top);
+        if (rc == KB_ENOTFOUND)
+            return kb_fail(kb, KB_ENOTFOUND,
+                           "no tree node '%s'; 'trawl tree CLIENT' shows the paths that exist",
+                           path);
+        if (rc < 0)
+            return rc;
+        buf_adds(&lo, path);
+        buf_adds(&hi, path);
+        buf_addch(&lo, '/');
+        buf_addch(&hi, '0'); /* '0' follows '/': [path/, path0) holds the descendants */
+    }
+    maxlevel = depth > 0 ? top.level + depth : 3;
+    /* One range scan of the (client_id, path) unique index. Nodes below the
+     * depth limit are read too: their entries count toward the totals. */
+    st = kb_prepare(kb, "SELECT id, coalesce(parent_id, 0), level, slug, title, path, summary "
+                        "FROM knowledge_tree WHERE client_id = ?1 AND "
+                        "(?3 IS NULL OR path = ?3 OR (path >= ?4 AND path < ?5))");
+    if (!st) {
+        rc = KB_ERROR;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 3, path && *path ? path : NULL);
+    kb_bind_text(st, 4, buf_str(&lo));
+    kb_bind_text(st, 5, buf_str(&hi));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == alloc) {
+            alloc = alloc ? alloc * 2 : 64;
+            struct kb_tree_node *nv = realloc(v, alloc * sizeof *v);
+            if (!nv) {
+                sqlite3_reset(st);
+                rc = kb_fail(kb, KB_ERROR, "out of memory");
+                goto out;
+            }
+            v = nv;
+        }
+        struct kb_tree_node *t = &v[n];
+        memset(t, 0, sizeof *t);
+        t->n.id = sqlite3_column_int64(st, 0);
+        t->n.parent_id = sqlite3_column_int64(st, 1);
+        t->n.level = sqlite3_column_int(st, 2);
+        t->strs = kb_pack(kb_col(st, 3), kb_col(st, 4), kb_col(st, 5), kb_col_null(st, 6),
+                          &t->n.slug, &t->n.title, &t->n.path, &t->n.summary);
+        if (!t->strs) {
+            sqlite3_reset(st);
+            rc = kb_fail(kb, KB_ERROR, "out of memory");
+            goto out;
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        rc = kb_sqlfail(kb, "read tree");
+        goto out;
+    }
+    rc = 0;
+    if (n == 0)
+        goto out;
+    qsort(v, n, sizeof *v, kb_path_cmp);
+
+    /* Direct counts from the covering (client_id, tree_node_id) index, then
+     * rolled up children-first (reverse depth-first order). */
+    st = kb_prepare(kb, "SELECT count(*) FROM knowledge_entries WHERE client_id = ? AND "
+                        "tree_node_id = ?");
+    byid = malloc(n * sizeof *byid);
+    if (!st || !byid) {
+        rc = st ? kb_fail(kb, KB_ERROR, "out of memory") : KB_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, client_id);
+        sqlite3_bind_int64(st, 2, v[i].n.id);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = kb_sqlfail(kb, "count entries");
+            sqlite3_reset(st);
+            goto out;
+        }
+        v[i].n.entries = v[i].n.entries_total = sqlite3_column_int64(st, 0);
+        byid[i] = &v[i];
+    }
+    sqlite3_reset(st);
+    qsort(byid, n, sizeof *byid, kb_id_cmp);
+    for (size_t i = n; i-- > 0;) {
+        struct kb_tree_node key, *kp = &key, **pp;
+        if (!v[i].n.parent_id || v[i].n.id == top.id)
+            continue;
+        key.n.id = v[i].n.parent_id;
+        pp = bsearch(&kp, byid, n, sizeof *byid, kb_id_cmp);
+        if (pp)
+            (*pp)->n.entries_total += v[i].n.entries_total;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (v[i].n.level <= maxlevel && fn(&v[i].n, arg))
+            break;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(v[i].strs);
+    free(v);
+    free(byid);
+    buf_release(&lo);
+    buf_release(&hi);
+    return rc;
+}
+
+/* ---- entries ------------------------------------------------------------------- */
+
+static int kb_str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static int kb_entry_link(struct kb *kb, int64_t client_id, int64_t entry_id,
+                         const struct kb_doc_ref *ref)
+{
+    sqlite3_stmt *st;
+    int64_t source_id = 0, doc_id;
+    int rc;
+
+    if (!ref->source || !ref->external_id)
+        return kb_fail(kb, KB_EINVAL, "a document reference needs a source and an external id");
+    if (!(st = kb_prepare(kb, "SELECT id FROM sources WHERE client_id = ? AND name = ?")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, ref->source);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        source_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return kb_fail(kb, KB_EINVAL, "document reference names unknown source '%s'", ref->source);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "look up source");
+    if ((rc = kb_document_find(kb, source_id, ref->external_id, &doc_id)) < 0) {
+        if (rc == KB_ENOTFOUND)
+            return kb_fail(kb, KB_EINVAL, "document reference '%s' in source '%s' does not exist",
+                           ref->external_id, ref->source);
+        return rc;
+    }
+    if (!(st = kb_prepare(kb, "INSERT OR IGNORE INTO entry_documents(entry_id, document_id) "
+                              "VALUES (?, ?)")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, entry_id);
+    sqlite3_bind_int64(st, 2, doc_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "link entry to document");
+}
+
+static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
+                           const struct kb_entry *e, int64_t *entry_id)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1 WHERE "
+                                      "id = ? RETURNING next_seq - 1, base, path");
+    int64_t seq = 0, base = 0;
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, node_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        seq = sqlite3_column_int64(st, 0);
+        base = sqlite3_column_int64(st, 1);
+        if (seq > KB_SEQ_MAX) {
+            kb_fail(kb, KB_EFULL,
+                    "tree node '%s' holds the maximum of %d entries; place further entries in "
+                    "a new entry group",
+                    kb_col(st, 2), KB_SEQ_MAX);
+            sqlite3_reset(st);
+            return KB_EFULL;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "allocate entry id");
+    if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "
+                              "title, body, summary, metadata) VALUES (?,?,?,?,?,?,?,?)")))
+        return KB_ERROR;
+    *entry_id = base + seq;
+    sqlite3_bind_int64(st, 1, *entry_id);
+    sqlite3_bind_int64(st, 2, client_id);
+    sqlite3_bind_int64(st, 3, node_id);
+    kb_bind_text(st, 4, key);
+    kb_bind_text(st, 5, e->title);
+    kb_bind_text(st, 6, e->body);
+    kb_bind_text(st, 7, e->summary);
+    kb_bind_text(st, 8, e->metadata_json);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "store entry");
+}
+
+int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, int64_t *entry_id,
+                    int *result)
+{
+    char derived[33];
+    const char *key = e->key;
+    int64_t node_id, id = 0, old_node = 0;
+    sqlite3_stmt *st;
+    int rc, res = KB_INSERTED;
+
+    if (!e->title || !e->body || !e->path)
+        return kb_fail(kb, KB_EINVAL, "an entry needs a path, a title and a body");
+    if (!key || !*key) {
+        struct buf b = BUF_INIT;
+        if (buf_adds(&b, e->path) < 0 || buf_addch(&b, 0) < 0 || buf_adds(&b, e->title) < 0 ||
+            buf_addch(&b, 0) < 0 || buf_adds(&b, e->body) < 0) {
+            buf_release(&b);
+            return kb_fail(kb, KB_EINVAL, "entry too large");
+        }
+        kb_hash_hex(b.data, b.len, derived);
+        buf_release(&b);
+        key = derived;
+    }
+    if ((rc = kb_node_ensure(kb, client_id, e->path, NULL, NULL, &node_id)) < 0)
+        return rc;
+    if (!(st = kb_prepare(kb, "SELECT id, tree_node_id, title, body, summary, metadata FROM "
+                              "knowledge_entries WHERE client_id = ? AND key = ?")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, key);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        old_node = sqlite3_column_int64(st, 1);
+        if (old_node == node_id && kb_str_eq(kb_col_null(st, 2), e->title) &&
+            kb_str_eq(kb_col_null(st, 3), e->body) && kb_str_eq(kb_col_null(st, 4), e->summary) &&
+            kb_str_eq(kb_col_null(st, 5), e->metadata_json))
+            res = KB_UNCHANGED;
+        else
+            res = KB_UPDATED;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "look up entry");
+
+    if (res == KB_UPDATED && old_node == node_id) {
+        if (!(st = kb_prepare(kb, "UPDATE knowledge_entries SET title = ?, body = ?, summary = "
+                                  "?, metadata = ? WHERE id = ?")))
+            return KB_ERROR;
+        kb_bind_text(st, 1, e->title);
+        kb_bind_text(st, 2, e->body);
+        kb_bind_text(st, 3, e->summary);
+        kb_bind_text(st, 4, e->metadata_json);
+        sqlite3_bind_int64(st, 5, id);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return kb_sqlfail(kb, "update entry");
+    } else if (res != KB_UNCHANGED) {
+        if (res == KB_UPDATED) { /* moved: its id must change with its place */
+            if (!(st = kb_prepare(kb, "DELETE FROM knowledge_entries WHERE id = ?")))
+                return KB_ERROR;
+            sqlite3_bind_int64(st, 1, id);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_DONE)
+                return kb_sqlfail(kb, "move entry");
+        }
+        if ((rc = kb_entry_insert(kb, client_id, node_id, key, e, &id)) < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < e->ndocs; i++)
+        if ((rc = kb_entry_link(kb, client_id, id, &e->docs[i])) < 0)
+            return rc;
+    if (entry_id)
+        *entry_id = id;
+    if (result)
+        *result = res;
+    return 0;
+}
+
+int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
+                  int (*entry_fn)(const struct kb_entry_view *e, void *arg), kb_doc_fn fn,
+                  void *arg)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "SELECT e.id, e.key, n.path, e.title, e.body, e.summary, e.metadata FROM "
+                       "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id WHERE "
+                       "e.client_id = ? AND e.id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    sqlite3_bind_int64(st, 2, entry_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct kb_entry_view v = {sqlite3_column_int64(st, 0),
+                                  kb_col(st, 1),
+                                  kb_col(st, 2),
+                                  kb_col(st, 3),
+                                  kb_col(st, 4),
+                                  kb_col_null(st, 5),
+                                  kb_col_null(st, 6)};
+        if (entry_fn)
+            entry_fn(&v, arg);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return kb_fail(kb, KB_ENOTFOUND,
+                       "no entry %lld for this client; 'trawl search' shows entry ids",
+                       (long long)entry_id);
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "read entry");
+    if (!fn)
+        return 0;
+    st = kb_prepare(kb, "SELECT d.id, s.name, s.type, d.external_id, d.mime, d.title, d.author, "
+                        "d.created_at, d.modified_at, d.deleted FROM entry_documents ed JOIN "
+                        "documents d ON d.id = ed.document_id JOIN sources s ON s.id = "
+                        "d.source_id WHERE ed.entry_id = ? ORDER BY s.name, d.external_id");
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, entry_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct kb_doc_view d = {sqlite3_column_int64(st, 0),
+                                kb_col(st, 1),
+                                kb_col(st, 2),
+                                kb_col(st, 3),
+                                kb_col_null(st, 4),
+                                kb_col_null(st, 5),
+                                kb_col_null(st, 6),
+                                kb_col_null(st, 7),
+                                kb_col_null(st, 8),
+                                sqlite3_column_int(st, 9)};
+        if (fn(&d, arg))
+            break;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "read entry documents");
+    return 0;
+}
