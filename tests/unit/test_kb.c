@@ -1,0 +1,429 @@
+/* kb: migrations, tree, entries, documents, search scoping, forum filters, import. */
+#include "kb.h"
+#include "tap.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/trawl-test-kb-XXXXXX";
+
+static const char *db_path(const char *name)
+{
+    static char path[4][256];
+    static int k;
+    char *p = path[k++ & 3];
+    snprintf(p, 256, "%s/%s", dir, name);
+    return p;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
+static void test_open(void)
+{
+    struct kb *kb;
+    FILE *f;
+
+    is_int(kb_open(db_path("fresh.db"), 0, &kb), 0, "fresh database opens");
+    is_int(kb_schema_version(kb), kb_schema_latest(), "fresh database is at the latest schema");
+    kb_close(kb);
+    is_int(kb_open(db_path("fresh.db"), KB_OPEN_NOCREATE, &kb), 0, "reopen with NOCREATE");
+    kb_close(kb);
+    is_int(kb_open(db_path("missing.db"), KB_OPEN_NOCREATE, &kb), KB_ENOTFOUND,
+           "missing database with NOCREATE");
+    ok(strstr(kb_errmsg(kb), "does not exist") != NULL, "message says it does not exist: %s",
+       kb_errmsg(kb));
+    kb_close(kb);
+    ok(access(db_path("missing.db"), F_OK) != 0, "NOCREATE did not create the file");
+
+    raw_exec(db_path("fresh.db"), "PRAGMA user_version = 999");
+    is_int(kb_open(db_path("fresh.db"), 0, &kb), KB_ENEWER, "newer schema refused");
+    ok(strstr(kb_errmsg(kb), "upgrade trawl") != NULL, "message: %s", kb_errmsg(kb));
+    kb_close(kb);
+
+    raw_exec(db_path("other.db"), "CREATE TABLE t(x); INSERT INTO t VALUES (1)");
+    is_int(kb_open(db_path("other.db"), 0, &kb), KB_ECORRUPT, "foreign SQLite file refused");
+    ok(strstr(kb_errmsg(kb), "not a trawl knowledge base") != NULL, "message: %s", kb_errmsg(kb));
+    kb_close(kb);
+
+    f = fopen(db_path("garbage.db"), "w");
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    is_int(kb_open(db_path("garbage.db"), 0, &kb), KB_ECORRUPT, "garbage file refused");
+    ok(strstr(kb_errmsg(kb), "garbage.db") != NULL, "message names the file: %s", kb_errmsg(kb));
+    kb_close(kb);
+
+    /* An empty file is what an interrupted first run leaves: it gets migrated. */
+    f = fopen(db_path("empty.db"), "w");
+    fclose(f);
+    is_int(kb_open(db_path("empty.db"), 0, &kb), 0, "empty file is migrated");
+    is_int(kb_schema_version(kb), kb_schema_latest(), "empty file reaches the latest schema");
+    is_int(kb_begin(kb), 0, "begin");
+    is_int(kb_begin(kb), KB_EINVAL, "nested begin refused");
+    is_int(kb_rollback(kb), 0, "rollback");
+    kb_close(kb);
+}
+
+struct collect {
+    char paths[64][80];
+    int64_t entries[64], totals[64];
+    int n;
+};
+
+static int collect_node(const struct kb_node *n, void *arg)
+{
+    struct collect *c = arg;
+    if (c->n < 64) {
+        snprintf(c->paths[c->n], 80, "%s", n->path);
+        c->entries[c->n] = n->entries;
+        c->totals[c->n] = n->entries_total;
+        c->n++;
+    }
+    return 0;
+}
+
+struct hits {
+    int64_t ids[64];
+    char paths[64][80];
+    int n;
+};
+
+static int collect_hit(const struct kb_hit *h, void *arg)
+{
+    struct hits *c = arg;
+    if (c->n < 64) {
+        c->ids[c->n] = h->id;
+        snprintf(c->paths[c->n], 80, "%s", h->path);
+        c->n++;
+    }
+    return 0;
+}
+
+static int64_t add_entry(struct kb *kb, int64_t cid, const char *key, const char *path,
+                         const char *title, const char *body, int *res)
+{
+    struct kb_entry e = {key, path, title, body, NULL, NULL, NULL, 0};
+    int64_t id = -1;
+    int r = kb_entry_upsert(kb, cid, &e, &id, res);
+    if (r < 0)
+        printf("# kb_entry_upsert: %s\n", kb_errmsg(kb));
+    return id;
+}
+
+static void test_tree(void)
+{
+    struct kb *kb;
+    int64_t acme, other, n1, n2, id, id2;
+    struct collect c = {0};
+    int res;
+
+    kb_open(db_path("tree.db"), 0, &kb);
+    is_int(kb_client_id(kb, "acme", 0, &acme), KB_ENOTFOUND, "unknown client");
+    is_int(kb_client_id(kb, "acme", 1, &acme), 0, "client created");
+    is_int(kb_client_id(kb, "other", 1, &other), 0, "second client created");
+    ok(acme != other, "clients differ");
+    is_int(kb_client_id(kb, "../etc", 1, &other), KB_EINVAL, "bad client name refused");
+    kb_client_id(kb, "other", 0, &other);
+
+    is_int(kb_node_ensure(kb, acme, "finance/payroll/2024", NULL, NULL, &n1), 0,
+           "deep node with ancestors");
+    is_int(kb_node_ensure(kb, acme, "finance/payroll/2024", NULL, NULL, &n2), 0, "again");
+    is_int(n1, n2, "ensure is idempotent");
+    is_int(kb_node_ensure(kb, acme, "Finance", NULL, NULL, &n2), KB_EINVAL, "uppercase slug");
+    is_int(kb_node_ensure(kb, acme, "a/b/c/d", NULL, NULL, &n2), KB_EINVAL, "four levels");
+    is_int(kb_node_ensure(kb, acme, "a//c", NULL, NULL, &n2), KB_EINVAL, "empty segment");
+    is_int(kb_node_ensure(kb, acme, "../x", NULL, NULL, &n2), KB_EINVAL, "dot-dot segment");
+    kb_node_ensure(kb, acme, "a", NULL, NULL, &n2);
+    kb_node_ensure(kb, acme, "a-b", NULL, NULL, &n2);
+    kb_node_ensure(kb, acme, "a/x", "Axe", "the x of a", &n2);
+
+    kb_subtree(kb, acme, NULL, 0, collect_node, &c);
+    is_int(c.n, 6, "whole tree has 6 nodes");
+    is_str(c.paths[0], "a", "depth-first order 0");
+    is_str(c.paths[1], "a/x", "depth-first order 1: child before sibling 'a-b'");
+    is_str(c.paths[2], "a-b", "depth-first order 2");
+    is_str(c.paths[3], "finance", "depth-first order 3");
+
+    /* entries */
+    id = add_entry(kb, acme, "k1", "finance/payroll/2024", "January run",
+                   "alpha salaries paid on the 25th", &res);
+    is_int(res, KB_INSERTED, "entry inserted");
+    add_entry(kb, acme, "k1", "finance/payroll/2024", "January run",
+              "alpha salaries paid on the 25th", &res);
+    is_int(res, KB_UNCHANGED, "same entry again is unchanged");
+    id2 = add_entry(kb, acme, "k1", "finance/payroll/2024", "January run",
+                    "alpha salaries paid on the 26th", &res);
+    is_int(res, KB_UPDATED, "changed body updates");
+    is_int(id2, id, "update in place keeps the id");
+    add_entry(kb, acme, "k2", "finance/payroll", "Process", "alpha process monthly", &res);
+    add_entry(kb, acme, "k3", "finance", "Budget", "alpha budget for the year", &res);
+    add_entry(kb, acme, "k4", "a/x", "Other", "alpha unrelated", &res);
+    add_entry(kb, other, "k1", "finance/payroll/2024", "Other client", "alpha secret", &res);
+
+    memset(&c, 0, sizeof c);
+    kb_subtree(kb, acme, "finance", 0, collect_node, &c);
+    is_int(c.n, 3, "finance subtree has 3 nodes");
+    is_int(c.totals[0], 3, "finance total counts its subtree");
+    is_int(c.entries[0], 1, "finance has one entry of its own");
+    is_int(c.totals[1], 2, "payroll total");
+    memset(&c, 0, sizeof c);
+    kb_subtree(kb, acme, "finance", 1, collect_node, &c);
+    is_int(c.n, 2, "depth 1 hides the entry groups");
+    is_int(c.totals[1], 2, "hidden levels still count in totals");
+    is_int(kb_subtree(kb, acme, "nope", 0, collect_node, &c), KB_ENOTFOUND, "missing path");
+
+    /* search scoping */
+    struct hits h = {0};
+    struct kb_search_opts so = {"finance/payroll", 10, NULL, NULL};
+    is_int(kb_search(kb, acme, "alpha", &so, collect_hit, &h), 0, "scoped search");
+    is_int(h.n, 2, "two entries under finance/payroll");
+    int inside = 1;
+    for (int i = 0; i < h.n; i++)
+        inside &= strncmp(h.paths[i], "finance/payroll", 15) == 0;
+    ok(inside, "every hit lies in the subtree");
+    memset(&h, 0, sizeof h);
+    so.under = NULL;
+    kb_search(kb, acme, "alpha", &so, collect_hit, &h);
+    is_int(h.n, 4, "whole-client search finds 4, not the other client's");
+    memset(&h, 0, sizeof h);
+    kb_search(kb, acme, "secret", &so, collect_hit, &h);
+    is_int(h.n, 0, "another client's entries are invisible");
+    so.under = "zzz";
+    is_int(kb_search(kb, acme, "alpha", &so, collect_hit, &h), KB_ENOTFOUND,
+           "search under a missing path");
+    so.under = NULL;
+    is_int(kb_search(kb, acme, "()", &so, collect_hit, &h), KB_EINVAL, "no words: EINVAL");
+
+    /* moving an entry changes its id, keeps its key */
+    id2 = add_entry(kb, acme, "k1", "a/x", "January run", "alpha salaries paid on the 26th", &res);
+    is_int(res, KB_UPDATED, "moved entry is updated");
+    ok(id2 != id, "moved entry has a new id");
+    is_int(kb_entry_show(kb, acme, id, NULL, NULL, NULL), KB_ENOTFOUND, "old id is gone");
+    memset(&h, 0, sizeof h);
+    so.under = "a";
+    kb_search(kb, acme, "salaries", &so, collect_hit, &h);
+    is_int(h.n, 1, "moved entry found under its new subtree");
+    kb_close(kb);
+}
+
+static int count_docs(const struct kb_doc_view *d, void *arg)
+{
+    (void)d;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_documents(void)
+{
+    struct kb *kb;
+    int64_t cid, sid, did, did2, eid;
+    struct kb_document d = {
+        "mail/1",    "message/rfc822",      "Hello", "ann@example.com", NULL, NULL,
+        "body text", "{\"thread\":\"t1\"}", 0};
+    int res, n = 0;
+    char *cp;
+
+    kb_open(db_path("docs.db"), 0, &kb);
+    kb_client_id(kb, "acme", 1, &cid);
+    is_int(kb_source_upsert(kb, cid, "mail", "gmail", "{\"user\":\"ops\"}", &sid), 0, "source");
+    is_int(kb_document_upsert(kb, sid, 0, &d, &did, &res), 0, "document stored");
+    is_int(res, KB_INSERTED, "inserted");
+    kb_document_upsert(kb, sid, 0, &d, &did2, &res);
+    is_int(res, KB_UNCHANGED, "same content is not rewritten");
+    is_int(did2, did, "same id");
+    d.deleted = 1;
+    kb_document_upsert(kb, sid, 0, &d, &did2, &res);
+    is_int(res, KB_UPDATED, "marking deleted is a change");
+    d.deleted = 0;
+    d.text = NULL;
+    d.title = "body text";
+    kb_document_upsert(kb, sid, 0, &d, &did2, &res);
+    is_int(res, KB_UPDATED, "moving bytes between fields is a change");
+
+    struct kb_doc_ref ref = {"mail", "mail/1"}, bad = {"mail", "nope"};
+    struct kb_entry e = {"e", "comms", "T", "B", NULL, NULL, &ref, 1};
+    is_int(kb_entry_upsert(kb, cid, &e, &eid, &res), 0, "entry linked to a document");
+    is_int(kb_entry_show(kb, cid, eid, NULL, count_docs, &n), 0, "show entry");
+    is_int(n, 1, "entry lists its document");
+    e.docs = &bad;
+    is_int(kb_entry_upsert(kb, cid, &e, &eid, &res), KB_EINVAL, "missing document refused");
+
+    is_int(kb_source_checkpoint_set(kb, sid, "{\"uid\":42}"), 0, "checkpoint stored");
+    kb_source_checkpoint_get(kb, sid, &cp);
+    is_str(cp, "{\"uid\":42}", "checkpoint read back");
+    free(cp);
+    kb_close(kb);
+}
+
+struct fhits {
+    int n, other_client, global;
+};
+
+static int collect_forum(const struct kb_forum_entry *f, void *arg)
+{
+    struct fhits *h = arg;
+    h->n++;
+    h->global += f->client_id == 0;
+    h->other_client += f->client_id != 0 && strcmp(f->client, "acme") != 0;
+    return 0;
+}
+
+static void test_forum(void)
+{
+    struct kb *kb;
+    int64_t acme, beta;
+    struct fhits h;
+
+    kb_open(db_path("forum.db"), 0, &kb);
+    kb_client_id(kb, "acme", 1, &acme);
+    kb_client_id(kb, "beta", 1, &beta);
+    struct kb_forum_entry posts[] = {
+        {0, acme, 0, NULL, "explorer", "gmail", "explore", "eml", "Invoices", "invoice mail", NULL,
+         NULL, 0},
+        {0, acme, 0, NULL, "structurer", "gmail", "structure", "", "Invoices", "invoice tree", NULL,
+         NULL, 0},
+        {0, beta, 0, NULL, "explorer", "gmail", "explore", "eml", "Invoices", "invoice beta", NULL,
+         NULL, 0},
+        {0, 0, 0, NULL, "structurer", "folder", "structure", "pdf", "Invoices", "invoice pdf", NULL,
+         NULL, 0},
+        {0, 0, 0, NULL, "structurer", "gmail", "explore", "eml", "Invoices", "invoice global", NULL,
+         NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++)
+        kb_forum_post(kb, &posts[i], NULL);
+    struct kb_forum_entry bad = posts[0];
+    bad.phase = "thinking";
+    is_int(kb_forum_post(kb, &bad, NULL), KB_EINVAL, "unknown phase refused");
+
+    struct kb_forum_filter f = {0};
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 5, "no filter: all five");
+    f.client_id = acme;
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 4, "acme sees its own and the global ones");
+    is_int(h.other_client, 0, "acme never sees beta's");
+    is_int(h.global, 2, "both global patterns");
+    f.source_type = "gmail";
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 3, "acme + gmail");
+    f.phase = "explore";
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 2, "acme + gmail + explore");
+    f.file_type = "eml";
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 2, "acme + gmail + explore + eml");
+    f = (struct kb_forum_filter){0};
+    f.global_only = 1;
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 2, "global only");
+    is_int(h.global, 2, "global only returns global patterns");
+    f = (struct kb_forum_filter){0};
+    f.file_type = "pdf";
+    memset(&h, 0, sizeof h);
+    kb_forum_search(kb, "invoice", &f, collect_forum, &h);
+    is_int(h.n, 1, "file type filter");
+    f.phase = "bogus";
+    is_int(kb_forum_search(kb, "invoice", &f, collect_forum, &h), KB_EINVAL, "bad phase filter");
+    kb_close(kb);
+}
+
+static int import_text(struct kb *kb, const char *client, const char *text)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    struct kb_import_stats st;
+    int rc = kb_import_jsonl(kb, client, f, "t.jsonl", &st);
+    fclose(f);
+    return rc;
+}
+
+static void test_import(void)
+{
+    struct kb *kb;
+    int64_t cid;
+    struct collect c = {0};
+
+    kb_open(db_path("import.db"), 0, &kb);
+    is_int(import_text(kb, "acme",
+                       "{\"kind\":\"node\",\"path\":\"a\"}\n"
+                       "\n"
+                       "{\"kind\":\"entry\",\"path\":\"a/b\",\"title\":\"t\",\"body\":\"b\"}\n"
+                       "{\"kind\":\"entry\",\"path\":\"a/b\",\"title\":3,\"body\":\"b\"}\n"),
+           KB_EINVAL, "wrong field type refused");
+    is_str(kb_errmsg(kb), "t.jsonl:4: entry: field 'title' must be a string",
+           "message names file, line, kind and field");
+    is_int(kb_client_id(kb, "acme", 0, &cid), KB_ENOTFOUND, "nothing was imported");
+    is_int(import_text(kb, "acme", "{\"kind\":\"node\",\"path\":\"a\"\n"), KB_EINVAL,
+           "invalid JSON refused");
+    ok(strncmp(kb_errmsg(kb), "t.jsonl:1: column", 17) == 0, "message: %s", kb_errmsg(kb));
+    is_int(import_text(kb, "acme", "{\"kind\":\"planet\"}\n"), KB_EINVAL, "unknown kind");
+    ok(strstr(kb_errmsg(kb), "known: source") != NULL, "lists known kinds: %s", kb_errmsg(kb));
+    is_int(import_text(kb, "acme", "{\"kind\":\"node\",\"path\":\"a\",\"colour\":1}\n"), KB_EINVAL,
+           "unknown field refused");
+    is_int(import_text(kb, "acme", "[1,2]\n"), KB_EINVAL, "non-object refused");
+    is_int(import_text(kb, "acme", "{\"kind\":\"node\",\"path\":\"A/../b\"}\n"), KB_EINVAL,
+           "bad path refused");
+    is_int(import_text(kb, "acme",
+                       "{\"kind\":\"node\",\"path\":\"a\",\"title\":\"A\",\"title\":\"B\"}\n"),
+           KB_EINVAL, "duplicate keys refused");
+    is_int(import_text(kb, "acme",
+                       "{\"kind\":\"trawl-export\",\"version\":1}\r\n"
+                       "{\"kind\":\"node\",\"path\":\"a/b/c\",\"title\":\"C\"}\r\n"),
+           0, "CRLF lines and the header accepted");
+    kb_client_id(kb, "acme", 0, &cid);
+    kb_subtree(kb, cid, NULL, 0, collect_node, &c);
+    is_int(c.n, 3, "import created the path's ancestors");
+    kb_close(kb);
+}
+
+static void test_limits(void)
+{
+    struct kb *kb;
+    int64_t cid, nid;
+    char path[32];
+    int rc = 0, i;
+
+    kb_open(db_path("limits.db"), 0, &kb);
+    kb_client_id(kb, "acme", 1, &cid);
+    kb_begin(kb);
+    for (i = 1; i <= 512 && rc == 0; i++) {
+        snprintf(path, sizeof path, "d%d", i);
+        rc = kb_node_ensure(kb, cid, path, NULL, NULL, &nid);
+    }
+    is_int(rc, KB_EFULL, "domain slots are bounded");
+    is_int(i - 1, 512, "the 512th domain is the first refused");
+    ok(strstr(kb_errmsg(kb), "at most 511") != NULL, "message: %s", kb_errmsg(kb));
+    kb_rollback(kb);
+    kb_close(kb);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_open();
+    test_tree();
+    test_documents();
+    test_forum();
+    test_import();
+    test_limits();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return tap_done();
+}
