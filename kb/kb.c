@@ -567,12 +567,12 @@ int kb_document_upsert(struct kb *kb, int64_t source_id, int64_t run_id,
         goto out;
     if (res == KB_INSERTED)
         st = kb_prepare(kb, "INSERT INTO documents(content_hash, mime, title, author, created_at, "
-                            "modified_at, text, metadata, deleted, run_id, source_id, "
-                            "external_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+                            "modified_at, text, metadata, deleted, run_id, version, source_id, "
+                            "external_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
     else
         st = kb_prepare(kb, "UPDATE documents SET content_hash=?, mime=?, title=?, author=?, "
                             "created_at=?, modified_at=?, text=?, metadata=?, deleted=?, "
-                            "run_id=? WHERE source_id=? AND external_id=?");
+                            "run_id=?, version=? WHERE source_id=? AND external_id=?");
     if (!st)
         return KB_ERROR;
     kb_bind_text(st, 1, hash);
@@ -588,8 +588,9 @@ int kb_document_upsert(struct kb *kb, int64_t source_id, int64_t run_id,
         sqlite3_bind_int64(st, 10, run_id);
     else
         sqlite3_bind_null(st, 10);
-    sqlite3_bind_int64(st, 11, source_id);
-    kb_bind_text(st, 12, doc->external_id);
+    kb_bind_text(st, 11, doc->version);
+    sqlite3_bind_int64(st, 12, source_id);
+    kb_bind_text(st, 13, doc->external_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -601,5 +602,82 @@ out:
         *doc_id = id;
     if (result)
         *result = res;
+    return 0;
+}
+
+int kb_document_version(struct kb *kb, int64_t source_id, const char *external_id, char **version,
+                        int *deleted)
+{
+    sqlite3_stmt *st = kb_prepare(
+        kb, "SELECT version, deleted FROM documents WHERE source_id = ? AND external_id = ?");
+    int rc;
+
+    *version = NULL;
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, source_id);
+    kb_bind_text(st, 2, external_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (kb_col_null(st, 0))
+            *version = strdup(kb_col(st, 0));
+        if (deleted)
+            *deleted = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return KB_ENOTFOUND;
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "read document version");
+    return 0;
+}
+
+int kb_documents_sweep(struct kb *kb, int64_t source_id, int (*keep)(const char *ext, void *arg),
+                       void *arg, long *count)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "SELECT id, external_id FROM documents WHERE source_id = ? AND deleted = 0");
+    int64_t *gone = NULL;
+    size_t n = 0, alloc = 0;
+    int rc;
+
+    *count = 0;
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, source_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (keep(kb_col(st, 1), arg))
+            continue;
+        if (n == alloc) {
+            int64_t *ng = realloc(gone, (alloc = alloc ? alloc * 2 : 64) * sizeof *ng);
+            if (!ng) {
+                sqlite3_reset(st);
+                free(gone);
+                return kb_fail(kb, KB_ERROR, "out of memory");
+            }
+            gone = ng;
+        }
+        gone[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(gone);
+        return kb_sqlfail(kb, "sweep documents");
+    }
+    /* The content hash covers the flag, so a later undelete is seen as a change. */
+    st = kb_prepare(kb, "UPDATE documents SET deleted = 1, content_hash = 'deleted' WHERE id = ?");
+    for (size_t i = 0; st && i < n; i++) {
+        sqlite3_bind_int64(st, 1, gone[i]);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            free(gone);
+            return kb_sqlfail(kb, "mark document deleted");
+        }
+    }
+    free(gone);
+    if (!st)
+        return KB_ERROR;
+    *count = (long)n;
     return 0;
 }

@@ -90,6 +90,7 @@ struct kb_document {
     const char *mime, *title, *author, *created_at, *modified_at;
     const char *text;
     const char *metadata_json;
+    const char *version; /* driver-defined version (size+mtime, UID, ETag); may be NULL */
     int deleted;
 };
 
@@ -102,6 +103,20 @@ enum kb_upsert_result { KB_UNCHANGED = 0, KB_INSERTED = 1, KB_UPDATED = 2 };
  */
 int kb_document_upsert(struct kb *kb, int64_t source_id, int64_t run_id,
                        const struct kb_document *doc, int64_t *doc_id, int *result);
+
+/**
+ * Reads a document's version string (malloc'd, NULL when it has none) and
+ * deleted flag. KB_ENOTFOUND when the source has no such document.
+ */
+int kb_document_version(struct kb *kb, int64_t source_id, const char *external_id, char **version,
+                        int *deleted);
+
+/**
+ * Marks every live document of a source whose external id keep() rejects as
+ * deleted; returns how many were marked in *count.
+ */
+int kb_documents_sweep(struct kb *kb, int64_t source_id, int (*keep)(const char *ext, void *arg),
+                       void *arg, long *count);
 
 /** Finds a document id by source and external id. */
 int kb_document_find(struct kb *kb, int64_t source_id, const char *external_id, int64_t *doc_id);

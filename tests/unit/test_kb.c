@@ -1,5 +1,6 @@
 /* kb: migrations, tree, entries, documents, search scoping, forum filters, import. */
 #include "kb.h"
+#include "schema.h"
 #include "tap.h"
 
 #include <sqlite3.h>
@@ -220,13 +221,21 @@ static int count_docs(const struct kb_doc_view *d, void *arg)
     return 0;
 }
 
+static int keep_mail1(const char *ext, void *arg)
+{
+    (void)arg;
+    return strcmp(ext, "mail/1") == 0;
+}
+
 static void test_documents(void)
 {
     struct kb *kb;
     int64_t cid, sid, did, did2, eid;
-    struct kb_document d = {
-        "mail/1",    "message/rfc822",      "Hello", "ann@example.com", NULL, NULL,
-        "body text", "{\"thread\":\"t1\"}", 0};
+    struct kb_document d = {"mail/1",    "message/rfc822",
+                            "Hello",     "ann@example.com",
+                            NULL,        NULL,
+                            "body text", "{\"thread\":\"t1\"}",
+                            "v1",        0};
     int res, n = 0;
     char *cp;
 
@@ -255,6 +264,28 @@ static void test_documents(void)
     e.docs = &bad;
     is_int(kb_entry_upsert(kb, cid, &e, &eid, &res), KB_EINVAL, "missing document refused");
 
+    {
+        char *v = NULL;
+        int del = -1;
+        struct kb_document d2 = {"mail/2", NULL, "Two", NULL, NULL, NULL, "two", NULL, "v2", 0};
+        kb_document_upsert(kb, sid, 0, &d2, NULL, &res);
+        is_int(kb_document_version(kb, sid, "mail/2", &v, &del), 0, "version read back");
+        is_str(v, "v2", "version string");
+        free(v);
+        is_int(kb_document_version(kb, sid, "nope", &v, &del), KB_ENOTFOUND, "no such document");
+    }
+    {
+        long swept = -1;
+        is_int(kb_documents_sweep(kb, sid, keep_mail1, NULL, &swept), 0, "sweep");
+        is_int(swept, 1, "one document was not seen and is marked deleted");
+        char *v = NULL;
+        int del = 0;
+        kb_document_version(kb, sid, "mail/2", &v, &del);
+        is_int(del, 1, "swept document is deleted");
+        free(v);
+        kb_documents_sweep(kb, sid, keep_mail1, NULL, &swept);
+        is_int(swept, 0, "a second sweep marks nothing");
+    }
     is_int(kb_source_checkpoint_set(kb, sid, "{\"uid\":42}"), 0, "checkpoint stored");
     kb_source_checkpoint_get(kb, sid, &cp);
     is_str(cp, "{\"uid\":42}", "checkpoint read back");
