@@ -173,6 +173,9 @@ struct kb_entry {
 int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, int64_t *entry_id,
                     int *result);
 
+/** Deletes the entry with this key (its document links go with it); absent is fine. */
+int kb_entry_delete(struct kb *kb, int64_t client_id, const char *key);
+
 struct kb_entry_view {
     int64_t id;
     const char *key, *path, *title, *body, *summary, *metadata_json;

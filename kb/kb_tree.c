@@ -555,6 +555,21 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     return 0;
 }
 
+int kb_entry_delete(struct kb *kb, int64_t client_id, const char *key)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "DELETE FROM knowledge_entries WHERE client_id = ? AND key = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, key);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "delete entry");
+}
+
 int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
                   int (*entry_fn)(const struct kb_entry_view *e, void *arg), kb_doc_fn fn,
                   void *arg)

@@ -49,6 +49,7 @@ int cli_print_json(json_t *o);
 /** Finds a command in the table by name (tests and main use it). */
 const struct cli_command *cli_find(const char *name);
 
+int cmd_onboard(struct cli *cli, int argc, char **argv);
 int cmd_tree(struct cli *cli, int argc, char **argv);
 int cmd_search(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);

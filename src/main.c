@@ -16,6 +16,21 @@
 #endif
 
 static const struct cli_command commands[] = {
+    {"onboard", cmd_onboard,
+     "CLIENT SOURCES.json [--jobs N] [--deadline SECONDS] [--resume] [--keep-workspaces]\n"
+     "                   [--sandbox strict|best] [--json] [--metrics FILE] [--connectors DIR]",
+     "run one sandboxed explorer per source and store what they find",
+     "SOURCES.json names the client's sources (README, 'Sources file'). One explorer\n"
+     "runs per source, at most --jobs at once; a crashed explorer is restarted from\n"
+     "its source's last checkpoint (3 attempts). Exit 1 when a source failed.\n\n"
+     "  --jobs N             explorers at once (default: 4 per core, at most one per source)\n"
+     "  --deadline SECONDS   kill an explorer that runs longer\n"
+     "  --resume             continue an interrupted run from its checkpoints\n"
+     "  --keep-workspaces    keep the /tmp workspaces (TMPDIR is honoured)\n"
+     "  --sandbox strict     refuse to run unless every sandbox layer is available\n"
+     "  --json               print the run record as JSON at the end\n"
+     "  --metrics FILE       write the run's figures in Prometheus text format\n"
+     "  --connectors DIR     also load toolkits from DIR (as $TRAWL_CONNECTORS does)\n"},
     {"tree", cmd_tree, "CLIENT [PATH] [--depth N] [--json]",
      "show a client's knowledge tree (or the subtree at PATH) with entry counts",
      "Each line is a node: its title, its path and the number of entries in its\n"
@@ -131,7 +146,7 @@ long cli_parse_count(const char *s)
 
 int cli_print_json(json_t *o)
 {
-    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(o);
     fputc('\n', stdout);
     if (rc < 0 || fflush(stdout) != 0)

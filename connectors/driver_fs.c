@@ -1,0 +1,263 @@
+#include "driver_fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FS_MAX_FILES 10000000L
+#define FS_MAX_DEPTH 64
+
+struct fs_source {
+    int rootfd;
+    int walked;
+    struct fs_file *files;
+    long n, alloc;
+    char *root;
+};
+
+struct fs_source *fs_source_open(const char *root, char *err, size_t errlen)
+{
+    struct fs_source *fs = calloc(1, sizeof *fs);
+
+    if (!fs) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    fs->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fs->rootfd < 0) {
+        snprintf(err, errlen, "cannot open folder '%s': %s", root, strerror(errno));
+        free(fs);
+        return NULL;
+    }
+    fs->root = strdup(root);
+    return fs;
+}
+
+void fs_source_free(struct fs_source *fs)
+{
+    if (!fs)
+        return;
+    for (long i = 0; i < fs->n; i++)
+        free((char *)fs->files[i].path);
+    free(fs->files);
+    free(fs->root);
+    if (fs->rootfd >= 0)
+        close(fs->rootfd);
+    free(fs);
+}
+
+static int fs_add(struct fs_source *fs, const char *path, const struct stat *st)
+{
+    if (fs->n == FS_MAX_FILES)
+        return -1;
+    if (fs->n == fs->alloc) {
+        long na = fs->alloc ? fs->alloc * 2 : 1024;
+        struct fs_file *nf = realloc(fs->files, (size_t)na * sizeof *nf);
+        if (!nf)
+            return -1;
+        fs->files = nf;
+        fs->alloc = na;
+    }
+    fs->files[fs->n].path = strdup(path);
+    if (!fs->files[fs->n].path)
+        return -1;
+    fs->files[fs->n].size = st->st_size;
+    fs->files[fs->n].mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    fs->n++;
+    return 0;
+}
+
+/* Walks dirfd (owned) whose path relative to the root is prefix. */
+static int fs_walk(struct fs_source *fs, int dirfd, const char *prefix, int depth, char *err,
+                   size_t errlen)
+{
+    DIR *d = fdopendir(dirfd);
+    struct dirent *e;
+    char path[4096];
+
+    if (!d) {
+        close(dirfd);
+        snprintf(err, errlen, "cannot read folder '%s/%s': %s", fs->root, prefix, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* vanished while we walked */
+        if ((size_t)snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name) >=
+            sizeof path)
+            continue; /* absurdly deep: skipped */
+        if (S_ISREG(st.st_mode)) {
+            if (fs_add(fs, path, &st) < 0) {
+                snprintf(err, errlen, "folder '%s' has more than %ld files", fs->root,
+                         FS_MAX_FILES);
+                closedir(d);
+                return -1;
+            }
+        } else if (S_ISDIR(st.st_mode) && depth < FS_MAX_DEPTH) {
+            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0 && fs_walk(fs, sub, path, depth + 1, err, errlen) < 0) {
+                closedir(d);
+                return -1;
+            }
+        }
+        /* symlinks, devices, fifos and sockets are not content: skipped */
+    }
+    closedir(d);
+    return 0;
+}
+
+static int fs_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct fs_file *)a)->path, ((const struct fs_file *)b)->path);
+}
+
+static int fs_ensure_walked(struct fs_source *fs, char *err, size_t errlen)
+{
+    int fd;
+
+    if (fs->walked)
+        return 0;
+    fd = openat(fs->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fs_walk(fs, fd, "", 0, err, errlen) < 0) {
+        if (fd < 0)
+            snprintf(err, errlen, "cannot read folder '%s': %s", fs->root, strerror(errno));
+        return -1;
+    }
+    qsort(fs->files, (size_t)fs->n, sizeof *fs->files, fs_cmp);
+    fs->walked = 1;
+    return 0;
+}
+
+long fs_source_count(struct fs_source *fs, char *err, size_t errlen)
+{
+    return fs_ensure_walked(fs, err, errlen) < 0 ? -1 : fs->n;
+}
+
+int fs_source_page(struct fs_source *fs, const char *after, int limit, const struct fs_file **files,
+                   int *n, int *more, char *err, size_t errlen)
+{
+    long lo = 0, hi;
+
+    if (fs_ensure_walked(fs, err, errlen) < 0)
+        return -1;
+    hi = fs->n;
+    if (after) { /* first index whose path sorts after `after` */
+        while (lo < hi) {
+            long mid = lo + (hi - lo) / 2;
+            if (strcmp(fs->files[mid].path, after) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    *files = fs->files + lo;
+    *n = (int)(fs->n - lo < limit ? fs->n - lo : limit);
+    *more = lo + *n < fs->n;
+    return 0;
+}
+
+int fs_source_all(struct fs_source *fs, const struct fs_file **files, long *n, char *err,
+                  size_t errlen)
+{
+    if (fs_ensure_walked(fs, err, errlen) < 0)
+        return -1;
+    *files = fs->files;
+    *n = fs->n;
+    return 0;
+}
+
+static int fs_rel_ok(const char *rel)
+{
+    const char *p = rel;
+
+    if (!*rel || *rel == '/' || strlen(rel) >= 4096)
+        return 0;
+    for (;;) {
+        const char *s = strchr(p, '/');
+        size_t n = s ? (size_t)(s - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        if (!s)
+            return 1;
+        p = s + 1;
+    }
+}
+
+int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
+                        const char *dest_name, int64_t max_size, char *err, size_t errlen)
+{
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                      RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+    struct stat st;
+    int in, out;
+    int64_t total = 0;
+
+    if (!fs_rel_ok(rel)) {
+        snprintf(err, errlen, "path '%.200s' is not a relative path inside the source", rel);
+        return -1;
+    }
+    in = (int)syscall(SYS_openat2, fs->rootfd, rel, &how, sizeof how);
+    if (in < 0) {
+        snprintf(err, errlen, "cannot open '%.200s' in '%s': %s", rel, fs->root,
+                 errno == EXDEV || errno == ELOOP ? "it leaves the source (symlink or mount)"
+                                                  : strerror(errno));
+        return -1;
+    }
+    if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "'%.200s' is not a regular file", rel);
+        close(in);
+        return -1;
+    }
+    if (st.st_size > max_size) {
+        snprintf(err, errlen, "'%.200s' is %lld bytes, over the %lld-byte limit per file", rel,
+                 (long long)st.st_size, (long long)max_size);
+        close(in);
+        return -1;
+    }
+    out = openat(dest_dirfd, dest_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (out < 0) {
+        snprintf(err, errlen, "cannot write the copy of '%.200s': %s", rel, strerror(errno));
+        close(in);
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 20, 0);
+        if (n < 0 &&
+            (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+            char buf[65536];
+            n = read(in, buf, sizeof buf);
+            if (n > 0 && write(out, buf, (size_t)n) != n)
+                n = -1;
+        }
+        if (n < 0) {
+            snprintf(err, errlen, "copying '%.200s': %s", rel, strerror(errno));
+            total = -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        total += n;
+        if (total > max_size) { /* grew while we copied */
+            snprintf(err, errlen, "'%.200s' grew over the %lld-byte limit", rel,
+                     (long long)max_size);
+            total = -1;
+            break;
+        }
+    }
+    close(in);
+    close(out);
+    if (total < 0)
+        unlinkat(dest_dirfd, dest_name, 0);
+    return total;
+}

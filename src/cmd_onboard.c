@@ -1,0 +1,110 @@
+/* trawl onboard CLIENT SOURCES.json */
+#include "cli.h"
+
+#include "master.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_onboard(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"jobs", required_argument, NULL, 'j'},
+                                         {"deadline", required_argument, NULL, 'd'},
+                                         {"resume", no_argument, NULL, 'r'},
+                                         {"keep-workspaces", no_argument, NULL, 'k'},
+                                         {"sandbox", required_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"metrics", required_argument, NULL, 'm'},
+                                         {"connectors", required_argument, NULL, 'c'},
+                                         {0}};
+    const struct cli_command *cmd = cli_find("onboard");
+    struct master_opts mo = {0};
+    struct master_result res;
+    const char *connectors = NULL;
+    struct registry *reg;
+    struct sources *src;
+    struct kb *kb;
+    char err[1024];
+    long v;
+    int c, rc, json = 0;
+
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            if ((v = cli_parse_count(optarg)) < 1 || v > 4096)
+                return cli_usage(cmd, "--jobs needs a number from 1 to 4096, not '%s'", optarg);
+            mo.jobs = (int)v;
+            break;
+        case 'd':
+            if ((v = cli_parse_count(optarg)) < 1)
+                return cli_usage(cmd, "--deadline needs a positive number of seconds, not '%s'",
+                                 optarg);
+            mo.deadline_s = (int)v;
+            break;
+        case 'r':
+            mo.resume = 1;
+            break;
+        case 'k':
+            mo.keep_workspaces = 1;
+            break;
+        case 's':
+            if (strcmp(optarg, "strict") != 0 && strcmp(optarg, "best") != 0)
+                return cli_usage(cmd, "--sandbox is strict or best, not '%s'", optarg);
+            mo.strict = strcmp(optarg, "strict") == 0;
+            break;
+        case 'J':
+            json = 1;
+            break;
+        case 'm':
+            mo.metrics_path = optarg;
+            break;
+        case 'c':
+            connectors = optarg;
+            break;
+        default:
+            return cli_usage(cmd, "unknown option");
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage(cmd, argc - optind < 2 ? "missing CLIENT or SOURCES.json"
+                                                : "too many arguments");
+    mo.client = argv[optind];
+    reg = registry_load(registry_default_dirs(connectors), err, sizeof err);
+    if (!reg)
+        return cli_fail("%s", err);
+    src = sources_load(argv[optind + 1], reg, err, sizeof err);
+    if (!src) {
+        registry_free(reg);
+        return cli_fail("%s", err);
+    }
+    if (src->client && strcmp(src->client, mo.client) != 0) {
+        rc = cli_fail("sources file '%s' is for client '%s', not '%s'", argv[optind + 1],
+                      src->client, mo.client);
+        goto out_src;
+    }
+    if ((rc = cli_open(cli, 0, &kb)))
+        goto out_src;
+    mo.live = isatty(STDERR_FILENO) && !getenv("NO_COLOR") && !json;
+    if (master_run(kb, reg, src, &mo, &res, err, sizeof err) < 0) {
+        rc = cli_fail("onboard: %s", err);
+    } else {
+        if (json) {
+            json_t *o = json_loads(res.stats_json, 0, NULL);
+            cli_print_json(o);
+        } else {
+            printf("run %lld %s: %ld of %zu sources ok%s\n", (long long)res.run_id, res.status,
+                   res.sources_ok, src->n,
+                   res.sources_failed ? "; 'trawl runs --json' has the errors" : "");
+        }
+        rc = strcmp(res.status, "ok") == 0 ? EXIT_OK : EXIT_FAIL;
+        free(res.stats_json);
+    }
+    kb_close(kb);
+out_src:
+    sources_free(src);
+    registry_free(reg);
+    return rc;
+}

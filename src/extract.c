@@ -1,0 +1,154 @@
+/*
+ * Plain-text extraction: compressed streams are unwrapped with libarchive's
+ * raw reader (gzip, bzip2, xz, zstd), text is kept, binary is described.
+ * Richer formats (MIME, HTML, office files) plug in here.
+ */
+#include "extract.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void extract_result_init(struct extract_result *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->text, EXTRACT_MAX_TEXT);
+    r->mime = "application/octet-stream";
+}
+
+void extract_result_release(struct extract_result *r)
+{
+    buf_release(&r->text);
+}
+
+int extract_utf8_clean(struct buf *out, const char *s, size_t n)
+{
+    static const char repl[] = "\xef\xbf\xbd";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+
+    while (i < n) {
+        size_t k = 0;
+        unsigned c = p[i];
+        if (c >= 0x01 && c < 0x80) {
+            k = 1;
+        } else if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
+            k = 2;
+        } else if (c >= 0xe0 && c <= 0xef && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+                   (p[i + 2] & 0xc0) == 0x80) {
+            unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+            k = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+        } else if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (p[i + 1] & 0xc0) == 0x80 &&
+                   (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80) {
+            unsigned cp = (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 | (p[i + 2] & 0x3f) << 6 |
+                          (p[i + 3] & 0x3f);
+            k = cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+        }
+        if (k) {
+            run += k;
+            i += k;
+            continue;
+        }
+        /* flush the valid run, then replace (or drop a NUL) */
+        if (run && buf_add(out, s + i - run, run) < 0)
+            return -1;
+        run = 0;
+        if (c != 0 && buf_add(out, repl, 3) < 0)
+            return -1;
+        i++;
+    }
+    if (run && buf_add(out, s + i - run, run) < 0)
+        return -1;
+    return 0;
+}
+
+int extract_looks_textual(const unsigned char *p, size_t n)
+{
+    size_t ctrl = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == 0)
+            return 0;
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t' && p[i] != '\f' &&
+            p[i] != 0x1b)
+            ctrl++;
+    }
+    return ctrl * 100 <= n; /* at most 1% stray control bytes */
+}
+
+/* Reads through libarchive's raw format, which undoes any compression filter. */
+static int extract_stream(const char *path, struct extract_result *r, char *err, size_t errlen)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    char block[65536];
+    unsigned char head[8192];
+    size_t nhead = 0;
+    int textual = -1, rc = 0;
+
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+        archive_read_next_header(a, &e) != ARCHIVE_OK) {
+        snprintf(err, errlen, "cannot read: %s", archive_error_string(a));
+        archive_read_free(a);
+        return -1;
+    }
+    r->compressed = archive_filter_count(a) > 1;
+    for (;;) {
+        la_ssize_t n = archive_read_data(a, block, sizeof block);
+        if (n < 0) {
+            /* a truncated or corrupt stream: keep what came out, say so */
+            snprintf(err, errlen, "damaged stream: %s", archive_error_string(a));
+            rc = r->text.len ? 0 : -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (textual < 0) {
+            size_t take = (size_t)n < sizeof head - nhead ? (size_t)n : sizeof head - nhead;
+            memcpy(head + nhead, block, take);
+            nhead += take;
+            if (nhead == sizeof head || (size_t)n < sizeof block)
+                textual = extract_looks_textual(head, nhead);
+        }
+        if (textual == 0)
+            break;
+        if (extract_utf8_clean(&r->text, block, (size_t)n) < 0) {
+            r->truncated = 1;
+            break;
+        }
+    }
+    if (textual < 0)
+        textual = extract_looks_textual(head, nhead);
+    if (textual) {
+        r->mime = "text/plain";
+    } else {
+        buf_reset(&r->text);
+        r->mime = "application/octet-stream";
+    }
+    archive_read_free(a);
+    return rc;
+}
+
+int extract_file(const char *path, const char *name, struct extract_result *r, char *err,
+                 size_t errlen)
+{
+    struct stat st;
+
+    (void)name;
+    if (stat(path, &st) < 0) {
+        snprintf(err, errlen, "cannot read: %s", strerror(errno));
+        return -1;
+    }
+    if (st.st_size == 0) {
+        r->mime = "text/plain"; /* libarchive has no header to give for nothing */
+        return 0;
+    }
+    return extract_stream(path, r, err, errlen);
+}

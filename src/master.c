@@ -1,0 +1,1399 @@
+/*
+ * The onboarding master. One poll() loop over the explorers' sockets and a
+ * signalfd; requests are dispatched through a table of methods allowed per
+ * state (OpenSSH's mon_dispatch); tools run in the master through a table of
+ * drivers; documents are committed in batches together with the checkpoint
+ * that covers them, so a checkpoint never runs ahead of its data.
+ */
+#include "master.h"
+
+#include "buf.h"
+#include "driver_fs.h"
+#include "explorer.h"
+#include "jsonschema.h"
+#include "proto.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MASTER_COMMIT_DOCS 500
+#define MASTER_COMMIT_MS 1000
+#define MASTER_MAX_REFUSED 16
+#define MASTER_MAX_FILE ((int64_t)256 << 20)
+#define MASTER_RECENT 64
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_OK, JOB_FAILED, JOB_SKIPPED };
+
+/* How a child ended, for the run record: a violation is not a crash. */
+enum job_end { END_NONE, END_EXIT, END_CRASH, END_DEADLINE, END_VIOLATION, END_INTERRUPTED };
+
+struct job {
+    const struct source_def *def;
+    int64_t source_id;
+    enum job_state state;
+    int attempts;
+    struct worker w;
+    struct proto_conn conn;
+    int ready, done;
+    enum job_end end;
+    char ws[512];
+    int ws_in; /* dirfd of ws/in */
+    long fetch_seq;
+    struct fs_source *fs;
+    json_t *checkpoint; /* {"after": ..., "complete": bool} */
+    char *fault;        /* test-only fault kind for this source */
+    int fault_once;
+    /* the file being fetched when a child died is skipped on the retry */
+    char *inflight;
+    json_t *poison; /* array of paths */
+    struct {
+        char *path, *version;
+    } recent[MASTER_RECENT];
+    int recent_next;
+    struct timespec started, deadline;
+    double elapsed_s;
+    /* statistics */
+    long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
+    long tool_calls, refused, errors, retries, violations;
+    double *lat;
+    size_t nlat, alat;
+    char error[400];
+};
+
+struct master {
+    struct kb *kb;
+    const struct registry *reg;
+    const struct sources *src;
+    const struct master_opts *o;
+    int64_t client_id, run_id;
+    struct job *jobs;
+    size_t njobs;
+    int jobs_max, running;
+    int sigfd;
+    int interrupted;
+    int in_tx;
+    long tx_docs;
+    struct timespec tx_started, last_draw;
+    int drawn_lines;
+    char root[512];
+    FILE *log;
+};
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double ts_s(const struct timespec *t)
+{
+    return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
+}
+
+static void logf_(struct master *m, struct job *j, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void logf_(struct master *m, struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (m->o->live && m->drawn_lines) {
+        fprintf(m->log, "\033[%dA\033[J", m->drawn_lines); /* erase the live block first */
+        m->drawn_lines = 0;
+    }
+    fprintf(m->log, "trawl: %s%s%s", j ? "[" : "", j ? j->def->name : "", j ? "] " : "");
+    va_start(ap, fmt);
+    vfprintf(m->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', m->log);
+    fflush(m->log);
+}
+
+static void slug_into(struct buf *b, const char *s, size_t n)
+{
+    size_t start = b->len;
+    int dash = 0;
+
+    for (size_t i = 0; i < n && b->len - start < 60; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            if (dash && b->len > start)
+                buf_addch(b, '-');
+            buf_addch(b, c);
+            dash = 0;
+        } else {
+            dash = 1;
+        }
+    }
+    if (b->len == start)
+        buf_addch(b, 'x');
+}
+
+static void job_lat(struct job *j, double ms)
+{
+    if (j->nlat == j->alat) {
+        size_t na = j->alat ? j->alat * 2 : 256;
+        double *nl = realloc(j->lat, na * sizeof *nl);
+        if (!nl)
+            return;
+        j->lat = nl;
+        j->alat = na;
+    }
+    j->lat[j->nlat++] = ms;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)ceil(p / 100.0 * (double)n);
+    return v[i ? i - 1 : 0];
+}
+
+/* ---- transactions ---------------------------------------------------------------- */
+
+static int tx_ensure(struct master *m)
+{
+    if (m->in_tx)
+        return 0;
+    if (kb_begin(m->kb) < 0)
+        return -1;
+    m->in_tx = 1;
+    m->tx_docs = 0;
+    clock_gettime(CLOCK_MONOTONIC, &m->tx_started);
+    return 0;
+}
+
+static int tx_commit(struct master *m)
+{
+    if (!m->in_tx)
+        return 0;
+    m->in_tx = 0;
+    if (kb_commit(m->kb) < 0) {
+        logf_(m, NULL, "commit failed: %s", kb_errmsg(m->kb));
+        kb_rollback(m->kb);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- drivers: the master executes tools --------------------------------------------- */
+
+struct driver {
+    const char *name;
+    int (*open)(struct master *m, struct job *j, char *err, size_t errlen);
+    /* runs operation op; sets *out to structuredContent; -1 with err on failure */
+    int (*call)(struct master *m, struct job *j, const char *op, json_t *args, json_t **out,
+                char *err, size_t errlen);
+    void (*close)(struct job *j);
+};
+
+static int fs_open(struct master *m, struct job *j, char *err, size_t errlen)
+{
+    (void)m;
+    if (!j->def->path) {
+        snprintf(err, errlen, "source has no \"path\"");
+        return -1;
+    }
+    j->fs = fs_source_open(j->def->path, err, errlen);
+    return j->fs ? 0 : -1;
+}
+
+static void fs_close(struct job *j)
+{
+    fs_source_free(j->fs);
+    j->fs = NULL;
+}
+
+static int is_poisoned(struct job *j, const char *path)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(j->poison, i, p) if (strcmp(json_string_value(p), path) == 0) return 1;
+    return 0;
+}
+
+static void version_of(const struct fs_file *f, char *v, size_t n)
+{
+    snprintf(v, n, "%lld:%lld", (long long)f->size, (long long)f->mtime_ns);
+}
+
+static int fs_call(struct master *m, struct job *j, const char *op, json_t *args, json_t **out,
+                   char *err, size_t errlen)
+{
+    if (strcmp(op, "list") == 0) {
+        const char *after = json_string_value(json_object_get(args, "after"));
+        json_t *lim = json_object_get(args, "limit");
+        int limit = lim ? (int)json_integer_value(lim) : 200, n, more;
+        const struct fs_file *files;
+        json_t *arr = json_array();
+
+        if (limit < 1 || limit > 1000)
+            limit = 200;
+        if (fs_source_page(j->fs, after, limit, &files, &n, &more, err, errlen) < 0) {
+            json_decref(arr);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            json_t *f = json_object();
+            char want[64], *have = NULL;
+            int deleted = 0, known;
+            version_of(&files[i], want, sizeof want);
+            known = kb_document_version(m->kb, j->source_id, files[i].path, &have, &deleted) == 0 &&
+                    have && !deleted && strcmp(have, want) == 0;
+            free(have);
+            if (!known && is_poisoned(j, files[i].path))
+                known = 1; /* a file that killed an explorer is not tried again this run */
+            json_object_set_new(f, "path", json_string(files[i].path));
+            json_object_set_new(f, "size", json_integer(files[i].size));
+            json_object_set_new(f, "mtime_ns", json_integer(files[i].mtime_ns));
+            json_object_set_new(f, "known", json_boolean(known));
+            json_array_append_new(arr, f);
+            j->items++;
+        }
+        *out = json_object();
+        json_object_set_new(*out, "files", arr);
+        if (more && n > 0)
+            json_object_set_new(*out, "next", json_string(files[n - 1].path));
+        return 0;
+    }
+    if (strcmp(op, "fetch") == 0) {
+        const char *path = json_string_value(json_object_get(args, "path"));
+        char name[32], rel[40];
+        int64_t size;
+
+        snprintf(name, sizeof name, "f%06ld", ++j->fetch_seq);
+        snprintf(rel, sizeof rel, "in/%s", name);
+        free(j->inflight);
+        j->inflight = strdup(path);
+        size = fs_source_fetch(j->fs, path, j->ws_in, name, MASTER_MAX_FILE, err, errlen);
+        if (size < 0)
+            return -1;
+        j->bytes += size;
+        /* remember the version the explorer saw, for its docs/emit */
+        const struct fs_file *all;
+        long total;
+        if (fs_source_all(j->fs, &all, &total, err, errlen) == 0) {
+            long lo = 0, hi = total;
+            while (lo < hi) {
+                long mid = lo + (hi - lo) / 2;
+                if (strcmp(all[mid].path, path) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < total && strcmp(all[lo].path, path) == 0) {
+                char v[64];
+                int k = j->recent_next++ % MASTER_RECENT;
+                version_of(&all[lo], v, sizeof v);
+                free(j->recent[k].path);
+                free(j->recent[k].version);
+                j->recent[k].path = strdup(path);
+                j->recent[k].version = strdup(v);
+            }
+        }
+        *out = json_object();
+        json_object_set_new(*out, "file", json_string(rel));
+        json_object_set_new(*out, "size", json_integer(size));
+        return 0;
+    }
+    snprintf(err, errlen, "the fs driver has no operation '%s'", op);
+    return -1;
+}
+
+static const struct driver drivers[] = {
+    {"fs", fs_open, fs_call, fs_close},
+};
+
+static const struct driver *driver_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        if (strcmp(drivers[i].name, name) == 0)
+            return &drivers[i];
+    return NULL;
+}
+
+/* ---- method handlers ---------------------------------------------------------------- */
+
+/* Each returns a result (consumed by the caller) or NULL with *code/err set. */
+typedef json_t *(*method_fn)(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                             size_t errlen);
+
+static int fault_code(const char *f)
+{
+    static const char *const names[] = {"", "crash", "hang", "oversize", "forbidden", "garbage"};
+    for (int i = 1; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (f && strcmp(f, names[i]) == 0)
+            return i;
+    return 0;
+}
+
+static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                       size_t errlen)
+{
+    json_t *v = json_object_get(params, "version"), *res, *task;
+    const char *role = json_string_value(json_object_get(params, "role"));
+
+    if (!role || strcmp(role, "explorer") != 0 || !json_is_integer(v) ||
+        json_integer_value(v) != PROTO_VERSION) {
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "hello needs role \"explorer\" and version %d", PROTO_VERSION);
+        return NULL;
+    }
+    j->ready = 1;
+    task = json_object();
+    json_object_set_new(task, "client", json_string(m->o->client));
+    json_object_set_new(task, "source", json_string(j->def->name));
+    json_object_set_new(task, "source_type", json_string(j->def->type));
+    json_object_set_new(task, "toolkit", json_string(j->def->toolkit->name));
+    json_object_set(task, "explore", json_object_get(j->def->toolkit->json, "explore"));
+    json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
+    if (j->fault && (!j->fault_once || j->attempts == 1))
+        json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
+    res = json_object();
+    json_object_set_new(res, "task", task);
+    json_object_set_new(res, "tools", toolkit_tools_list(j->def->toolkit));
+    return res;
+}
+
+static json_t *m_tools_list(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                            size_t errlen)
+{
+    json_t *res = json_object();
+    (void)m, (void)params, (void)code, (void)err, (void)errlen;
+    json_object_set_new(res, "tools", toolkit_tools_list(j->def->toolkit));
+    return res;
+}
+
+static json_t *tool_result(json_t *structured, const char *text, int is_error)
+{
+    json_t *res = json_object(), *content = json_array(), *t = json_object();
+
+    json_object_set_new(t, "type", json_string("text"));
+    json_object_set_new(t, "text", json_string(text));
+    json_array_append_new(content, t);
+    json_object_set_new(res, "content", content);
+    if (structured)
+        json_object_set_new(res, "structuredContent", structured);
+    json_object_set_new(res, "isError", json_boolean(is_error));
+    return res;
+}
+
+static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                            size_t errlen)
+{
+    const char *name = json_string_value(json_object_get(params, "name"));
+    json_t *args = json_object_get(params, "arguments"), *tool, *out = NULL;
+    const struct driver *d;
+    const char *op;
+    double t0 = now_s();
+    char terr[400] = "";
+
+    j->tool_calls++;
+    if (!name) {
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "tools/call needs a tool name");
+        return NULL;
+    }
+    tool = toolkit_tool(j->def->toolkit, name);
+    if (!tool) { /* scoping is the master's job, not the child's */
+        j->refused++;
+        *code = PROTO_EREFUSED;
+        snprintf(err, errlen, "tool '%.64s' is not in the '%s' toolkit", name,
+                 j->def->toolkit->name);
+        logf_(m, j, "refused a call to tool '%.64s' (not in toolkit '%s')", name,
+              j->def->toolkit->name);
+        return NULL;
+    }
+    if (!args)
+        args = json_object();
+    else
+        json_incref(args);
+    if (jsonschema_check(json_object_get(tool, "parameters"), args, terr, sizeof terr) < 0) {
+        json_decref(args);
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "tool '%s' arguments %s", name, terr);
+        return NULL;
+    }
+    op = json_string_value(json_object_get(tool, "operation"));
+    d = driver_find(j->def->toolkit->driver);
+    if (!d || !op) {
+        json_decref(args);
+        *code = PROTO_EINTERNAL;
+        snprintf(err, errlen, "no driver '%s' for tool '%s'", j->def->toolkit->driver, name);
+        return NULL;
+    }
+    int rc = d->call(m, j, op, args, &out, terr, sizeof terr);
+    json_decref(args);
+    job_lat(j, (now_s() - t0) * 1000.0);
+    if (rc < 0) {
+        j->errors++;
+        return tool_result(NULL, terr, 1);
+    }
+    return tool_result(out, "ok", 0);
+}
+
+static const char *recent_version(struct job *j, const char *path)
+{
+    for (int i = 0; i < MASTER_RECENT; i++)
+        if (j->recent[i].path && strcmp(j->recent[i].path, path) == 0)
+            return j->recent[i].version;
+    return NULL;
+}
+
+/* Until the structurers place documents, each gets an entry in a tree that
+ * follows its source and folders: source / top folder / next folder. */
+static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
+                          const char *text, const char *file_type, int64_t doc_id)
+{
+    struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
+    const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    struct kb_doc_ref ref = {j->def->name, ext};
+    struct kb_entry e = {0};
+    int rc;
+
+    (void)doc_id;
+    slug_into(&path, j->def->name, strlen(j->def->name));
+    buf_addch(&path, '/');
+    if (s1)
+        slug_into(&path, ext, (size_t)(s1 - ext));
+    else
+        buf_adds(&path, "files");
+    buf_addch(&path, '/');
+    if (s2)
+        slug_into(&path, s1 + 1, (size_t)(s2 - s1 - 1));
+    else
+        buf_adds(&path, "top");
+    buf_addf(&key, "doc:%s:%s", j->def->name, ext);
+    for (const char *p = text; *p && summary.len < 280; p++)
+        buf_addch(&summary, *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
+    while (summary.len && ((unsigned char)summary.data[summary.len - 1] & 0xc0) == 0x80)
+        summary.len--; /* never cut a character in half */
+    if (summary.len && (unsigned char)summary.data[summary.len - 1] >= 0xc0)
+        summary.len--;
+    summary.data ? (void)(summary.data[summary.len] = '\0') : (void)0;
+    {
+        json_t *mj = json_object();
+        char *s;
+        json_object_set_new(mj, "source", json_string(j->def->name));
+        json_object_set_new(mj, "source_type", json_string(j->def->type));
+        json_object_set_new(mj, "file_type", json_string(file_type ? file_type : ""));
+        s = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
+        buf_adds(&meta, s);
+        free(s);
+        json_decref(mj);
+    }
+    e.key = buf_str(&key);
+    e.path = buf_str(&path);
+    e.title = title;
+    e.body = text;
+    e.summary = summary.len ? buf_str(&summary) : NULL;
+    e.metadata_json = buf_str(&meta);
+    e.docs = &ref;
+    e.ndocs = 1;
+    rc = kb_entry_upsert(m->kb, m->client_id, &e, NULL, NULL);
+    buf_release(&path);
+    buf_release(&key);
+    buf_release(&summary);
+    buf_release(&meta);
+    return rc;
+}
+
+static const char *opt_str(json_t *o, const char *k, int *bad)
+{
+    json_t *v = json_object_get(o, k);
+    if (v && !json_is_string(v) && !json_is_null(v))
+        *bad = 1;
+    return json_string_value(v);
+}
+
+static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                           size_t errlen)
+{
+    struct kb_document d = {0};
+    json_t *meta = json_object_get(params, "metadata");
+    char *meta_s = NULL;
+    int bad = 0, res;
+    int64_t id;
+
+    d.external_id = opt_str(params, "external_id", &bad);
+    d.title = opt_str(params, "title", &bad);
+    d.mime = opt_str(params, "mime", &bad);
+    d.author = opt_str(params, "author", &bad);
+    d.created_at = opt_str(params, "created", &bad);
+    d.modified_at = opt_str(params, "modified", &bad);
+    d.text = opt_str(params, "text", &bad);
+    if (bad || !d.external_id || !*d.external_id || (meta && !json_is_object(meta))) {
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen,
+                 "docs/emit needs an external_id; text fields must be strings, metadata an "
+                 "object");
+        return NULL;
+    }
+    if (meta)
+        meta_s = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+    d.metadata_json = meta_s;
+    d.version = recent_version(j, d.external_id);
+    if (tx_ensure(m) < 0 || kb_document_upsert(m->kb, j->source_id, m->run_id, &d, &id, &res) < 0 ||
+        (res != KB_UNCHANGED &&
+         place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
+                        d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
+                        id) < 0)) {
+        free(meta_s);
+        *code = PROTO_EINTERNAL;
+        snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));
+        logf_(m, j, "%s", err);
+        j->errors++;
+        return NULL;
+    }
+    free(meta_s);
+    if (res == KB_INSERTED)
+        j->docs_new++;
+    else if (res == KB_UPDATED)
+        j->docs_updated++;
+    else
+        j->docs_unchanged++;
+    free(j->inflight);
+    j->inflight = NULL;
+    m->tx_docs++;
+    if (m->tx_docs >= MASTER_COMMIT_DOCS)
+        tx_commit(m);
+    return json_object();
+}
+
+static int store_checkpoint(struct master *m, struct job *j)
+{
+    char *s = json_dumps(j->checkpoint, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc;
+
+    /* Same transaction as the documents it covers: both land or neither. */
+    rc = tx_ensure(m) < 0 || kb_source_checkpoint_set(m->kb, j->source_id, s) < 0 ? -1 : 0;
+    free(s);
+    if (rc == 0)
+        rc = tx_commit(m);
+    return rc;
+}
+
+static json_t *m_checkpoint(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                            size_t errlen)
+{
+    json_t *state = json_object_get(params, "state");
+
+    if (!json_is_object(state)) {
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "checkpoint needs a \"state\" object");
+        return NULL;
+    }
+    json_decref(j->checkpoint);
+    j->checkpoint = json_deep_copy(state);
+    json_object_del(j->checkpoint, "complete"); /* only the master declares a source complete */
+    if (store_checkpoint(m, j) < 0) {
+        *code = PROTO_EINTERNAL;
+        snprintf(err, errlen, "storing the checkpoint failed: %s", kb_errmsg(m->kb));
+        return NULL;
+    }
+    return json_object();
+}
+
+struct sweep_ctx {
+    struct job *j;
+    json_t *gone;
+};
+
+static int sweep_keep(const char *ext, void *arg)
+{
+    struct sweep_ctx *c = arg;
+    const struct fs_file *all;
+    long total, lo = 0, hi;
+    char err[64];
+
+    if (!c->j->fs || fs_source_all(c->j->fs, &all, &total, err, sizeof err) < 0)
+        return 1;
+    hi = total;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        if (strcmp(all[mid].path, ext) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < total && strcmp(all[lo].path, ext) == 0)
+        return 1;
+    json_array_append_new(c->gone, json_string(ext));
+    return 0;
+}
+
+/* The explorer is finished: documents no longer in the source are deleted. */
+static int finish_source(struct master *m, struct job *j)
+{
+    struct sweep_ctx c = {j, json_array()};
+    long n = 0;
+    size_t i;
+    json_t *g;
+
+    if (tx_ensure(m) < 0)
+        return -1;
+    if (j->fs && kb_documents_sweep(m->kb, j->source_id, sweep_keep, &c, &n) < 0) {
+        json_decref(c.gone);
+        return -1;
+    }
+    json_array_foreach(c.gone, i, g)
+    {
+        struct buf key = BUF_INIT;
+        buf_addf(&key, "doc:%s:%s", j->def->name, json_string_value(g));
+        kb_entry_delete(m->kb, m->client_id, buf_str(&key));
+        buf_release(&key);
+    }
+    json_decref(c.gone);
+    j->docs_deleted += n;
+    if (!j->checkpoint)
+        j->checkpoint = json_object();
+    json_object_set_new(j->checkpoint, "complete", json_true());
+    return store_checkpoint(m, j);
+}
+
+static json_t *m_progress(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                          size_t errlen)
+{
+    if (json_is_true(json_object_get(params, "done"))) {
+        if (finish_source(m, j) < 0) {
+            *code = PROTO_EINTERNAL;
+            snprintf(err, errlen, "finishing the source failed: %s", kb_errmsg(m->kb));
+            return NULL;
+        }
+        j->done = 1;
+    }
+    return json_object();
+}
+
+static json_t *m_log(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                     size_t errlen)
+{
+    const char *level = json_string_value(json_object_get(params, "level"));
+    const char *msg = json_string_value(json_object_get(params, "message"));
+    (void)code, (void)err, (void)errlen;
+
+    if (msg) {
+        struct buf clean = BUF_INIT;
+        /* a child's words reach a terminal: no control characters */
+        for (const char *p = msg; *p && clean.len < 300; p++)
+            buf_addch(&clean, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+        logf_(m, j, "%s: %s", level ? level : "info", buf_str(&clean));
+        buf_release(&clean);
+        if (level && strcmp(level, "error") == 0)
+            j->errors++;
+    }
+    return json_object();
+}
+
+static json_t *m_forum_search(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                              size_t errlen);
+static json_t *m_forum_post(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                            size_t errlen);
+
+enum { ST_NEW = 1, ST_READY = 2 };
+
+/* The methods an explorer may call, and in which state (OpenSSH's mon_dispatch). */
+static const struct method {
+    const char *name;
+    unsigned states;
+    method_fn fn;
+} explorer_methods[] = {
+    {"hello", ST_NEW, m_hello},
+    {"tools/list", ST_READY, m_tools_list},
+    {"tools/call", ST_READY, m_tools_call},
+    {"forum/search", ST_READY, m_forum_search},
+    {"forum/post", ST_READY, m_forum_post},
+    {"docs/emit", ST_READY, m_docs_emit},
+    {"checkpoint", ST_READY, m_checkpoint},
+    {"progress", ST_READY, m_progress},
+    {"log", ST_READY, m_log},
+};
+
+struct forum_collect {
+    json_t *arr;
+};
+
+static int forum_hit(const struct kb_forum_entry *f, void *arg)
+{
+    struct forum_collect *c = arg;
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(f->id));
+    json_object_set_new(o, "scope", json_string(f->client_id ? "client" : "global"));
+    json_object_set_new(o, "agent", json_string(f->agent));
+    json_object_set_new(o, "phase", json_string(f->phase));
+    json_object_set_new(o, "file_type", json_string(f->file_type));
+    json_object_set_new(o, "title", json_string(f->title));
+    json_object_set_new(o, "body", json_string(f->body));
+    json_array_append_new(c->arr, o);
+    return 0;
+}
+
+static json_t *m_forum_search(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                              size_t errlen)
+{
+    struct kb_forum_filter flt = {0};
+    struct forum_collect c = {json_array()};
+    const char *q = json_string_value(json_object_get(params, "query"));
+    int bad = 0;
+    json_t *res;
+
+    /* Forced: this source type, this client or global. Never another client's. */
+    flt.client_id = m->client_id;
+    flt.source_type = j->def->type;
+    flt.phase = opt_str(params, "phase", &bad);
+    flt.file_type = opt_str(params, "file_type", &bad);
+    flt.limit = (int)json_integer_value(json_object_get(params, "limit"));
+    if (flt.limit <= 0 || flt.limit > 50)
+        flt.limit = 10;
+    if (!q || bad) {
+        json_decref(c.arr);
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "forum/search needs a \"query\" string");
+        return NULL;
+    }
+    if (kb_forum_search(m->kb, q, &flt, forum_hit, &c) < 0) {
+        /* a query with no words is the child's problem, not a crash */
+        json_decref(c.arr);
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "%s", kb_errmsg(m->kb));
+        return NULL;
+    }
+    res = json_object();
+    json_object_set_new(res, "findings", c.arr);
+    return res;
+}
+
+static json_t *m_forum_post(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                            size_t errlen)
+{
+    struct kb_forum_entry f = {0};
+    struct buf agent = BUF_INIT;
+    int bad = 0;
+    int64_t id;
+    json_t *res;
+
+    buf_addf(&agent, "explorer:%s", j->def->name);
+    f.client_id = m->client_id; /* explorers post for their client only */
+    f.run_id = m->run_id;
+    f.agent = buf_str(&agent);
+    f.source_type = j->def->type;
+    f.phase = "explore";
+    f.title = opt_str(params, "title", &bad);
+    f.body = opt_str(params, "body", &bad);
+    f.file_type = opt_str(params, "file_type", &bad);
+    if (bad || !f.title || !f.body || strlen(f.title) > 500 || strlen(f.body) > 65536) {
+        buf_release(&agent);
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "forum/post needs a title (at most 500 bytes) and a body (64 KiB)");
+        return NULL;
+    }
+    if (tx_ensure(m) < 0 || kb_forum_post(m->kb, &f, &id) < 0) {
+        buf_release(&agent);
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen, "%s", kb_errmsg(m->kb));
+        return NULL;
+    }
+    buf_release(&agent);
+    res = json_object();
+    json_object_set_new(res, "id", json_integer(id));
+    return res;
+}
+
+/* ---- children ------------------------------------------------------------------------ */
+
+static void job_violation(struct master *m, struct job *j, const char *why)
+{
+    if (j->end == END_NONE) {
+        j->end = END_VIOLATION;
+        j->violations++;
+        snprintf(j->error, sizeof j->error, "protocol violation: %s", why);
+        logf_(m, j, "killed: protocol violation: %s", why);
+    }
+    worker_kill(&j->w);
+}
+
+/* Handles one frame; returns -1 when the child must be killed. */
+static int job_dispatch(struct master *m, struct job *j, json_t *msg)
+{
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    json_t *id = json_object_get(msg, "id"), *params = json_object_get(msg, "params"), *res, *reply;
+    unsigned state = j->ready ? ST_READY : ST_NEW;
+    char err[512] = "";
+    int code = 0;
+
+    if (!method) {
+        job_violation(m, j, "the master sends no requests, so a child sends no responses");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof explorer_methods / sizeof explorer_methods[0]; i++) {
+        const struct method *me = &explorer_methods[i];
+        if (strcmp(me->name, method) != 0)
+            continue;
+        if (!(me->states & state)) {
+            snprintf(err, sizeof err, "method '%.64s' is not allowed %s", method,
+                     j->ready ? "after hello" : "before hello");
+            job_violation(m, j, err);
+            return -1;
+        }
+        if (params && !json_is_object(params)) {
+            job_violation(m, j, "params must be an object");
+            return -1;
+        }
+        json_t *p = params ? json_incref(params) : json_object();
+        res = me->fn(m, j, p, &code, err, sizeof err);
+        json_decref(p);
+        if (code == PROTO_EREFUSED && j->refused > MASTER_MAX_REFUSED) {
+            json_decref(res);
+            job_violation(m, j, "too many refused tool calls");
+            return -1;
+        }
+        if (!id) { /* notification: no reply */
+            json_decref(res);
+            return 0;
+        }
+        reply = res ? proto_result(id, res) : proto_error(id, code, err);
+        if (proto_conn_queue(&j->conn, reply) < 0) {
+            json_decref(reply);
+            job_violation(m, j, j->conn.err);
+            return -1;
+        }
+        json_decref(reply);
+        return 0;
+    }
+    snprintf(err, sizeof err, "unknown method '%.64s'", method);
+    job_violation(m, j, err);
+    return -1;
+}
+
+static int job_start(struct master *m, struct job *j)
+{
+    const struct driver *d = driver_find(j->def->toolkit->driver);
+    struct worker_opts wo = {0};
+    char err[400], inpath[600];
+
+    j->attempts++;
+    j->end = END_NONE;
+    j->ready = j->done = 0;
+    snprintf(j->ws, sizeof j->ws, "%.400s/%.64s", m->root, j->def->name);
+    snprintf(inpath, sizeof inpath, "%s/in", j->ws);
+    if ((mkdir(j->ws, 0700) < 0 && errno != EEXIST) ||
+        (mkdir(inpath, 0755) < 0 && errno != EEXIST)) {
+        snprintf(j->error, sizeof j->error, "cannot make workspace '%.300s': %s", j->ws,
+                 strerror(errno));
+        return -1;
+    }
+    if (j->ws_in < 0)
+        j->ws_in = open(inpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!d) {
+        snprintf(j->error, sizeof j->error,
+                 "toolkit '%s' needs driver '%s', which this build lacks", j->def->toolkit->name,
+                 j->def->toolkit->driver);
+        return -1;
+    }
+    if (!j->fs && d->open(m, j, err, sizeof err) < 0) {
+        snprintf(j->error, sizeof j->error, "%s", err);
+        return -1;
+    }
+    wo.workspace = j->ws;
+    wo.strict = m->o->strict;
+    if (worker_spawn(&wo, explorer_main, NULL, &j->w, err, sizeof err) < 0) {
+        snprintf(j->error, sizeof j->error, "cannot start the explorer: %.300s", err);
+        return -1;
+    }
+    proto_conn_release(&j->conn);
+    proto_conn_init(&j->conn, j->w.fd, PROTO_MAX_FRAME);
+    clock_gettime(CLOCK_MONOTONIC, &j->started);
+    j->deadline = j->started;
+    j->deadline.tv_sec += m->o->deadline_s;
+    j->state = JOB_RUNNING;
+    m->running++;
+    if (j->attempts > 1)
+        logf_(m, j, "restarted from its checkpoint (attempt %d)", j->attempts);
+    else if (!m->o->live)
+        logf_(m, j, "exploring (%s, toolkit %s)", j->def->type, j->def->toolkit->name);
+    return 0;
+}
+
+static void job_ended(struct master *m, struct job *j, int status)
+{
+    const struct driver *d = driver_find(j->def->toolkit->driver);
+
+    close(j->w.fd);
+    j->w.fd = -1;
+    j->w.pid = 0;
+    m->running--;
+    j->elapsed_s += now_s() - ts_s(&j->started);
+    tx_commit(m);
+    if (j->done && WIFEXITED(status) && WEXITSTATUS(status) == 0 && j->end == END_NONE) {
+        j->state = JOB_OK;
+        if (d)
+            d->close(j);
+        if (!m->o->live)
+            logf_(m, j, "done: %ld items, %ld new, %ld updated, %ld unchanged, %ld deleted",
+                  j->items, j->docs_new, j->docs_updated, j->docs_unchanged, j->docs_deleted);
+        return;
+    }
+    if (j->end == END_NONE) {
+        if (WIFSIGNALED(status)) {
+            j->end = END_CRASH;
+            snprintf(j->error, sizeof j->error, "explorer crashed (signal %d%s)", WTERMSIG(status),
+                     WTERMSIG(status) == SIGSYS ? ": sandbox violation" : "");
+        } else {
+            j->end = END_EXIT;
+            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                     j->done ? "" : " before finishing");
+        }
+    }
+    if (j->inflight) { /* don't feed the same file to the next attempt */
+        json_array_append_new(j->poison, json_string(j->inflight));
+        logf_(m, j, "'%s' was being fetched when the explorer died: skipped on retry", j->inflight);
+        free(j->inflight);
+        j->inflight = NULL;
+    }
+    logf_(m, j, "failed: %s", j->error);
+    if (!m->interrupted && j->end != END_INTERRUPTED &&
+        j->attempts < (m->o->max_attempts ? m->o->max_attempts : 3)) {
+        j->retries++;
+        j->state = JOB_QUEUED;
+        return;
+    }
+    j->state = JOB_FAILED;
+    if (d)
+        d->close(j);
+}
+
+static void reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < m->njobs; i++) {
+            struct job *j = &m->jobs[i];
+            if (j->state == JOB_RUNNING && j->w.pid == pid) {
+                /* drain what it said before dying: its documents count */
+                json_t *msg;
+                while (proto_conn_read(&j->conn) > 0 && proto_conn_next(&j->conn, &msg) == 1) {
+                    job_dispatch(m, j, msg);
+                    json_decref(msg);
+                }
+                job_ended(m, j, status);
+            }
+        }
+    }
+}
+
+static void job_io(struct master *m, struct job *j, short revents)
+{
+    json_t *msg;
+    int rc;
+
+    if (revents & POLLOUT && proto_conn_flush(&j->conn) < 0) {
+        worker_kill(&j->w);
+        return;
+    }
+    if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+        return;
+    rc = proto_conn_read(&j->conn);
+    if (rc < 0) {
+        job_violation(m, j, j->conn.err);
+        return;
+    }
+    while ((rc = proto_conn_next(&j->conn, &msg)) == 1) {
+        int r = job_dispatch(m, j, msg);
+        json_decref(msg);
+        if (r < 0)
+            return;
+    }
+    if (rc < 0) {
+        job_violation(m, j, j->conn.err);
+        return;
+    }
+    if (proto_conn_flush(&j->conn) < 0)
+        worker_kill(&j->w);
+    if (revents & (POLLHUP | POLLERR) && !(revents & POLLIN)) {
+        /* the child closed its end: it is exiting; SIGCHLD will follow */
+    }
+}
+
+/* ---- display and records -------------------------------------------------------------- */
+
+static void draw(struct master *m)
+{
+    long done = 0, total = (long)m->njobs;
+    int lines = 0;
+    double t = now_s();
+
+    if (m->drawn_lines)
+        fprintf(m->log, "\033[%dA\033[J", m->drawn_lines);
+    for (size_t i = 0; i < m->njobs; i++) {
+        struct job *j = &m->jobs[i];
+        if (j->state == JOB_OK || j->state == JOB_FAILED || j->state == JOB_SKIPPED)
+            done++;
+        if (j->state != JOB_RUNNING || lines >= 20)
+            continue;
+        double el = t - ts_s(&j->started);
+        fprintf(m->log, "  %-20.20s %-10.10s %8ld items %10ld bytes %8.1f items/s\n", j->def->name,
+                j->ready ? "exploring" : "starting", j->items, j->bytes,
+                el > 0 ? (double)j->items / el : 0.0);
+        lines++;
+    }
+    int width = 30, filled = total ? (int)(done * width / total) : width;
+    fprintf(m->log, "  [%.*s%*s] %ld/%ld sources\n", filled, "##############################",
+            width - filled, "", done, total);
+    m->drawn_lines = lines + 1;
+    fflush(m->log);
+}
+
+static json_t *job_stats(struct job *j)
+{
+    json_t *o = json_object();
+    static const char *const states[] = {"queued", "running", "ok", "failed", "skipped"};
+
+    qsort(j->lat, j->nlat, sizeof *j->lat, cmp_double);
+    json_object_set_new(o, "type", json_string(j->def->type));
+    json_object_set_new(o, "status", json_string(states[j->state]));
+    json_object_set_new(o, "attempts", json_integer(j->attempts));
+    json_object_set_new(o, "items", json_integer(j->items));
+    json_object_set_new(o, "bytes", json_integer(j->bytes));
+    json_object_set_new(o, "documents_new", json_integer(j->docs_new));
+    json_object_set_new(o, "documents_updated", json_integer(j->docs_updated));
+    json_object_set_new(o, "documents_unchanged", json_integer(j->docs_unchanged));
+    json_object_set_new(o, "documents_deleted", json_integer(j->docs_deleted));
+    json_object_set_new(o, "tool_calls", json_integer(j->tool_calls));
+    json_object_set_new(o, "refused_calls", json_integer(j->refused));
+    json_object_set_new(o, "errors", json_integer(j->errors));
+    json_object_set_new(o, "retries", json_integer(j->retries));
+    json_object_set_new(o, "violations", json_integer(j->violations));
+    json_object_set_new(o, "duration_s", json_real(round(j->elapsed_s * 1000) / 1000));
+    json_object_set_new(o, "tool_latency_ms_p50", json_real(pct(j->lat, j->nlat, 50)));
+    json_object_set_new(o, "tool_latency_ms_p95", json_real(pct(j->lat, j->nlat, 95)));
+    json_object_set_new(o, "tool_latency_ms_p99", json_real(pct(j->lat, j->nlat, 99)));
+    if (j->error[0] && j->state != JOB_OK)
+        json_object_set_new(o, "error", json_string(j->error));
+    if (json_array_size(j->poison))
+        json_object_set(o, "skipped_items", j->poison);
+    return o;
+}
+
+static void write_metrics(struct master *m, json_t *stats)
+{
+    static const char *const keys[] = {"items",
+                                       "bytes",
+                                       "documents_new",
+                                       "documents_updated",
+                                       "documents_unchanged",
+                                       "documents_deleted",
+                                       "tool_calls",
+                                       "refused_calls",
+                                       "errors",
+                                       "retries",
+                                       "duration_s",
+                                       "tool_latency_ms_p50",
+                                       "tool_latency_ms_p95",
+                                       "tool_latency_ms_p99"};
+    FILE *f = fopen(m->o->metrics_path, "w");
+    json_t *srcs = json_object_get(stats, "sources"), *s;
+    const char *name;
+
+    if (!f) {
+        logf_(m, NULL, "cannot write metrics to '%s': %s", m->o->metrics_path, strerror(errno));
+        return;
+    }
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        fprintf(f, "# TYPE trawl_source_%s gauge\n", keys[k]);
+        json_object_foreach(srcs, name, s)
+        {
+            fprintf(f, "trawl_source_%s{client=\"%s\",run=\"%lld\",source=\"%s\"} %g\n", keys[k],
+                    m->o->client, (long long)m->run_id, name,
+                    json_number_value(json_object_get(s, keys[k])));
+        }
+    }
+    fprintf(f,
+            "# TYPE trawl_run_sources_failed gauge\ntrawl_run_sources_failed{client=\"%s\","
+            "run=\"%lld\"} %lld\n",
+            m->o->client, (long long)m->run_id,
+            (long long)json_integer_value(json_object_get(stats, "sources_failed")));
+    fclose(f);
+}
+
+static int rm_tree(const char *path)
+{
+    char cmd[1200];
+    /* workspaces are ours and under the run's root: a plain recursive removal */
+    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", path);
+    return system(cmd);
+}
+
+/* ---- the run -------------------------------------------------------------------------- */
+
+int master_run(struct kb *kb, const struct registry *reg, const struct sources *src,
+               const struct master_opts *o, struct master_result *res, char *err, size_t errlen)
+{
+    struct master m = {0};
+    sigset_t mask, oldmask;
+    const char *fault = getenv("TRAWL_FAULT");
+    const char *tmp = getenv("TMPDIR");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = -1;
+
+    memset(res, 0, sizeof *res);
+    m.kb = kb;
+    m.reg = reg;
+    m.src = src;
+    m.o = o;
+    m.log = o->log ? o->log : stderr;
+    m.sigfd = -1;
+    m.jobs_max = o->jobs > 0 ? o->jobs : (int)(ncpu > 0 ? ncpu * 4 : 8);
+    if (m.jobs_max > (int)src->n)
+        m.jobs_max = (int)src->n;
+
+    if (kb_begin(kb) < 0 || kb_client_id(kb, o->client, 1, &m.client_id) < 0 ||
+        kb_run_start(kb, m.client_id, "onboard", &m.run_id) < 0) {
+        snprintf(err, errlen, "%s", kb_errmsg(kb));
+        kb_rollback(kb);
+        return -1;
+    }
+    m.jobs = calloc(src->n, sizeof *m.jobs);
+    m.njobs = src->n;
+    for (size_t i = 0; i < src->n; i++) {
+        struct job *j = &m.jobs[i];
+        char *cfg = json_dumps(src->v[i].json, JSON_COMPACT | JSON_SORT_KEYS), *cp = NULL;
+        j->def = &src->v[i];
+        j->ws_in = -1;
+        j->w.fd = -1;
+        j->poison = json_array();
+        if (kb_source_upsert(kb, m.client_id, j->def->name, j->def->type, cfg, &j->source_id) < 0 ||
+            kb_source_checkpoint_get(kb, j->source_id, &cp) < 0) {
+            free(cfg);
+            snprintf(err, errlen, "%s", kb_errmsg(kb));
+            kb_rollback(kb);
+            goto out;
+        }
+        free(cfg);
+        if (cp && o->resume) {
+            j->checkpoint = json_loads(cp, 0, NULL);
+            if (json_is_true(json_object_get(j->checkpoint, "complete")))
+                j->state = JOB_SKIPPED; /* finished in an earlier run */
+        }
+        free(cp);
+        if (fault) { /* TRAWL_FAULT=source:kind[:once] (tests only) */
+            size_t nl = strlen(j->def->name);
+            if (strncmp(fault, j->def->name, nl) == 0 && fault[nl] == ':') {
+                j->fault = strdup(fault + nl + 1);
+                char *c = strchr(j->fault, ':');
+                if (c) {
+                    j->fault_once = strcmp(c + 1, "once") == 0;
+                    *c = '\0';
+                }
+            }
+        }
+    }
+    if (kb_commit(kb) < 0) {
+        snprintf(err, errlen, "%s", kb_errmsg(kb));
+        goto out;
+    }
+    res->run_id = m.run_id;
+    snprintf(m.root, sizeof m.root, "%s/trawl-%lld-XXXXXX", tmp && *tmp ? tmp : "/tmp",
+             (long long)m.run_id);
+    if (!mkdtemp(m.root)) {
+        snprintf(err, errlen, "cannot make a workspace under '%s': %s", tmp ? tmp : "/tmp",
+                 strerror(errno));
+        goto out;
+    }
+    chmod(m.root, 0755); /* children running as other users must reach their own dirs */
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, &oldmask);
+    m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);
+
+    for (;;) {
+        struct pollfd *pfd;
+        struct job **who;
+        size_t np = 0;
+        int pending = 0, timeout = MASTER_COMMIT_MS;
+        double t;
+
+        for (size_t i = 0; i < m.njobs && !m.interrupted; i++) {
+            struct job *j = &m.jobs[i];
+            if (j->state == JOB_QUEUED && m.running < m.jobs_max && job_start(&m, j) < 0) {
+                j->state = JOB_FAILED;
+                logf_(&m, j, "failed: %s", j->error);
+            }
+        }
+        for (size_t i = 0; i < m.njobs; i++)
+            pending += m.jobs[i].state == JOB_QUEUED || m.jobs[i].state == JOB_RUNNING;
+        if (!pending || (m.interrupted && m.running == 0))
+            break;
+        pfd = calloc(m.njobs + 1, sizeof *pfd);
+        who = calloc(m.njobs + 1, sizeof *who);
+        pfd[np++] = (struct pollfd){m.sigfd, POLLIN, 0};
+        t = now_s();
+        for (size_t i = 0; i < m.njobs; i++) {
+            struct job *j = &m.jobs[i];
+            if (j->state != JOB_RUNNING || j->w.fd < 0)
+                continue;
+            if (o->deadline_s > 0) {
+                double left = ts_s(&j->deadline) - t;
+                if (left <= 0 && j->end == END_NONE) {
+                    j->end = END_DEADLINE;
+                    snprintf(j->error, sizeof j->error, "explorer passed its %d s deadline",
+                             o->deadline_s);
+                    worker_kill(&j->w);
+                } else if (left > 0 && left * 1000 < timeout) {
+                    timeout = (int)(left * 1000) + 1;
+                }
+            }
+            who[np] = j;
+            pfd[np++] =
+                (struct pollfd){j->w.fd, (short)(POLLIN | (j->conn.out.len ? POLLOUT : 0)), 0};
+        }
+        if (o->live)
+            timeout = timeout > 250 ? 250 : timeout;
+        if (poll(pfd, np, timeout) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            free(pfd);
+            free(who);
+            goto out;
+        }
+        for (size_t i = 1; i < np; i++)
+            if (pfd[i].revents)
+                job_io(&m, who[i], pfd[i].revents);
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(m.sigfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+                    if (!m.interrupted)
+                        logf_(&m, NULL,
+                              "interrupted: stopping the explorers, keeping what is "
+                              "stored; 'trawl onboard --resume' continues");
+                    m.interrupted = 1;
+                    for (size_t k = 0; k < m.njobs; k++) {
+                        if (m.jobs[k].state == JOB_RUNNING) {
+                            m.jobs[k].end = END_INTERRUPTED;
+                            snprintf(m.jobs[k].error, sizeof m.jobs[k].error, "interrupted");
+                            worker_kill(&m.jobs[k].w);
+                        }
+                    }
+                }
+            }
+            reap(&m);
+        }
+        free(pfd);
+        free(who);
+        if (m.in_tx && (now_s() - ts_s(&m.tx_started)) * 1000 >= MASTER_COMMIT_MS)
+            tx_commit(&m);
+        if (o->live && (now_s() - ts_s(&m.last_draw)) >= 0.25) {
+            draw(&m);
+            clock_gettime(CLOCK_MONOTONIC, &m.last_draw);
+        }
+    }
+    tx_commit(&m);
+    if (o->live && m.drawn_lines) {
+        draw(&m);
+        m.drawn_lines = 0;
+    }
+
+    /* The run record. */
+    {
+        json_t *stats = json_object(), *srcs = json_object(), *tot = json_object();
+        long ok = 0, failed = 0, docs = 0, items = 0, bytes = 0, calls = 0, refused = 0;
+        for (size_t i = 0; i < m.njobs; i++) {
+            struct job *j = &m.jobs[i];
+            json_object_set_new(srcs, j->def->name, job_stats(j));
+            ok += j->state == JOB_OK || j->state == JOB_SKIPPED;
+            failed += j->state == JOB_FAILED || j->state == JOB_QUEUED || j->state == JOB_RUNNING;
+            docs += j->docs_new + j->docs_updated;
+            items += j->items;
+            bytes += j->bytes;
+            calls += j->tool_calls;
+            refused += j->refused;
+        }
+        json_object_set_new(tot, "items", json_integer(items));
+        json_object_set_new(tot, "bytes", json_integer(bytes));
+        json_object_set_new(tot, "documents_written", json_integer(docs));
+        json_object_set_new(tot, "tool_calls", json_integer(calls));
+        json_object_set_new(tot, "refused_calls", json_integer(refused));
+        res->status = m.interrupted ? "interrupted" : failed ? "failed" : "ok";
+        res->sources_ok = ok;
+        res->sources_failed = failed;
+        json_object_set_new(stats, "run", json_integer(m.run_id));
+        json_object_set_new(stats, "client", json_string(o->client));
+        json_object_set_new(stats, "status", json_string(res->status));
+        json_object_set_new(stats, "sources_ok", json_integer(ok));
+        json_object_set_new(stats, "sources_failed", json_integer(failed));
+        json_object_set_new(stats, "sandbox", json_string(m.njobs ? m.jobs[0].w.layers : ""));
+        json_object_set_new(stats, "totals", tot);
+        json_object_set_new(stats, "sources", srcs);
+        res->stats_json = json_dumps(stats, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        if (o->metrics_path)
+            write_metrics(&m, stats);
+        json_decref(stats);
+        if (kb_run_finish(kb, m.run_id, res->status, res->stats_json) < 0)
+            logf_(&m, NULL, "cannot record the run: %s", kb_errmsg(kb));
+    }
+    if (!o->keep_workspaces && !m.interrupted && res->sources_failed == 0)
+        rm_tree(m.root);
+    else
+        logf_(&m, NULL, "workspaces kept in %s", m.root);
+    rc = 0;
+out:
+    for (size_t i = 0; i < m.njobs; i++) {
+        struct job *j = &m.jobs[i];
+        if (j->state == JOB_RUNNING)
+            worker_kill(&j->w);
+        if (j->fs)
+            fs_source_free(j->fs);
+        if (j->ws_in >= 0)
+            close(j->ws_in);
+        if (j->w.fd >= 0)
+            close(j->w.fd);
+        proto_conn_release(&j->conn);
+        json_decref(j->checkpoint);
+        json_decref(j->poison);
+        free(j->fault);
+        free(j->inflight);
+        free(j->lat);
+        for (int k = 0; k < MASTER_RECENT; k++) {
+            free(j->recent[k].path);
+            free(j->recent[k].version);
+        }
+    }
+    free(m.jobs);
+    if (m.sigfd >= 0) {
+        close(m.sigfd);
+        sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    }
+    return rc;
+}
