@@ -174,7 +174,6 @@ static int explore_file(struct explorer *ex, json_t *file)
     if (err[0])
         json_object_set_new(meta, "extract_error", json_string(err));
     json_object_set_new(doc, "metadata", meta);
-    count_type(ex, path);
     ex->bytes += (long)json_integer_value(json_object_get(file, "size"));
     extract_result_release(&r);
     json_decref(res);
@@ -199,10 +198,7 @@ static void post_findings(struct explorer *ex, const char *source_type, long tot
     for (int i = 0; i < ex->ntypes; i++)
         if (best < 0 || ex->types[i].n > ex->types[best].n)
             best = i;
-    off += (size_t)snprintf(body + off, sizeof body - off,
-                            "%ld files listed, %ld fetched and extracted, %ld unchanged, %ld "
-                            "errors. File types:",
-                            total, ex->docs, ex->skipped, ex->errors);
+    off += (size_t)snprintf(body + off, sizeof body - off, "%ld files. File types:", total);
     for (int i = 0; i < ex->ntypes && off < sizeof body - 40; i++)
         off += (size_t)snprintf(body + off, sizeof body - off, " %s %ld%s",
                                 ex->types[i].ext[0] ? ex->types[i].ext : "(none)", ex->types[i].n,
@@ -242,7 +238,20 @@ int explorer_main(int fd, void *arg)
         goto out;
     }
     /* Resume from the checkpoint: everything up to it is already stored. */
-    after = json_incref(json_object_get(json_object_get(task, "checkpoint"), "after"));
+    json_t *cp0 = json_object_get(task, "checkpoint");
+    after = json_incref(json_object_get(cp0, "after"));
+    if (after) {
+        const char *ext;
+        json_t *n;
+        listed = (long)json_integer_value(json_object_get(cp0, "listed"));
+        json_object_foreach(json_object_get(cp0, "types"), ext, n)
+        {
+            if (ex.ntypes < 32 && strlen(ext) < sizeof ex.types[0].ext) {
+                memcpy(ex.types[ex.ntypes].ext, ext, strlen(ext) + 1);
+                ex.types[ex.ntypes++].n = (long)json_integer_value(n);
+            }
+        }
+    }
     if (ex.fault == FAULT_OVERSIZE || ex.fault == FAULT_GARBAGE || ex.fault == FAULT_FORBIDDEN)
         inject_fault(&ex);
     for (;;) {
@@ -262,6 +271,7 @@ int explorer_main(int fd, void *arg)
         json_array_foreach(files, i, f)
         {
             listed++;
+            count_type(&ex, json_string_value(json_object_get(f, "path")));
             if (json_is_true(json_object_get(f, "known"))) {
                 ex.skipped++;
                 continue;
@@ -278,6 +288,12 @@ int explorer_main(int fd, void *arg)
             after = json_incref(
                 json_object_get(json_array_get(files, json_array_size(files) - 1), "path"));
             json_object_set(cp, "after", after);
+            /* what the finding at the end needs, so a resumed run posts the same */
+            json_object_set_new(cp, "listed", json_integer(listed));
+            json_t *types = json_object();
+            for (int t = 0; t < ex.ntypes; t++)
+                json_object_set_new(types, ex.types[t].ext, json_integer(ex.types[t].n));
+            json_object_set_new(cp, "types", types);
             json_t *st = json_object();
             json_object_set_new(st, "state", cp);
             json_t *r = NULL;

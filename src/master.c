@@ -978,7 +978,9 @@ static void job_ended(struct master *m, struct job *j, int status)
         j->inflight = NULL;
     }
     logf_(m, j, "failed: %s", j->error);
-    if (!m->interrupted && j->end != END_INTERRUPTED &&
+    /* Crashes and deadlines are retried; a child that broke the protocol is not
+     * trusted with the source again. */
+    if (!m->interrupted && j->end != END_INTERRUPTED && j->end != END_VIOLATION &&
         j->attempts < (m->o->max_attempts ? m->o->max_attempts : 3)) {
         j->retries++;
         j->state = JOB_QUEUED;
