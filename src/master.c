@@ -1079,7 +1079,8 @@ static json_t *job_stats(struct job *j)
     json_t *o = json_object();
     static const char *const states[] = {"queued", "running", "ok", "failed", "skipped"};
 
-    qsort(j->lat, j->nlat, sizeof *j->lat, cmp_double);
+    if (j->nlat)
+        qsort(j->lat, j->nlat, sizeof *j->lat, cmp_double);
     json_object_set_new(o, "type", json_string(j->def->type));
     json_object_set_new(o, "status", json_string(states[j->state]));
     json_object_set_new(o, "attempts", json_integer(j->attempts));

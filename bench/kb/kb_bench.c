@@ -304,8 +304,6 @@ static void troff_clean(const char *s, size_t n, struct buf *out)
             break;
         }
     }
-    if (out->len > n) /* cannot happen, but keep the invariant visible */
-        out->len = n;
 }
 
 static int has_prefix(const char *s, const char *p)
@@ -313,42 +311,44 @@ static int has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* One line of a man page: requests break paragraphs or carry text. */
+/* Font macros whose arguments are running text. */
+static int man_text_macro(const char *name, size_t n)
+{
+    static const char *const m[] = {"B", "I", "BR", "BI", "IR", "IB", "RB", "RI", "SM", "SB"};
+
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+        if (strlen(m[i]) == n && memcmp(m[i], name, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* One line of a man page: requests break paragraphs or carry text; .SS gives a heading. */
 static void man_line(struct corpus *c, struct buf *p, struct buf *tmp, const char *s, size_t n)
 {
     if (n && (s[0] == '.' || s[0] == '\'')) {
         size_t m = 1;
         while (m < n && s[m] != ' ' && s[m] != '\t')
             m++;
-        const char *arg = s + m;
-        size_t an = n - m;
-        if (m >= 2 && s[1] == '\\' && m > 2 && s[2] == '"')
+        if (m >= 3 && s[1] == '\\' && s[2] == '"')
             return; /* comment */
-        if (m == 3 && (has_prefix(s + 1, "B") || has_prefix(s + 1, "I") ||
-                       has_prefix(s + 1, "SM") || has_prefix(s + 1, "SB")))
-            goto text;
-        if (m == 2 && (s[1] == 'B' || s[1] == 'I'))
-            goto text;
-        if (m == 3 && (s[1] == 'B' || s[1] == 'I' || s[1] == 'R') &&
-            (s[2] == 'R' || s[2] == 'I' || s[2] == 'B'))
-            goto text;
-        corpus_paragraph(c, p);
-        if (m == 3 && s[1] == 'S' && s[2] == 'S') {
-            troff_clean(arg, an, tmp);
-            para_add(p, tmp->data ? tmp->data : "", tmp->len);
+        if (!man_text_macro(s + 1, m - 1)) {
             corpus_paragraph(c, p);
+            if (m == 3 && s[1] == 'S' && s[2] == 'S') {
+                troff_clean(s + m, n - m, tmp);
+                para_add(p, buf_str(tmp), tmp->len);
+                corpus_paragraph(c, p);
+            }
+            return;
         }
-        return;
-    text:
-        s = arg;
-        n = an;
+        s += m;
+        n -= m;
     }
     if (!n) {
         corpus_paragraph(c, p);
         return;
     }
     troff_clean(s, n, tmp);
-    para_add(p, tmp->data ? tmp->data : "", tmp->len);
+    para_add(p, buf_str(tmp), tmp->len);
 }
 
 /* One line of plain text: a blank or underline line ends a paragraph. */
@@ -1016,6 +1016,7 @@ struct terms {
     size_t n, a;
     long long *df;
     size_t adf;
+    long long lo, hi; /* the document frequency band */
 };
 
 struct cand {
@@ -1091,6 +1092,8 @@ static void pick_terms(sqlite3 *base, long entries, int want, struct terms out[3
     sqlite3_prepare_v2(probe, "INSERT INTO p(x) VALUES (?)", -1, &ins, NULL);
     sqlite3_prepare_v2(probe, "SELECT 1 FROM pv WHERE term = ?", -1, &chk, NULL);
     for (int k = 0; k < 3; k++) {
+        out[k].lo = lo[k];
+        out[k].hi = hi[k];
         qsort(cv[k], cn[k], sizeof *cv[k], cand_cmp);
         for (size_t i = 0; i < cn[k] && (int)out[k].n < want; i++) {
             int ok;
@@ -1127,7 +1130,6 @@ struct subs {
     int n;
 };
 
-static int g_cmp_level;
 static struct tree *g_cmp_tree;
 
 static int node_size_cmp(const void *a, const void *b)
@@ -1150,7 +1152,6 @@ static void pick_nodes(struct tree *t, int level, double qlo, double qhi, long l
             PUSH(v, n, a);
             v[n++] = (int)i;
         }
-    g_cmp_level = level;
     g_cmp_tree = t;
     qsort(v, n, sizeof *v, node_size_cmp);
     from = (size_t)(qlo * (double)n);
@@ -1401,10 +1402,10 @@ static void report_print(struct report *r, FILE *js)
            "posts/s)\n\n",
            r->tl.nodes_secs, r->t->n, o->forum, r->tl.forum_secs,
            r->tl.forum_secs > 0 ? (double)o->forum / r->tl.forum_secs : 0.0);
-    printf("terms: rare df 10..100, medium df %lld..%lld, common df >= %lld (from fts5vocab, "
-           "%.1f s)\n",
-           r->terms[1].df[0] ? (long long)(o->entries * 0.007) : 0, (long long)(o->entries * 0.015),
-           (long long)(o->entries * 0.10), r->vocab_secs);
+    printf("terms: rare df %lld..%lld, medium df %lld..%lld, common df >= %lld (%zu, %zu, %zu "
+           "terms from fts5vocab in %.1f s)\n",
+           r->terms[0].lo, r->terms[0].hi, r->terms[1].lo, r->terms[1].hi, r->terms[2].lo,
+           r->terms[0].n, r->terms[1].n, r->terms[2].n, r->vocab_secs);
     for (int sc = 1; sc < NCLASS; sc++) {
         printf("  %-13s", g_sub_class[sc]);
         for (int i = 0; i < r->subs[sc].n && i < 4; i++)
