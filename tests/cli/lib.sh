@@ -78,6 +78,8 @@ is()
 {
     if [ "$1" == "$2" ]; then
         pass "$3"
+    elif [ "$(printf '%s' "$1$2" | wc -l)" -gt 2 ]; then
+        fail "$3" "diff want got:" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$1") | head -30)"
     else
         fail "$3" "got:  '$1'" "want: '$2'"
     fi
