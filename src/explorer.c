@@ -54,7 +54,10 @@ static const char *ext_of(const char *path)
 
     if (!dot || (slash && dot < slash) || dot == path || (slash && dot == slash + 1))
         return "";
-    return dot + 1;
+    for (const char *p = dot + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return dot + 1;
+    return ""; /* "GPL-3.0", "notes.1": a version, not a file type */
 }
 
 static void count_type(struct explorer *ex, const char *path)

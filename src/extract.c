@@ -82,7 +82,8 @@ int extract_looks_textual(const unsigned char *p, size_t n)
 }
 
 /* Reads through libarchive's raw format, which undoes any compression filter. */
-static int extract_stream(const char *path, struct extract_result *r, char *err, size_t errlen)
+static int extract_stream(const char *path, struct extract_result *r, int filters, char *err,
+                          size_t errlen)
 {
     struct archive *a = archive_read_new();
     struct archive_entry *e;
@@ -91,7 +92,8 @@ static int extract_stream(const char *path, struct extract_result *r, char *err,
     size_t nhead = 0;
     int textual = -1, rc = 0;
 
-    archive_read_support_filter_all(a);
+    if (filters)
+        archive_read_support_filter_all(a);
     archive_read_support_format_raw(a);
     if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
         archive_read_next_header(a, &e) != ARCHIVE_OK) {
@@ -150,5 +152,20 @@ int extract_file(const char *path, const char *name, struct extract_result *r, c
         r->mime = "text/plain"; /* libarchive has no header to give for nothing */
         return 0;
     }
-    return extract_stream(path, r, err, errlen);
+    char first[256];
+
+    if (extract_stream(path, r, 1, err, errlen) == 0)
+        return 0;
+    /* A weak signature (raw lzma has almost none) can make a plain file look
+     * compressed: read it as it is; if that gives no text either, the first
+     * error is the one to report. */
+    snprintf(first, sizeof first, "%s", err);
+    buf_reset(&r->text);
+    r->compressed = r->truncated = 0;
+    if (extract_stream(path, r, 0, err, errlen) == 0 && r->text.len > 0)
+        return 0;
+    buf_reset(&r->text);
+    r->mime = "application/octet-stream";
+    snprintf(err, errlen, "%s", first);
+    return -1;
 }

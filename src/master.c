@@ -33,6 +33,7 @@
 #define MASTER_MAX_REFUSED 16
 #define MASTER_MAX_FILE ((int64_t)256 << 20)
 #define MASTER_RECENT 64
+#define MASTER_ENTRY_BODY ((size_t)64 << 10)
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_OK, JOB_FAILED, JOB_SKIPPED };
 
@@ -507,15 +508,26 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
         free(s);
         json_decref(mj);
     }
+    /* An entry is a unit to read and rank, not an archive: its body is the
+     * start of the text (cut at a character boundary); the document keeps all. */
+    size_t blen = strlen(text);
+    char *body = NULL;
+    if (blen > MASTER_ENTRY_BODY) {
+        blen = MASTER_ENTRY_BODY;
+        while (blen > 0 && ((unsigned char)text[blen] & 0xc0) == 0x80)
+            blen--;
+        body = strndup(text, blen);
+    }
     e.key = buf_str(&key);
     e.path = buf_str(&path);
     e.title = title;
-    e.body = text;
+    e.body = body ? body : text;
     e.summary = summary.len ? buf_str(&summary) : NULL;
     e.metadata_json = buf_str(&meta);
     e.docs = &ref;
     e.ndocs = 1;
     rc = kb_entry_upsert(m->kb, m->client_id, &e, NULL, NULL);
+    free(body);
     buf_release(&path);
     buf_release(&key);
     buf_release(&summary);
