@@ -100,6 +100,16 @@ expect_fail 1 "deeper than domain/skill/entry_group" "tree on a 4-level path: ex
 expect_fail 1 "unknown client 'nobody'" "tree for an unknown client: exit 1" tree nobody
 expect_fail 1 "client name '../x' is invalid" "tree for an invalid client name: exit 1" tree ../x
 
+# Long arguments: still exit 1, and the message should keep its reason.
+LONG=$(printf 'a%.0s' $(seq 1 600))
+for args in "tree acme $LONG" "tree $LONG" "search acme invoice --under $LONG"; do
+    # shellcheck disable=SC2086
+    run $args
+    is "$RC" 1 "${args:0:22}... with a 600-byte argument: exit 1"
+    TODO="bug: the 512-byte message buffer cuts the reason off a long argument" \
+        like "$(err)" "(is not a slug .*\)|is invalid: use .*'\.')\$" "${args:0:22}... with a 600-byte argument: the message keeps its reason"
+done
+
 # ---- search ------------------------------------------------------------------
 acme_ids()  # ids of every acme entry, from a broad search
 {
