@@ -257,6 +257,15 @@ int explorer_main(int fd, void *arg)
     }
     if (ex.fault == FAULT_OVERSIZE || ex.fault == FAULT_GARBAGE || ex.fault == FAULT_FORBIDDEN)
         inject_fault(&ex);
+    /* bench/pipeline: many small brokered calls (a one-file page each) */
+    for (long k = json_integer_value(json_object_get(task, "bench_calls")); k > 0; k--) {
+        json_t *args = json_object(), *res;
+        json_object_set_new(args, "limit", json_integer(1));
+        res = call_tool(&ex, ex.list_tool, args);
+        if (!res)
+            goto out;
+        json_decref(res);
+    }
     for (;;) {
         json_t *args = json_object(), *res, *sc, *files, *f;
         size_t i;
