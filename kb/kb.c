@@ -234,11 +234,12 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
         timeout_ms = atoi(env);
     sqlite3_busy_timeout(kb->db, timeout_ms);
     sqlite3_extended_result_codes(kb->db, 1);
-    if (!readonly && (rc = kb_exec(kb, "PRAGMA journal_mode = WAL", "set WAL mode")) < 0)
-        return rc;
     if ((rc = kb_exec(kb, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "pragmas")) < 0)
         return rc;
+    /* Check (and migrate) before changing anything: a file we refuse stays as it was. */
     if ((rc = kb_migrate(kb, readonly)) < 0)
+        return rc;
+    if (!readonly && (rc = kb_exec(kb, "PRAGMA journal_mode = WAL", "set WAL mode")) < 0)
         return rc;
     kb->err[0] = '\0';
     return 0;
@@ -318,7 +319,7 @@ int kb_client_id(struct kb *kb, const char *name, int create, int64_t *id)
 
     if (!kb_client_name_ok(name))
         return kb_fail(kb, KB_EINVAL,
-                       "client name '%s' is invalid: use 1 to 64 letters, digits, '.', '_' or "
+                       "client name '%.64s' is invalid: use 1 to 64 letters, digits, '.', '_' or "
                        "'-', not starting with '-' or '.'",
                        name);
     if (!(st = kb_prepare(kb, "SELECT id FROM clients WHERE name = ?")))
@@ -334,7 +335,7 @@ int kb_client_id(struct kb *kb, const char *name, int create, int64_t *id)
         return kb_sqlfail(kb, "look up client");
     if (!create)
         return kb_fail(kb, KB_ENOTFOUND,
-                       "unknown client '%s'; 'trawl runs' lists the clients this database has",
+                       "unknown client '%.64s'; 'trawl runs' lists the clients this database has",
                        name);
     if (!(st = kb_prepare(kb, "INSERT INTO clients(id, name) VALUES "
                               "((SELECT coalesce(max(id), 0) + 1 FROM clients), ?) RETURNING id")))

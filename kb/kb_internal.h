@@ -26,7 +26,7 @@ struct kb {
     int nstmts;
     char *path;
     int in_tx;
-    char err[512];
+    char err[1024];
     /* the last node resolved by kb_node_ensure: imports hit the same one in runs */
     int64_t cache_client;
     char *cache_path;

@@ -28,7 +28,8 @@ int kb_search(struct kb *kb, int64_t client_id, const char *query,
 
     hi = lo + ((int64_t)1 << KB_CLIENT_SHIFT) - 1;
     if (kb_fts_query(query, &q) < 0) {
-        rc = kb_fail(kb, KB_EINVAL, "search '%s': %s", query, buf_str(&q));
+        rc = kb_fail(kb, KB_EINVAL, "search '%.60s%s': %s", query, strlen(query) > 60 ? "…" : "",
+                     buf_str(&q));
         goto out;
     }
     if (opts && opts->under && *opts->under) {
@@ -49,7 +50,7 @@ int kb_search(struct kb *kb, int64_t client_id, const char *query,
         sqlite3_reset(st);
         if (rc == SQLITE_DONE) {
             rc = kb_fail(kb, KB_ENOTFOUND,
-                         "no tree node '%s'; 'trawl tree CLIENT' shows the paths that exist",
+                         "no tree node '%.100s'; 'trawl tree CLIENT' shows the paths that exist",
                          opts->under);
             goto out;
         }
@@ -155,11 +156,12 @@ int kb_forum_search(struct kb *kb, const char *query, const struct kb_forum_filt
     int rc;
 
     if (kb_fts_query(query, &user) < 0) {
-        rc = kb_fail(kb, KB_EINVAL, "forum search '%s': %s", query, buf_str(&user));
+        rc = kb_fail(kb, KB_EINVAL, "forum search '%.60s%s': %s", query,
+                     strlen(query) > 60 ? "…" : "", buf_str(&user));
         goto out;
     }
     if (flt->phase && !kb_forum_phase_ok(flt->phase)) {
-        rc = kb_fail(kb, KB_EINVAL, "forum phase '%s' is unknown (known: explore, structure)",
+        rc = kb_fail(kb, KB_EINVAL, "forum phase '%.40s' is unknown (known: explore, structure)",
                      flt->phase);
         goto out;
     }

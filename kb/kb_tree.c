@@ -46,9 +46,9 @@ int kb_path_check(struct kb *kb, const char *path)
                            path);
         if (!kb_slug_ok(p, n))
             return kb_fail(kb, KB_EINVAL,
-                           "tree path '%s': '%.*s' is not a slug (1 to 64 of a-z, 0-9, '-', "
+                           "tree path '%.100s': '%.*s' is not a slug (1 to 64 of a-z, 0-9, '-', "
                            "'_', not starting with '-')",
-                           path, (int)n, p);
+                           path, (int)(n > 80 ? 80 : n), p);
         if (!slash)
             return level;
         p = slash + 1;
@@ -282,7 +282,7 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
         rc = kb_node_lookup(kb, client_id, path, strlen(path), &top);
         if (rc == KB_ENOTFOUND)
             return kb_fail(kb, KB_ENOTFOUND,
-                           "no tree node '%s'; 'trawl tree CLIENT' shows the paths that exist",
+                           "no tree node '%.100s'; 'trawl tree CLIENT' shows the paths that exist",
                            path);
         if (rc < 0)
             return rc;

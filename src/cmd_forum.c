@@ -202,7 +202,8 @@ static int forum_post(struct cli *cli, const struct cli_command *cmd, int argc, 
         buf_release(&in);
         return rc;
     }
-    if (client && kb_client_id(kb, client, 1, &f.client_id) < 0) {
+    /* an existing client only: a typo must not create a new one */
+    if (client && kb_client_id(kb, client, 0, &f.client_id) < 0) {
         rc = cli_fail("%s", kb_errmsg(kb));
     } else if (kb_forum_post(kb, &f, &id) < 0) {
         rc = cli_fail("%s", kb_errmsg(kb));

@@ -354,6 +354,7 @@ int cmd_runs(struct cli *cli, int argc, char **argv)
     const struct cli_command *cmd = cli_find("runs");
     struct kb *kb;
     json_t *arr = NULL;
+    int64_t cid;
     int c, rc, json = 0;
 
     optind = 0;
@@ -368,6 +369,10 @@ int cmd_runs(struct cli *cli, int argc, char **argv)
     const char *client = argc - optind == 1 ? argv[optind] : NULL;
     if ((rc = cli_open(cli, KB_OPEN_NOCREATE, &kb)))
         return rc;
+    if (client && (rc = cli_client(kb, client, &cid))) {
+        kb_close(kb);
+        return rc;
+    }
     if (json)
         arr = json_array();
     else

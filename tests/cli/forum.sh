@@ -98,9 +98,9 @@ expect_fail 1 "forum phase 'run' is unknown" "forum post with a bad phase: exit 
 is "$(fs | wc -l)" "$before" "the refused post stored nothing"
 
 run forum post --agent a --source gmail --phase explore --client newco --title "First finding" --body "Attachments everywhere."
-is "$RC" 0 "forum post for a new client creates it"
-run tree newco
-is "$RC:$(out)" "0:client 'newco' has no knowledge tree yet" "a client without a tree: exit 0 with a message"
-is "$(fs --client newco | grep -c 'First finding')" 1 "the new client's finding is searchable"
+is "$RC" 1 "forum post for an unknown client fails (a typo must not create a client)"
+like "$(err)" "unknown client 'newco'" "and names the client"
+run runs newco
+is "$RC" 1 "no client was created"
 
 done_testing

@@ -106,8 +106,7 @@ for args in "tree acme $LONG" "tree $LONG" "search acme invoice --under $LONG"; 
     # shellcheck disable=SC2086
     run $args
     is "$RC" 1 "${args:0:22}... with a 600-byte argument: exit 1"
-    TODO="bug: the 512-byte message buffer cuts the reason off a long argument" \
-        like "$(err)" "(is not a slug .*\)|is invalid: use .*'\.')\$" "${args:0:22}... with a 600-byte argument: the message keeps its reason"
+    like "$(err)" "(is not a slug .*\)|is invalid: use .*'\.')\$" "${args:0:22}... with a 600-byte argument: the message keeps its reason"
 done
 
 # ---- search ------------------------------------------------------------------
