@@ -261,3 +261,119 @@ int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
         unlinkat(dest_dirfd, dest_name, 0);
     return total;
 }
+
+/* ---- the fs driver's operations -------------------------------------------------- */
+
+#include "driver.h"
+
+static void fs_version(const struct fs_file *f, char *v, size_t n)
+{
+    snprintf(v, n, "%lld:%lld", (long long)f->size, (long long)f->mtime_ns);
+}
+
+static const struct fs_file *fs_find(struct fs_source *fs, const char *path, size_t n)
+{
+    const struct fs_file *all;
+    long total, lo = 0, hi;
+    char err[64];
+
+    if (fs_source_all(fs, &all, &total, err, sizeof err) < 0)
+        return NULL;
+    hi = total;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        int c = strncmp(all[mid].path, path, n);
+        if (c == 0 && all[mid].path[n] != '\0')
+            c = 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < total && strncmp(all[lo].path, path, n) == 0 && all[lo].path[n] == '\0')
+        return &all[lo];
+    return NULL;
+}
+
+static int fs_op_open(struct driver_source *s, char *err, size_t errlen)
+{
+    const char *path = json_string_value(json_object_get(s->settings, "path"));
+
+    if (!path) {
+        snprintf(err, errlen, "source has no \"path\"");
+        return -1;
+    }
+    s->state = fs_source_open(path, err, errlen);
+    return s->state ? 0 : -1;
+}
+
+static int fs_op_call(struct driver_source *s, const char *op, json_t *args, json_t **out,
+                      char *err, size_t errlen)
+{
+    struct fs_source *fs = s->state;
+
+    if (strcmp(op, "list") == 0) {
+        const char *after = json_string_value(json_object_get(args, "after"));
+        json_t *lim = json_object_get(args, "limit");
+        int limit = lim ? (int)json_integer_value(lim) : 200, n, more;
+        const struct fs_file *files;
+        json_t *arr = json_array();
+
+        if (limit < 1 || limit > 1000)
+            limit = 200;
+        if (fs_source_page(fs, after, limit, &files, &n, &more, err, errlen) < 0) {
+            json_decref(arr);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            char v[64];
+            fs_version(&files[i], v, sizeof v);
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:b}", "path", files[i].path, "size",
+                                                 (json_int_t)files[i].size, "mtime_ns",
+                                                 (json_int_t)files[i].mtime_ns, "known",
+                                                 s->known(s->known_arg, files[i].path, v)));
+        }
+        *out = json_object();
+        json_object_set_new(*out, "files", arr);
+        if (more && n > 0)
+            json_object_set_new(*out, "next", json_string(files[n - 1].path));
+        return 0;
+    }
+    if (strcmp(op, "fetch") == 0) {
+        const char *path = json_string_value(json_object_get(args, "path"));
+        const struct fs_file *f;
+        char name[32], rel[64], v[64];
+        int64_t size;
+
+        snprintf(name, sizeof name, "f%06ld", ++s->payload_seq);
+        snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, name);
+        size = fs_source_fetch(fs, path, s->payload_dirfd, name, DRIVER_MAX_PAYLOAD, err, errlen);
+        if (size < 0)
+            return -1;
+        f = fs_find(fs, path, strlen(path));
+        if (f)
+            fs_version(f, v, sizeof v);
+        *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)size);
+        if (f)
+            json_object_set_new(*out, "version", json_string(v));
+        return 0;
+    }
+    snprintf(err, errlen, "the fs driver has no operation '%s'", op);
+    return -1;
+}
+
+static int fs_op_present(struct driver_source *s, const char *external_id)
+{
+    const char *hash = strchr(external_id, '#');
+    size_t n = hash ? (size_t)(hash - external_id) : strlen(external_id);
+
+    return fs_find(s->state, external_id, n) != NULL;
+}
+
+static void fs_op_close(struct driver_source *s)
+{
+    fs_source_free(s->state);
+    s->state = NULL;
+}
+
+const struct driver_ops driver_fs_ops = {"fs", fs_op_open, fs_op_call, fs_op_present, fs_op_close};

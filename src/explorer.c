@@ -136,12 +136,62 @@ static void inject_fault(struct explorer *ex)
     ex->fault = FAULT_NONE;
 }
 
+struct emit_ctx {
+    struct explorer *ex;
+    json_t *file; /* the listing's item */
+    const char *path;
+    int failed; /* the master is gone */
+};
+
+/* Sends one extracted document: the file itself or one of its parts. */
+static int emit_doc(const struct extract_doc *d, void *arg)
+{
+    struct emit_ctx *c = arg;
+    struct buf id = BUF_INIT;
+    json_t *doc = json_object(), *meta = d->metadata ? json_deep_copy(d->metadata) : json_object();
+    const char *base = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+
+    buf_adds(&id, c->path);
+    if (d->part) {
+        buf_addch(&id, '#');
+        buf_adds(&id, d->part);
+        json_object_set_new(meta, "part", json_string(d->part));
+        if (d->parent_part)
+            json_object_set_new(meta, "parent_part", json_string(d->parent_part));
+        json_object_set_new(meta, "container", json_string(c->path));
+    } else {
+        json_object_set(meta, "size", json_object_get(c->file, "size"));
+        json_object_set(meta, "mtime_ns", json_object_get(c->file, "mtime_ns"));
+    }
+    json_object_set_new(meta, "file_type", json_string(ext_of(d->part ? d->part : c->path)));
+    json_object_set_new(doc, "external_id", json_string(buf_str(&id)));
+    json_object_set_new(doc, "title", json_string(d->title ? d->title : base));
+    json_object_set_new(doc, "mime", json_string(d->mime ? d->mime : "application/octet-stream"));
+    if (d->author)
+        json_object_set_new(doc, "author", json_string(d->author));
+    if (d->created)
+        json_object_set_new(doc, "created", json_string(d->created));
+    if (d->modified)
+        json_object_set_new(doc, "modified", json_string(d->modified));
+    json_object_set_new(doc, "text", json_stringn(d->text ? d->text : "", d->text_len));
+    json_object_set_new(doc, "metadata", meta);
+    if (json_object_get(meta, "extract_error"))
+        c->ex->errors++;
+    buf_release(&id);
+    if (proto_notify(&c->ex->c, "docs/emit", doc) < 0) {
+        c->failed = 1;
+        return 1;
+    }
+    c->ex->docs++;
+    return 0;
+}
+
 /* Fetches, extracts and emits one file. Returns 0, or -1 when the master is gone. */
 static int explore_file(struct explorer *ex, json_t *file)
 {
     const char *path = json_string_value(json_object_get(file, "path"));
-    json_t *args = json_object(), *res, *doc, *meta;
-    struct extract_result r;
+    json_t *args = json_object(), *res;
+    struct emit_ctx c = {ex, file, path, 0};
     char err[256] = "";
     const char *local;
 
@@ -153,36 +203,18 @@ static int explore_file(struct explorer *ex, json_t *file)
         return strstr(ex->c.err, "connection") ? -1 : 0;
     }
     local = json_string_value(json_object_get(json_object_get(res, "structuredContent"), "file"));
-    extract_result_init(&r);
-    if (!local || extract_file(local, path, &r, err, sizeof err) < 0) {
+    if (!local) {
         ex->errors++;
-        ex_log(ex, "error", "extract '%s': %s", path, local ? err : "no file in fetch result");
+        ex_log(ex, "error", "fetch '%s': no file in the result", path);
+    } else if (extract_file(local, path, NULL, emit_doc, &c, err, sizeof err) < 0) {
+        ex_log(ex, "error", "extract '%s': %s", path, err);
     }
     if (local)
         unlink(local);
-    doc = json_object();
-    meta = json_object();
-    json_object_set_new(doc, "external_id", json_string(path));
-    json_object_set_new(doc, "title",
-                        json_string(strrchr(path, '/') ? strrchr(path, '/') + 1 : path));
-    json_object_set_new(doc, "mime", json_string(r.mime));
-    json_object_set_new(doc, "text", json_stringn(buf_str(&r.text), r.text.len));
-    json_object_set(meta, "size", json_object_get(file, "size"));
-    json_object_set(meta, "mtime_ns", json_object_get(file, "mtime_ns"));
-    json_object_set_new(meta, "file_type", json_string(ext_of(path)));
-    if (r.truncated)
-        json_object_set_new(meta, "truncated", json_true());
-    if (r.compressed)
-        json_object_set_new(meta, "compressed", json_true());
-    if (err[0])
-        json_object_set_new(meta, "extract_error", json_string(err));
-    json_object_set_new(doc, "metadata", meta);
     ex->bytes += (long)json_integer_value(json_object_get(file, "size"));
-    extract_result_release(&r);
     json_decref(res);
-    if (proto_notify(&ex->c, "docs/emit", doc) < 0)
+    if (c.failed)
         return -1;
-    ex->docs++;
     if (ex->fault)
         inject_fault(ex);
     return 0;

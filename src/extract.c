@@ -14,17 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void extract_result_init(struct extract_result *r)
-{
-    memset(r, 0, sizeof *r);
-    buf_init(&r->text, EXTRACT_MAX_TEXT);
-    r->mime = "application/octet-stream";
-}
-
-void extract_result_release(struct extract_result *r)
-{
-    buf_release(&r->text);
-}
+/* What one pass over a byte stream produced. */
+struct extract_result {
+    const char *mime; /* static string */
+    struct buf text;  /* UTF-8 */
+    int truncated;    /* text hit EXTRACT_MAX_TEXT */
+    int compressed;   /* came out of a gzip/bzip2/xz/zstd stream */
+};
 
 int extract_utf8_clean(struct buf *out, const char *s, size_t n)
 {
@@ -138,12 +134,12 @@ static int extract_stream(const char *path, struct extract_result *r, int filter
     return rc;
 }
 
-int extract_file(const char *path, const char *name, struct extract_result *r, char *err,
-                 size_t errlen)
+/* A plain file: text (possibly compressed) or binary. */
+static int extract_plain(const char *path, struct extract_result *r, char *err, size_t errlen)
 {
+    char first[256];
     struct stat st;
 
-    (void)name;
     if (stat(path, &st) < 0) {
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         return -1;
@@ -152,8 +148,6 @@ int extract_file(const char *path, const char *name, struct extract_result *r, c
         r->mime = "text/plain"; /* libarchive has no header to give for nothing */
         return 0;
     }
-    char first[256];
-
     if (extract_stream(path, r, 1, err, errlen) == 0)
         return 0;
     /* A weak signature (raw lzma has almost none) can make a plain file look
@@ -168,4 +162,34 @@ int extract_file(const char *path, const char *name, struct extract_result *r, c
     r->mime = "application/octet-stream";
     snprintf(err, errlen, "%s", first);
     return -1;
+}
+
+long extract_file(const char *path, const char *name, const struct extract_limits *lim,
+                  extract_emit_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct extract_result r;
+    struct extract_doc d = {0};
+    json_t *meta = json_object();
+    int rc;
+
+    (void)lim;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.text, EXTRACT_MAX_TEXT);
+    r.mime = "application/octet-stream";
+    rc = extract_plain(path, &r, err, errlen);
+    if (r.truncated)
+        json_object_set_new(meta, "truncated", json_true());
+    if (r.compressed)
+        json_object_set_new(meta, "compressed", json_true());
+    if (rc < 0)
+        json_object_set_new(meta, "extract_error", json_string(err));
+    d.title = name;
+    d.mime = r.mime;
+    d.text = buf_str(&r.text);
+    d.text_len = r.text.len;
+    d.metadata = meta;
+    fn(&d, arg);
+    json_decref(meta);
+    buf_release(&r.text);
+    return 1;
 }

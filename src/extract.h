@@ -13,24 +13,44 @@
 
 #define EXTRACT_MAX_TEXT ((size_t)4 << 20) /* fits a protocol frame */
 
-struct extract_result {
-    const char *mime; /* static string */
-    struct buf text;  /* UTF-8 */
-    int truncated;    /* text hit EXTRACT_MAX_TEXT */
-    int compressed;   /* came out of a gzip/bzip2/xz/zstd stream */
-};
-
-/** Sets up r; extract_result_release() frees it. */
-void extract_result_init(struct extract_result *r);
-void extract_result_release(struct extract_result *r);
+#include <jansson.h>
 
 /**
- * Extracts the text of the file at path (name is the original name, for
- * hints). Returns 0 (r filled), or -1 with a message in err when the file
- * cannot be read at all.
+ * One document found in a file. A plain file gives one, with part NULL; a
+ * container (an archive, an mbox, a mail with attachments) gives one per
+ * part, each named by a stable part id ("dir/a.txt" in a zip, "3" for the
+ * third message of an mbox, "3/2" for its second attachment) and pointing at
+ * the part that holds it. All strings are UTF-8 and borrowed for the call.
  */
-int extract_file(const char *path, const char *name, struct extract_result *r, char *err,
-                 size_t errlen);
+struct extract_doc {
+    const char *part;        /* NULL: the file itself */
+    const char *parent_part; /* NULL: directly in the file */
+    const char *title, *mime, *author, *created, *modified;
+    const char *text;
+    size_t text_len;
+    json_t *metadata; /* may be NULL; borrowed */
+};
+
+/** Receives each document; a non-zero return stops the extraction. */
+typedef int (*extract_emit_fn)(const struct extract_doc *d, void *arg);
+
+/** Limits for hostile input (zeros mean the defaults). */
+struct extract_limits {
+    int max_depth;          /* nested containers, default 3 */
+    long max_parts;         /* parts per file, default 100000 */
+    long long max_expanded; /* bytes unpacked per file, default 4 GiB */
+    double max_ratio;       /* unpacked / packed bytes, default 200 */
+};
+
+/**
+ * Extracts the documents of the file at path (name is its original name, for
+ * type hints) and hands each to fn. Returns the number of documents, or -1
+ * with a message in err when the file cannot be read at all; problems with
+ * single parts are reported in their metadata ("extract_error") while the
+ * rest goes on.
+ */
+long extract_file(const char *path, const char *name, const struct extract_limits *lim,
+                  extract_emit_fn fn, void *arg, char *err, size_t errlen);
 
 /**
  * Appends bytes to out as valid UTF-8: invalid sequences become U+FFFD and

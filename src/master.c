@@ -8,7 +8,7 @@
 #include "master.h"
 
 #include "buf.h"
-#include "driver_fs.h"
+#include "driver.h"
 #include "explorer.h"
 #include "jsonschema.h"
 #include "proto.h"
@@ -50,9 +50,9 @@ struct job {
     int ready, done;
     enum job_end end;
     char ws[512];
-    int ws_in; /* dirfd of ws/in */
-    long fetch_seq;
-    struct fs_source *fs;
+    const struct driver_ops *drv;
+    struct driver_source ds; /* ds.payload_dirfd is ws/in */
+    int drv_open;
     json_t *checkpoint; /* {"after": ..., "complete": bool} */
     char *fault;        /* test-only fault kind for this source */
     int fault_once;
@@ -65,6 +65,7 @@ struct job {
     int recent_next;
     struct timespec started, deadline;
     double elapsed_s;
+    struct master *m;
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
     long tool_calls, refused, errors, retries, violations;
@@ -201,33 +202,7 @@ static int tx_commit(struct master *m)
     return 0;
 }
 
-/* ---- drivers: the master executes tools --------------------------------------------- */
-
-struct driver {
-    const char *name;
-    int (*open)(struct master *m, struct job *j, char *err, size_t errlen);
-    /* runs operation op; sets *out to structuredContent; -1 with err on failure */
-    int (*call)(struct master *m, struct job *j, const char *op, json_t *args, json_t **out,
-                char *err, size_t errlen);
-    void (*close)(struct job *j);
-};
-
-static int fs_open(struct master *m, struct job *j, char *err, size_t errlen)
-{
-    (void)m;
-    if (!j->def->path) {
-        snprintf(err, errlen, "source has no \"path\"");
-        return -1;
-    }
-    j->fs = fs_source_open(j->def->path, err, errlen);
-    return j->fs ? 0 : -1;
-}
-
-static void fs_close(struct job *j)
-{
-    fs_source_free(j->fs);
-    j->fs = NULL;
-}
+/* ---- what drivers ask the master ------------------------------------------------------ */
 
 static int is_poisoned(struct job *j, const char *path)
 {
@@ -238,104 +213,28 @@ static int is_poisoned(struct job *j, const char *path)
     return 0;
 }
 
-static void version_of(const struct fs_file *f, char *v, size_t n)
+/* Does the KB hold this version already? A file that killed an explorer
+ * counts as known too: it is not tried again in this run. */
+static int job_known(void *arg, const char *external_id, const char *version)
 {
-    snprintf(v, n, "%lld:%lld", (long long)f->size, (long long)f->mtime_ns);
+    struct job *j = arg;
+    char *have = NULL;
+    int deleted = 0, known;
+
+    known = kb_document_version(j->m->kb, j->source_id, external_id, &have, &deleted) == 0 &&
+            have && !deleted && strcmp(have, version) == 0;
+    free(have);
+    return known || is_poisoned(j, external_id);
 }
 
-static int fs_call(struct master *m, struct job *j, const char *op, json_t *args, json_t **out,
-                   char *err, size_t errlen)
+static void remember_version(struct job *j, const char *external_id, const char *version)
 {
-    if (strcmp(op, "list") == 0) {
-        const char *after = json_string_value(json_object_get(args, "after"));
-        json_t *lim = json_object_get(args, "limit");
-        int limit = lim ? (int)json_integer_value(lim) : 200, n, more;
-        const struct fs_file *files;
-        json_t *arr = json_array();
+    int k = j->recent_next++ % MASTER_RECENT;
 
-        if (limit < 1 || limit > 1000)
-            limit = 200;
-        if (fs_source_page(j->fs, after, limit, &files, &n, &more, err, errlen) < 0) {
-            json_decref(arr);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            json_t *f = json_object();
-            char want[64], *have = NULL;
-            int deleted = 0, known;
-            version_of(&files[i], want, sizeof want);
-            known = kb_document_version(m->kb, j->source_id, files[i].path, &have, &deleted) == 0 &&
-                    have && !deleted && strcmp(have, want) == 0;
-            free(have);
-            if (!known && is_poisoned(j, files[i].path))
-                known = 1; /* a file that killed an explorer is not tried again this run */
-            json_object_set_new(f, "path", json_string(files[i].path));
-            json_object_set_new(f, "size", json_integer(files[i].size));
-            json_object_set_new(f, "mtime_ns", json_integer(files[i].mtime_ns));
-            json_object_set_new(f, "known", json_boolean(known));
-            json_array_append_new(arr, f);
-            j->items++;
-        }
-        *out = json_object();
-        json_object_set_new(*out, "files", arr);
-        if (more && n > 0)
-            json_object_set_new(*out, "next", json_string(files[n - 1].path));
-        return 0;
-    }
-    if (strcmp(op, "fetch") == 0) {
-        const char *path = json_string_value(json_object_get(args, "path"));
-        char name[32], rel[40];
-        int64_t size;
-
-        snprintf(name, sizeof name, "f%06ld", ++j->fetch_seq);
-        snprintf(rel, sizeof rel, "in/%s", name);
-        free(j->inflight);
-        j->inflight = strdup(path);
-        size = fs_source_fetch(j->fs, path, j->ws_in, name, MASTER_MAX_FILE, err, errlen);
-        if (size < 0)
-            return -1;
-        j->bytes += size;
-        /* remember the version the explorer saw, for its docs/emit */
-        const struct fs_file *all;
-        long total;
-        if (fs_source_all(j->fs, &all, &total, err, errlen) == 0) {
-            long lo = 0, hi = total;
-            while (lo < hi) {
-                long mid = lo + (hi - lo) / 2;
-                if (strcmp(all[mid].path, path) < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo < total && strcmp(all[lo].path, path) == 0) {
-                char v[64];
-                int k = j->recent_next++ % MASTER_RECENT;
-                version_of(&all[lo], v, sizeof v);
-                free(j->recent[k].path);
-                free(j->recent[k].version);
-                j->recent[k].path = strdup(path);
-                j->recent[k].version = strdup(v);
-            }
-        }
-        *out = json_object();
-        json_object_set_new(*out, "file", json_string(rel));
-        json_object_set_new(*out, "size", json_integer(size));
-        return 0;
-    }
-    snprintf(err, errlen, "the fs driver has no operation '%s'", op);
-    return -1;
-}
-
-static const struct driver drivers[] = {
-    {"fs", fs_open, fs_call, fs_close},
-};
-
-static const struct driver *driver_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
-        if (strcmp(drivers[i].name, name) == 0)
-            return &drivers[i];
-    return NULL;
+    free(j->recent[k].path);
+    free(j->recent[k].version);
+    j->recent[k].path = strdup(external_id);
+    j->recent[k].version = strdup(version);
 }
 
 /* ---- method handlers ---------------------------------------------------------------- */
@@ -411,7 +310,7 @@ static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int
 {
     const char *name = json_string_value(json_object_get(params, "name"));
     json_t *args = json_object_get(params, "arguments"), *tool, *out = NULL;
-    const struct driver *d;
+    const struct driver_ops *d;
     const char *op;
     double t0 = now_s();
     char terr[400] = "";
@@ -443,27 +342,49 @@ static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int
         return NULL;
     }
     op = json_string_value(json_object_get(tool, "operation"));
-    d = driver_find(j->def->toolkit->driver);
+    d = j->drv;
     if (!d || !op) {
         json_decref(args);
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "no driver '%s' for tool '%s'", j->def->toolkit->driver, name);
         return NULL;
     }
-    int rc = d->call(m, j, op, args, &out, terr, sizeof terr);
+    /* The item being fetched when a child dies is skipped on the retry. */
+    const char *target = json_string_value(json_object_get(args, "path"));
+    free(j->inflight);
+    j->inflight = target ? strdup(target) : NULL;
+    int rc = d->call(&j->ds, op, args, &out, terr, sizeof terr);
     json_decref(args);
     job_lat(j, (now_s() - t0) * 1000.0);
     if (rc < 0) {
+        free(j->inflight);
+        j->inflight = NULL;
         j->errors++;
         return tool_result(NULL, terr, 1);
+    }
+    if (j->inflight && json_is_string(json_object_get(out, "file"))) {
+        const char *v = json_string_value(json_object_get(out, "version"));
+        j->bytes += (long)json_integer_value(json_object_get(out, "size"));
+        if (v)
+            remember_version(j, j->inflight, v);
+    } else {
+        free(j->inflight);
+        j->inflight = NULL;
+        j->items += (long)json_array_size(json_object_get(out, "files"));
     }
     return tool_result(out, "ok", 0);
 }
 
-static const char *recent_version(struct job *j, const char *path)
+/* The version of what the explorer fetched; sub-documents ("file#part")
+ * carry the version of their container. */
+static const char *recent_version(struct job *j, const char *external_id)
 {
+    const char *hash = strchr(external_id, '#');
+    size_t n = hash ? (size_t)(hash - external_id) : strlen(external_id);
+
     for (int i = 0; i < MASTER_RECENT; i++)
-        if (j->recent[i].path && strcmp(j->recent[i].path, path) == 0)
+        if (j->recent[i].path && strncmp(j->recent[i].path, external_id, n) == 0 &&
+            j->recent[i].path[n] == '\0')
             return j->recent[i].version;
     return NULL;
 }
@@ -591,8 +512,10 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         j->docs_updated++;
     else
         j->docs_unchanged++;
-    free(j->inflight);
-    j->inflight = NULL;
+    if (j->inflight && strncmp(j->inflight, d.external_id, strlen(j->inflight)) == 0) {
+        free(j->inflight); /* its content arrived: no longer a suspect */
+        j->inflight = NULL;
+    }
     m->tx_docs++;
     if (m->tx_docs >= MASTER_COMMIT_DOCS)
         tx_commit(m);
@@ -641,22 +564,10 @@ struct sweep_ctx {
 static int sweep_keep(const char *ext, void *arg)
 {
     struct sweep_ctx *c = arg;
-    const struct fs_file *all;
-    long total, lo = 0, hi;
-    char err[64];
+    int present = c->j->drv->present(&c->j->ds, ext);
 
-    if (!c->j->fs || fs_source_all(c->j->fs, &all, &total, err, sizeof err) < 0)
-        return 1;
-    hi = total;
-    while (lo < hi) {
-        long mid = lo + (hi - lo) / 2;
-        if (strcmp(all[mid].path, ext) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < total && strcmp(all[lo].path, ext) == 0)
-        return 1;
+    if (present != 0)
+        return 1; /* present, or the driver cannot tell: keep */
     json_array_append_new(c->gone, json_string(ext));
     return 0;
 }
@@ -671,7 +582,8 @@ static int finish_source(struct master *m, struct job *j)
 
     if (tx_ensure(m) < 0)
         return -1;
-    if (j->fs && kb_documents_sweep(m->kb, j->source_id, sweep_keep, &c, &n) < 0) {
+    if (j->drv && j->drv->present && j->drv_open &&
+        kb_documents_sweep(m->kb, j->source_id, sweep_keep, &c, &n) < 0) {
         json_decref(c.gone);
         return -1;
     }
@@ -907,7 +819,6 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
 
 static int job_start(struct master *m, struct job *j)
 {
-    const struct driver *d = driver_find(j->def->toolkit->driver);
     struct worker_opts wo = {0};
     char err[400], inpath[600];
 
@@ -922,17 +833,26 @@ static int job_start(struct master *m, struct job *j)
                  strerror(errno));
         return -1;
     }
-    if (j->ws_in < 0)
-        j->ws_in = open(inpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (!d) {
+    if (j->ds.payload_dirfd < 0)
+        j->ds.payload_dirfd = open(inpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    j->drv = driver_find(j->def->toolkit->driver);
+    if (!j->drv) {
         snprintf(j->error, sizeof j->error,
                  "toolkit '%s' needs driver '%s', which this build lacks", j->def->toolkit->name,
                  j->def->toolkit->driver);
         return -1;
     }
-    if (!j->fs && d->open(m, j, err, sizeof err) < 0) {
-        snprintf(j->error, sizeof j->error, "%s", err);
-        return -1;
+    if (!j->drv_open) {
+        j->ds.name = j->def->name;
+        j->ds.settings = j->def->json;
+        j->ds.payload_dir = "in";
+        j->ds.known = job_known;
+        j->ds.known_arg = j;
+        if (j->drv->open(&j->ds, err, sizeof err) < 0) {
+            snprintf(j->error, sizeof j->error, "%.390s", err);
+            return -1;
+        }
+        j->drv_open = 1;
     }
     wo.workspace = j->ws;
     wo.strict = m->o->strict;
@@ -954,10 +874,15 @@ static int job_start(struct master *m, struct job *j)
     return 0;
 }
 
+static void job_close_driver(struct job *j)
+{
+    if (j->drv && j->drv_open)
+        j->drv->close(&j->ds);
+    j->drv_open = 0;
+}
+
 static void job_ended(struct master *m, struct job *j, int status)
 {
-    const struct driver *d = driver_find(j->def->toolkit->driver);
-
     close(j->w.fd);
     j->w.fd = -1;
     j->w.pid = 0;
@@ -966,8 +891,7 @@ static void job_ended(struct master *m, struct job *j, int status)
     tx_commit(m);
     if (j->done && WIFEXITED(status) && WEXITSTATUS(status) == 0 && j->end == END_NONE) {
         j->state = JOB_OK;
-        if (d)
-            d->close(j);
+        job_close_driver(j);
         if (!m->o->live)
             logf_(m, j, "done: %ld items, %ld new, %ld updated, %ld unchanged, %ld deleted",
                   j->items, j->docs_new, j->docs_updated, j->docs_unchanged, j->docs_deleted);
@@ -1001,8 +925,7 @@ static void job_ended(struct master *m, struct job *j, int status)
         return;
     }
     j->state = JOB_FAILED;
-    if (d)
-        d->close(j);
+    job_close_driver(j);
 }
 
 static void reap(struct master *m)
@@ -1204,7 +1127,8 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         struct job *j = &m.jobs[i];
         char *cfg = json_dumps(src->v[i].json, JSON_COMPACT | JSON_SORT_KEYS), *cp = NULL;
         j->def = &src->v[i];
-        j->ws_in = -1;
+        j->m = &m;
+        j->ds.payload_dirfd = -1;
         j->w.fd = -1;
         j->poison = json_array();
         if (kb_source_upsert(kb, m.client_id, j->def->name, j->def->type, cfg, &j->source_id) < 0 ||
@@ -1390,10 +1314,9 @@ out:
         struct job *j = &m.jobs[i];
         if (j->state == JOB_RUNNING)
             worker_kill(&j->w);
-        if (j->fs)
-            fs_source_free(j->fs);
-        if (j->ws_in >= 0)
-            close(j->ws_in);
+        job_close_driver(j);
+        if (j->ds.payload_dirfd >= 0)
+            close(j->ds.payload_dirfd);
         if (j->w.fd >= 0)
             close(j->w.fd);
         proto_conn_release(&j->conn);

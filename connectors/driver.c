@@ -1,0 +1,18 @@
+/* The table of drivers: adding one is a row here and a driver_*.c file. */
+#include "driver.h"
+
+#include <string.h>
+
+extern const struct driver_ops driver_fs_ops;
+
+static const struct driver_ops *const drivers[] = {
+    &driver_fs_ops,
+};
+
+const struct driver_ops *driver_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        if (strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}
