@@ -1626,6 +1626,9 @@ int main(int argc, char **argv)
         kb_check(kb, kb_client_id(kb, g_clients[i], 1, &cids[i]), "client");
     fprintf(stderr, "posting %ld forum entries\n", o.forum);
     load_forum(&o, &c, kb, cids, &r->tl);
+    /* search from a fresh connection on a checkpointed file, as the baseline does */
+    kb_close(kb);
+    kb_check(kb, kb_open(tdb, 0, &kb), tdb);
 
     if (sqlite3_open_v2(bdb, &base, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         die("open '%s': %s", bdb, sqlite3_errmsg(base));
