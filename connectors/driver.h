@@ -11,6 +11,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
+struct netloop;
+struct driver_call; /* a tools/call the master is waiting to answer */
+
+/** call() returns this when the result comes later, through complete(). */
+#define DRIVER_PENDING 1
+
 /** One source as a driver sees it. */
 struct driver_source {
     const char *name;        /* the source's name */
@@ -22,6 +28,17 @@ struct driver_source {
      * of an item (1) or not (0): unchanged items are not fetched again. */
     int (*known)(void *arg, const char *external_id, const char *version);
     void *known_arg;
+    /* The master's libcurl multi loop: network drivers add their transfers
+     * here and answer with complete() when they finish. */
+    struct netloop *net;
+    /* Finishes a call that returned DRIVER_PENDING: out (consumed) is the
+     * structured result, or err says why it failed. Call it exactly once. */
+    void (*complete)(struct driver_call *call, json_t *out, const char *err);
+    /* Reads the credential the sources file references as FIELD_env or
+     * FIELD_file. Returns a malloc'd string (wipe and free it) or NULL with
+     * err. Only the master ever holds it; it never reaches an explorer. */
+    char *(*secret)(void *arg, const char *field, char *err, size_t errlen);
+    void *secret_arg;
     void *state; /* the driver's own */
 };
 
@@ -31,18 +48,21 @@ struct driver_ops {
     int (*open)(struct driver_source *s, char *err, size_t errlen);
     /**
      * Runs operation op with args (already checked against the tool's JSON
-     * Schema). On success *out is the tool's structured result; a fetched
+     * Schema). Returns 0 with *out the tool's structured result; a fetched
      * payload is a file in payload_dir named by the result's "file", and
-     * "version" names the version the explorer got. -1 with err on failure.
+     * "version" names the version the explorer got. Returns DRIVER_PENDING
+     * when the answer comes later through s->complete(call, ...), or -1 with
+     * err. A driver must never block: the master serves every explorer.
      */
-    int (*call)(struct driver_source *s, const char *op, json_t *args, json_t **out, char *err,
-                size_t errlen);
+    int (*call)(struct driver_source *s, struct driver_call *call, const char *op, json_t *args,
+                json_t **out, char *err, size_t errlen);
     /**
      * After a complete listing: 1 when the item with this external id (or its
      * container, the part before '#') is still in the source, 0 when it is
      * gone, -1 when the driver cannot tell (nothing is then marked deleted).
      */
     int (*present)(struct driver_source *s, const char *external_id);
+    /** Releases the source; pending calls are cancelled without complete(). */
     void (*close)(struct driver_source *s);
 };
 

@@ -307,11 +307,12 @@ static int fs_op_open(struct driver_source *s, char *err, size_t errlen)
     return s->state ? 0 : -1;
 }
 
-static int fs_op_call(struct driver_source *s, const char *op, json_t *args, json_t **out,
-                      char *err, size_t errlen)
+static int fs_op_call(struct driver_source *s, struct driver_call *call, const char *op,
+                      json_t *args, json_t **out, char *err, size_t errlen)
 {
     struct fs_source *fs = s->state;
 
+    (void)call; /* local files answer at once */
     if (strcmp(op, "list") == 0) {
         const char *after = json_string_value(json_object_get(args, "after"));
         json_t *lim = json_object_get(args, "limit");

@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "explorer.h"
 #include "jsonschema.h"
+#include "netloop.h"
 #include "proto.h"
 #include "worker.h"
 
@@ -66,6 +67,9 @@ struct job {
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
+    unsigned gen;        /* bumped per child: late answers for a dead child are dropped */
+    json_t *cur_id;      /* id of the request being dispatched (borrowed) */
+    struct driver_call *calls; /* tools/call answers a driver still owes */
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
     long tool_calls, refused, errors, retries, violations;
@@ -74,8 +78,25 @@ struct job {
     char error[400];
 };
 
+/* A tools/call a driver answers later (DRIVER_PENDING). */
+struct driver_call {
+    struct job *j;
+    unsigned gen;
+    json_t *id;
+    double t0;
+    char *target; /* the item being fetched, for poisoning */
+    struct driver_call *next;
+};
+
+/* A handler's *code when the reply comes later, from driver_complete(). */
+#define MASTER_DEFERRED 1
+
+/* Most sockets libcurl may ask the loop to watch at once. */
+#define MASTER_NET_FDS 256
+
 struct master {
     struct kb *kb;
+    struct netloop *net;
     const struct registry *reg;
     const struct sources *src;
     const struct master_opts *o;
@@ -305,6 +326,29 @@ static json_t *tool_result(json_t *structured, const char *text, int is_error)
     return res;
 }
 
+/* Books a finished tool call and makes its result (out consumed, NULL on error). */
+static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *terr)
+{
+    job_lat(j, (now_s() - t0) * 1000.0);
+    if (!out) {
+        free(j->inflight);
+        j->inflight = NULL;
+        j->errors++;
+        return tool_result(NULL, terr && *terr ? terr : "the tool failed", 1);
+    }
+    if (j->inflight && json_is_string(json_object_get(out, "file"))) {
+        const char *v = json_string_value(json_object_get(out, "version"));
+        j->bytes += (long)json_integer_value(json_object_get(out, "size"));
+        if (v)
+            remember_version(j, j->inflight, v);
+    } else {
+        free(j->inflight);
+        j->inflight = NULL;
+        j->items += (long)json_array_size(json_object_get(out, "files"));
+    }
+    return tool_result(out, "ok", 0);
+}
+
 static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int *code, char *err,
                             size_t errlen)
 {
@@ -353,26 +397,28 @@ static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int
     const char *target = json_string_value(json_object_get(args, "path"));
     free(j->inflight);
     j->inflight = target ? strdup(target) : NULL;
-    int rc = d->call(&j->ds, op, args, &out, terr, sizeof terr);
+    struct driver_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        json_decref(args);
+        *code = PROTO_EINTERNAL;
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    call->j = j;
+    call->gen = j->gen;
+    call->id = j->cur_id ? json_incref(j->cur_id) : NULL;
+    call->t0 = t0;
+    int rc = d->call(&j->ds, call, op, args, &out, terr, sizeof terr);
     json_decref(args);
-    job_lat(j, (now_s() - t0) * 1000.0);
-    if (rc < 0) {
-        free(j->inflight);
-        j->inflight = NULL;
-        j->errors++;
-        return tool_result(NULL, terr, 1);
+    if (rc == DRIVER_PENDING) {
+        call->next = j->calls;
+        j->calls = call;
+        *code = MASTER_DEFERRED;
+        return NULL;
     }
-    if (j->inflight && json_is_string(json_object_get(out, "file"))) {
-        const char *v = json_string_value(json_object_get(out, "version"));
-        j->bytes += (long)json_integer_value(json_object_get(out, "size"));
-        if (v)
-            remember_version(j, j->inflight, v);
-    } else {
-        free(j->inflight);
-        j->inflight = NULL;
-        j->items += (long)json_array_size(json_object_get(out, "files"));
-    }
-    return tool_result(out, "ok", 0);
+    json_decref(call->id);
+    free(call);
+    return tool_finish(j, t0, rc < 0 ? NULL : out, terr);
 }
 
 /* The version of what the explorer fetched; sub-documents ("file#part")
@@ -792,8 +838,12 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
             return -1;
         }
         json_t *p = params ? json_incref(params) : json_object();
+        j->cur_id = id;
         res = me->fn(m, j, p, &code, err, sizeof err);
+        j->cur_id = NULL;
         json_decref(p);
+        if (!res && code == MASTER_DEFERRED)
+            return 0; /* answered later by driver_complete() */
         if (code == PROTO_EREFUSED && j->refused > MASTER_MAX_REFUSED) {
             json_decref(res);
             job_violation(m, j, "too many refused tool calls");
@@ -817,12 +867,94 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
     return -1;
 }
 
+static void call_unlink(struct job *j, struct driver_call *call)
+{
+    for (struct driver_call **pp = &j->calls; *pp; pp = &(*pp)->next) {
+        if (*pp == call) {
+            *pp = call->next;
+            break;
+        }
+    }
+    json_decref(call->id);
+    free(call->target);
+    free(call);
+}
+
+/* A driver's late answer to a tools/call: replied to the child that asked,
+ * or dropped when that child has died since (a new one asks again). */
+static void driver_complete(struct driver_call *call, json_t *out, const char *err)
+{
+    struct job *j = call->j;
+
+    if (call->gen != j->gen || j->state != JOB_RUNNING || j->w.fd < 0) {
+        json_decref(out);
+        call_unlink(j, call);
+        return;
+    }
+    json_t *res = tool_finish(j, call->t0, err ? (json_decref(out), NULL) : out, err);
+    if (call->id) {
+        json_t *reply = proto_result(call->id, res);
+        if (proto_conn_queue(&j->conn, reply) < 0)
+            job_violation(j->m, j, j->conn.err);
+        json_decref(reply);
+    } else {
+        json_decref(res);
+    }
+    call_unlink(j, call);
+}
+
+/* The credential a source's settings reference as FIELD_env or FIELD_file. */
+static char *job_secret(void *arg, const char *field, char *err, size_t errlen)
+{
+    struct job *j = arg;
+    char key[128];
+    const char *v;
+
+    snprintf(key, sizeof key, "%s_env", field);
+    if ((v = json_string_value(json_object_get(j->def->json, key)))) {
+        const char *e = getenv(v);
+        if (!e || !*e) {
+            snprintf(err, errlen, "source '%s': environment variable '%s' (%s) is not set",
+                     j->def->name, v, key);
+            return NULL;
+        }
+        return strdup(e);
+    }
+    snprintf(key, sizeof key, "%s_file", field);
+    if ((v = json_string_value(json_object_get(j->def->json, key)))) {
+        char *buf = NULL;
+        FILE *f = fopen(v, "re");
+        size_t n;
+        if (!f) {
+            snprintf(err, errlen, "source '%s': cannot read %s '%s': %s", j->def->name, key, v,
+                     strerror(errno));
+            return NULL;
+        }
+        buf = calloc(1, 65537);
+        n = buf ? fread(buf, 1, 65536, f) : 0;
+        fclose(f);
+        if (!buf)
+            return NULL;
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+        if (!n) {
+            free(buf);
+            snprintf(err, errlen, "source '%s': %s '%s' is empty", j->def->name, key, v);
+            return NULL;
+        }
+        return buf;
+    }
+    snprintf(err, errlen, "source '%s' needs '%s_env' or '%s_file'", j->def->name, field, field);
+    return NULL;
+}
+
 static int job_start(struct master *m, struct job *j)
 {
     struct worker_opts wo = {0};
     char err[400], inpath[600];
 
     j->attempts++;
+    j->gen++;
     j->end = END_NONE;
     j->ready = j->done = 0;
     snprintf(j->ws, sizeof j->ws, "%.400s/%.64s", m->root, j->def->name);
@@ -848,6 +980,10 @@ static int job_start(struct master *m, struct job *j)
         j->ds.payload_dir = "in";
         j->ds.known = job_known;
         j->ds.known_arg = j;
+        j->ds.net = m->net;
+        j->ds.complete = driver_complete;
+        j->ds.secret = job_secret;
+        j->ds.secret_arg = j;
         if (j->drv->open(&j->ds, err, sizeof err) < 0) {
             snprintf(j->error, sizeof j->error, "%.390s", err);
             return -1;
@@ -879,6 +1015,8 @@ static void job_close_driver(struct job *j)
     if (j->drv && j->drv_open)
         j->drv->close(&j->ds);
     j->drv_open = 0;
+    while (j->calls) /* cancelled by close() */
+        call_unlink(j, j->calls);
 }
 
 static void job_ended(struct master *m, struct job *j, int status)
@@ -1111,6 +1249,11 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     m.o = o;
     m.log = o->log ? o->log : stderr;
     m.sigfd = -1;
+    m.net = netloop_new();
+    if (!m.net) {
+        snprintf(err, errlen, "cannot start libcurl");
+        return -1;
+    }
     m.jobs_max = o->jobs > 0 ? o->jobs : (int)(ncpu > 0 ? ncpu * 4 : 8);
     if (m.jobs_max > (int)src->n)
         m.jobs_max = (int)src->n;
@@ -1119,6 +1262,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         kb_run_start(kb, m.client_id, "onboard", &m.run_id) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         kb_rollback(kb);
+        netloop_free(m.net);
         return -1;
     }
     m.jobs = calloc(src->n, sizeof *m.jobs);
@@ -1197,8 +1341,8 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             pending += m.jobs[i].state == JOB_QUEUED || m.jobs[i].state == JOB_RUNNING;
         if (!pending || (m.interrupted && m.running == 0))
             break;
-        pfd = calloc(m.njobs + 1, sizeof *pfd);
-        who = calloc(m.njobs + 1, sizeof *who);
+        pfd = calloc(m.njobs + 1 + MASTER_NET_FDS, sizeof *pfd);
+        who = calloc(m.njobs + 1 + MASTER_NET_FDS, sizeof *who);
         pfd[np++] = (struct pollfd){m.sigfd, POLLIN, 0};
         t = now_s();
         for (size_t i = 0; i < m.njobs; i++) {
@@ -1220,6 +1364,11 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             pfd[np++] =
                 (struct pollfd){j->w.fd, (short)(POLLIN | (j->conn.out.len ? POLLOUT : 0)), 0};
         }
+        size_t net0 = np;
+        int nnet = netloop_fds(m.net, pfd + np, MASTER_NET_FDS), nt = netloop_timeout_ms(m.net);
+        np += (size_t)nnet;
+        if (nt >= 0 && nt < timeout)
+            timeout = nt;
         if (o->live)
             timeout = timeout > 250 ? 250 : timeout;
         if (poll(pfd, np, timeout) < 0 && errno != EINTR) {
@@ -1228,9 +1377,10 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             free(who);
             goto out;
         }
-        for (size_t i = 1; i < np; i++)
+        for (size_t i = 1; i < net0; i++)
             if (pfd[i].revents)
                 job_io(&m, who[i], pfd[i].revents);
+        netloop_process(m.net, pfd + net0, nnet);
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(m.sigfd, &si, sizeof si) == sizeof si) {
@@ -1331,6 +1481,7 @@ out:
         }
     }
     free(m.jobs);
+    netloop_free(m.net);
     if (m.sigfd >= 0) {
         close(m.sigfd);
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
