@@ -67,8 +67,8 @@ struct job {
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
-    unsigned gen;        /* bumped per child: late answers for a dead child are dropped */
-    json_t *cur_id;      /* id of the request being dispatched (borrowed) */
+    unsigned gen;              /* bumped per child: late answers for a dead child are dropped */
+    json_t *cur_id;            /* id of the request being dispatched (borrowed) */
     struct driver_call *calls; /* tools/call answers a driver still owes */
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
@@ -293,6 +293,8 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
     json_object_set_new(task, "toolkit", json_string(j->def->toolkit->name));
     json_object_set(task, "explore", json_object_get(j->def->toolkit->json, "explore"));
     json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
+    if (json_is_object(json_object_get(j->def->json, "budget")))
+        json_object_set(task, "budget", json_object_get(j->def->json, "budget"));
     if (j->fault && (!j->fault_once || j->attempts == 1))
         json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
     if (getenv("TRAWL_BENCH_CALLS")) /* bench/pipeline: extra small tool calls */
@@ -794,6 +796,36 @@ static json_t *m_forum_post(struct master *m, struct job *j, json_t *params, int
     buf_release(&agent);
     res = json_object();
     json_object_set_new(res, "id", json_integer(id));
+    /* A pattern is shared with every client, rebuilt here from what can be
+     * checked to hold no client data: file type names. */
+    json_t *skip = json_object_get(json_object_get(params, "pattern"), "skip_types"), *t;
+    struct buf body = BUF_INIT;
+    size_t i;
+    int nok = 0;
+    buf_adds(&body, "skip-types:");
+    json_array_foreach(skip, i, t)
+    {
+        const char *e = json_string_value(t);
+        size_t n = e ? strlen(e) : 0, k = 0;
+        while (k < n && ((e[k] >= 'a' && e[k] <= 'z') || (e[k] >= '0' && e[k] <= '9')))
+            k++;
+        if (n == 0 || n > 15 || k != n || i >= 32)
+            continue;
+        buf_addf(&body, " %s", e);
+        nok++;
+    }
+    if (nok) {
+        int64_t gid;
+        buf_addf(&body, "\nFiles of these types gave no text in a %s source.", j->def->type);
+        f.client_id = 0;
+        f.agent = "explorer";
+        f.title = "file types without text";
+        f.body = buf_str(&body);
+        f.file_type = NULL;
+        if (kb_forum_post(m->kb, &f, &gid) == 0)
+            json_object_set_new(res, "global_id", json_integer(gid));
+    }
+    buf_release(&body);
     return res;
 }
 
