@@ -398,6 +398,26 @@ int kb_run_start(struct kb *kb, int64_t client_id, const char *kind, int64_t *ru
     return 0;
 }
 
+int kb_runs_abandoned(struct kb *kb, int64_t client_id, const char *kind)
+{
+    sqlite3_stmt *st = kb_prepare(
+        kb, "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, "
+            "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), stats = coalesce(stats, "
+            "'{\"error\":\"the process running it died before it ended\"}') "
+            "WHERE client_id = ? AND kind = ? AND status = 'running'");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, kind);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "mark abandoned runs");
+    return sqlite3_changes(kb->db);
+}
+
 int kb_run_finish(struct kb *kb, int64_t run_id, const char *status, const char *stats_json)
 {
     sqlite3_stmt *st =

@@ -1291,6 +1291,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         m.jobs_max = (int)src->n;
 
     if (kb_begin(kb) < 0 || kb_client_id(kb, o->client, 1, &m.client_id) < 0 ||
+        kb_runs_abandoned(kb, m.client_id, "onboard") < 0 ||
         kb_run_start(kb, m.client_id, "onboard", &m.run_id) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         kb_rollback(kb);
