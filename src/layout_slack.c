@@ -271,7 +271,7 @@ static void slack_text(struct slack *s, struct buf *out, const char *t)
 }
 
 /* "[09:30] Ada Lovelace: text" plus its files and attachments. */
-static void slack_line(struct slack *s, struct buf *out, json_t *m, json_t *files)
+static void slack_line(struct slack *s, struct buf *out, json_t *m, json_t *files, int full)
 {
     double ts = atof(json_string_value(json_object_get(m, "ts"))
                          ? json_string_value(json_object_get(m, "ts"))
@@ -281,7 +281,12 @@ static void slack_line(struct slack *s, struct buf *out, json_t *m, json_t *file
     size_t i;
 
     layout_iso_time(ts, iso, sizeof iso);
-    buf_addf(out, "[%.5s] %s: ", iso[0] ? iso + 11 : "--:--", msg_author(s, m));
+    /* a thread spans days: its lines carry the date */
+    if (full)
+        buf_addf(out, "[%.10s %.5s] %s: ", iso[0] ? iso : "----------", iso[0] ? iso + 11 : "--:--",
+                 msg_author(s, m));
+    else
+        buf_addf(out, "[%.5s] %s: ", iso[0] ? iso + 11 : "--:--", msg_author(s, m));
     slack_text(s, out, json_string_value(json_object_get(m, "text")));
     buf_addch(out, '\n');
     json_array_foreach(json_object_get(m, "files"), i, f)
@@ -429,7 +434,7 @@ int slack_day(struct slack *s, const char *path, const char *data, size_t len, c
         }
         if (!created[0] && ts)
             layout_iso_time(atof(ts), created, sizeof created);
-        slack_line(s, &text, m, files);
+        slack_line(s, &text, m, files, 0);
         if (tts && !reply) {
             json_int_t n = json_integer_value(json_object_get(m, "reply_count"));
             if (n > 0)
@@ -497,14 +502,14 @@ static int slack_thread(struct slack *s, json_t *t, extract_emit_fn fn, void *ar
     qsort(v, n, sizeof *v, ts_cmp);
     layout_iso_time(atof(tts), created, sizeof created);
     if (parent) {
-        slack_line(s, &text, parent, NULL);
+        slack_line(s, &text, parent, NULL, 1);
         add_unique(people, msg_author(s, parent));
     } else {
         buf_adds(&text, "(the thread's first message is not in this export)\n");
     }
     for (size_t i = 0; i < n; i++) {
         buf_adds(&text, "  ");
-        slack_line(s, &text, v[i], NULL);
+        slack_line(s, &text, v[i], NULL, 1);
         add_unique(people, msg_author(s, v[i]));
     }
     if (n)
