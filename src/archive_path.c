@@ -27,7 +27,7 @@ int archive_path_sanitise(const char *raw, size_t n, struct buf *out)
     struct buf clean, nonul;
     int flags = 0, depth = 0;
     char *p;
-    size_t i, start;
+    size_t i;
 
     buf_reset(out);
     buf_init(&clean, 8 * ARCHIVE_PATH_MAX);
@@ -65,16 +65,9 @@ int archive_path_sanitise(const char *raw, size_t n, struct buf *out)
             flags |= ARCHIVE_PATH_CONTROL;
         }
     }
-    /* "C:/x", "C:x": a Windows drive is as absolute as "/x" */
-    start = 0;
-    if (clean.len >= 2 && p[1] == ':' &&
-        ((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z'))) {
-        start = 2;
+    if (clean.len && p[0] == '/')
         flags |= ARCHIVE_PATH_ABSOLUTE;
-    }
-    if (start < clean.len && p[start] == '/')
-        flags |= ARCHIVE_PATH_ABSOLUTE;
-    for (i = start; i < clean.len;) {
+    for (i = 0; i < clean.len;) {
         size_t j = i, len, keep;
         while (j < clean.len && p[j] != '/')
             j++;
@@ -83,6 +76,10 @@ int archive_path_sanitise(const char *raw, size_t n, struct buf *out)
             /* empty or "." components say nothing */
         } else if (len == 2 && p[i] == '.' && p[i + 1] == '.') {
             flags |= ARCHIVE_PATH_DOTDOT;
+        } else if (depth == 0 && len == 2 && p[i + 1] == ':' &&
+                   ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z'))) {
+            /* "C:/x": a Windows drive is as absolute as "/x" */
+            flags |= ARCHIVE_PATH_ABSOLUTE;
         } else if (depth == ARCHIVE_PATH_DEPTH) {
             flags |= ARCHIVE_PATH_LONG;
             break;

@@ -410,7 +410,8 @@ static void arc_pass1(struct arc *c, struct names *nm, json_t *preloaded)
     c->a = NULL;
     buf_release(&path);
     buf_release(&data);
-    qsort(nm->v, nm->n, sizeof *nm->v, names_cmp);
+    if (nm->n > 1)
+        qsort(nm->v, nm->n, sizeof *nm->v, names_cmp);
 }
 
 /* ---- pass 2: members ---------------------------------------------------------- */
