@@ -21,6 +21,7 @@ struct explorer {
     struct proto_conn c;
     int fault;
     long docs, bytes, errors;
+    struct extract_limits lim; /* the source's "extract" settings; zeros: defaults */
 };
 
 static void ex_log(struct explorer *ex, const char *level, const char *fmt, ...)
@@ -183,7 +184,7 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
         ex->errors++;
         c.out.error = "no file in the result";
         ex_log(ex, "error", "fetch '%s': no file in the result", path);
-    } else if (extract_file(local, path, NULL, emit_doc, &c, err, sizeof err) < 0) {
+    } else if (extract_file(local, path, &ex->lim, emit_doc, &c, err, sizeof err) < 0) {
         c.out.error = err;
         ex_log(ex, "error", "extract '%s': %s", path, err);
     }
@@ -260,6 +261,13 @@ int explorer_main(int fd, void *arg)
         goto out;
     task = json_object_get(welcome, "task");
     ex.fault = (int)json_integer_value(json_object_get(task, "fault"));
+    {
+        json_t *xl = json_object_get(task, "extract");
+        ex.lim.max_depth = (int)json_integer_value(json_object_get(xl, "max_depth"));
+        ex.lim.max_parts = (long)json_integer_value(json_object_get(xl, "max_parts"));
+        ex.lim.max_expanded = (long long)json_integer_value(json_object_get(xl, "max_expanded"));
+        ex.lim.max_ratio = json_number_value(json_object_get(xl, "max_ratio"));
+    }
     bj = json_object_get(task, "budget");
     budget.max_items = (long)json_integer_value(json_object_get(bj, "max_items"));
     budget.max_bytes = json_integer_value(json_object_get(bj, "max_bytes"));

@@ -5,6 +5,8 @@
  */
 #include "extract.h"
 
+#include "extract_archive.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -176,6 +178,11 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";
+    if (extract_archive_detect(path, name) == 1) {
+        json_decref(meta);
+        buf_release(&r.text);
+        return extract_archive(path, name, lim, fn, arg, err, errlen);
+    }
     rc = extract_plain(path, &r, err, errlen);
     if (r.truncated)
         json_object_set_new(meta, "truncated", json_true());

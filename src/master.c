@@ -60,6 +60,9 @@ struct job {
     /* the file being fetched when a child died is skipped on the retry */
     char *inflight;
     json_t *poison; /* array of paths */
+    /* parts (ids with '#') and their containers emitted this run: a container
+     * extracted again keeps only the parts it still holds */
+    json_t *parts;
     struct {
         char *path, *version;
     } recent[MASTER_RECENT];
@@ -295,6 +298,8 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
     json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
     if (json_is_object(json_object_get(j->def->json, "budget")))
         json_object_set(task, "budget", json_object_get(j->def->json, "budget"));
+    if (json_is_object(json_object_get(j->def->json, "extract")))
+        json_object_set(task, "extract", json_object_get(j->def->json, "extract"));
     if (j->fault && (!j->fault_once || j->attempts == 1))
         json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
     if (getenv("TRAWL_BENCH_CALLS")) /* bench/pipeline: extra small tool calls */
@@ -560,6 +565,13 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         j->docs_updated++;
     else
         j->docs_unchanged++;
+    if (strchr(d.external_id, '#')) {
+        const char *hash = strchr(d.external_id, '#');
+        if (!j->parts)
+            j->parts = json_object();
+        json_object_set_new(j->parts, d.external_id, json_true());
+        json_object_setn_new(j->parts, d.external_id, (size_t)(hash - d.external_id), json_true());
+    }
     if (j->inflight && strncmp(j->inflight, d.external_id, strlen(j->inflight)) == 0) {
         free(j->inflight); /* its content arrived: no longer a suspect */
         j->inflight = NULL;
@@ -612,7 +624,16 @@ struct sweep_ctx {
 static int sweep_keep(const char *ext, void *arg)
 {
     struct sweep_ctx *c = arg;
-    int present = c->j->drv->present(&c->j->ds, ext);
+    const char *hash = strchr(ext, '#');
+    int present;
+
+    /* a part of a container extracted in this run: gone unless emitted again */
+    if (hash && c->j->parts && json_object_getn(c->j->parts, ext, (size_t)(hash - ext)) &&
+        !json_object_get(c->j->parts, ext)) {
+        json_array_append_new(c->gone, json_string(ext));
+        return 0;
+    }
+    present = c->j->drv->present(&c->j->ds, ext);
 
     if (present != 0)
         return 1; /* present, or the driver cannot tell: keep */
@@ -1505,6 +1526,7 @@ out:
         proto_conn_release(&j->conn);
         json_decref(j->checkpoint);
         json_decref(j->poison);
+        json_decref(j->parts);
         free(j->fault);
         free(j->inflight);
         free(j->lat);

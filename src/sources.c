@@ -160,6 +160,38 @@ static int check_source(struct ctx *c, const struct registry *reg, json_t *src, 
             }
         }
     }
+    /* limits for hostile files, handed to the explorer's extraction */
+    if ((v = json_object_get(src, "extract"))) {
+        static const char *const keys[] = {"max_depth", "max_parts", "max_expanded", "max_ratio"};
+        json_t *b;
+        if (!json_is_object(v)) {
+            snprintf(ptr, sizeof ptr, "/sources/%zu/extract", i);
+            fail_at(c, ptr,
+                    "\"extract\" must be an object (keys: max_depth, max_parts, max_expanded, "
+                    "max_ratio)");
+            return -1;
+        }
+        json_object_foreach(v, k, b)
+        {
+            int known = 0;
+            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
+                known |= strcmp(k, keys[q]) == 0;
+            snprintf(ptr, sizeof ptr, "/sources/%zu/extract/%.20s", i, k);
+            if (!known) {
+                fail_at(c, ptr,
+                        "unknown extract limit '%s' (known: max_depth, max_parts, max_expanded, "
+                        "max_ratio)",
+                        k);
+                return -1;
+            }
+            if (strcmp(k, "max_ratio") == 0 ? !(json_is_number(b) && json_number_value(b) > 0)
+                                            : !(json_is_integer(b) && json_integer_value(b) > 0)) {
+                fail_at(c, ptr, "extract limit '%s' must be a positive %snumber", k,
+                        strcmp(k, "max_ratio") == 0 ? "" : "whole ");
+                return -1;
+            }
+        }
+    }
     return 0;
 }
 
