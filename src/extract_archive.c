@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,8 +50,9 @@ struct arc {
     json_t *skipped; /* [{path, reason}] */
     struct buf listing;
     long docs, members, encrypted, damaged;
-    int stop;       /* the receiver asked to stop */
-    char mtime[32]; /* current member */
+    long long fsize; /* RLIMIT_FSIZE: the largest member a temporary file can hold */
+    int stop;        /* the receiver asked to stop */
+    char mtime[32];  /* current member */
     char damage[300];
     const struct layout_ops *layout;
     void *lstate;
@@ -487,7 +489,7 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
 {
     char tmp[1200], block[ARC_BLOCK], err[512] = "";
     long long bytes = 0;
-    int fd, damaged = 0;
+    int fd, damaged = 0, toolarge = 0;
     struct member_ctx m = {c, part, meta};
 
     snprintf(tmp, sizeof tmp, "%s/.trawl-member-%ld-%ld", c->b->tmpdir, (long)getpid(),
@@ -506,6 +508,15 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
         }
         if (n == 0)
             break;
+        if (bytes > c->fsize) {
+            /* the sandbox's file size limit would kill us with SIGXFSZ */
+            snprintf(err, sizeof err,
+                     "member is larger than the %lld-byte file size limit of the workspace: not "
+                     "extracted",
+                     c->fsize);
+            toolarge = 1;
+            break;
+        }
         if (write(fd, block, (size_t)n) != n) {
             snprintf(err, sizeof err, "cannot unpack the member for extraction: %s",
                      strerror(errno));
@@ -517,6 +528,8 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
     if (c->b->error[0]) {
         /* a limit: the member is cut, nothing of it is kept */
         arc_emit_error(c, part, c->b->error, meta);
+    } else if (toolarge) {
+        arc_emit_error(c, part, err, meta);
     } else {
         json_t *mm = json_deep_copy(meta);
         if (damaged) /* keep what came out, say so */
@@ -668,8 +681,7 @@ static void arc_pass2(struct arc *c)
 }
 
 /* The archive's own document: what it holds and what happened. */
-static void arc_emit_container(struct arc *c, int fmt, const char *fmtname,
-                               const char *compression)
+static void arc_emit_container(struct arc *c, int fmt, const char *fmtname, const char *compression)
 {
     struct extract_doc d = {0};
     json_t *meta = json_object();
@@ -733,6 +745,12 @@ long extract_archive(const char *path, const char *name, const struct extract_li
             snprintf(own.tmpdir, sizeof own.tmpdir, "/");
         c.b = &own;
         c.lim.budget = &own;
+    }
+    {
+        struct rlimit rl;
+        c.fsize = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? (long long)rl.rlim_cur
+                      : (long long)1 << 62;
     }
     c.seen = json_object();
     c.skipped = json_array();

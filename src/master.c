@@ -298,8 +298,17 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
     json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
     if (json_is_object(json_object_get(j->def->json, "budget")))
         json_object_set(task, "budget", json_object_get(j->def->json, "budget"));
-    if (json_is_object(json_object_get(j->def->json, "extract")))
-        json_object_set(task, "extract", json_object_get(j->def->json, "extract"));
+    { /* extraction limits: the toolkit's defaults, then the source's own */
+        json_t *x = json_object(), *tx = json_object_get(j->def->toolkit->json, "extract"),
+               *sx = json_object_get(j->def->json, "extract");
+        if (json_is_object(tx))
+            json_object_update(x, tx);
+        if (json_is_object(sx))
+            json_object_update(x, sx);
+        if (json_object_size(x))
+            json_object_set(task, "extract", x);
+        json_decref(x);
+    }
     if (j->fault && (!j->fault_once || j->attempts == 1))
         json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
     if (getenv("TRAWL_BENCH_CALLS")) /* bench/pipeline: extra small tool calls */

@@ -164,6 +164,14 @@ run noise.zip
 is "$RC" 0 "random bytes named .zip: not an archive, described"
 jqs 'length == 1 and .[0].mime == "application/octet-stream"' "random bytes: one binary document"
 
+# a member over the sandbox's file size limit (RLIMIT_FSIZE) is refused, not fatal
+head -c 3000000 /dev/urandom >big.bin
+zip -q -0 fsize.zip big.bin in/good.txt
+rm big.bin
+(ulimit -f 1000 && run fsize.zip)
+jqs '.[] | select(.part == "big.bin") | .metadata.extract_error == "member is larger than the 1024000-byte file size limit of the workspace: not extracted"' "a member over RLIMIT_FSIZE is reported, not a SIGXFSZ"
+jqs '.[] | select(.part == "in/good.txt") | .text == "good member survives\n"' "the members after it come through"
+
 ls -a . in | grep -c '^\.trawl-member' >leftover || true
 is "$(cat leftover)" 0 "no temporary member file is left behind"
 done_testing
