@@ -147,7 +147,7 @@ static int arc_is_document_name(const char *name)
 {
     static const char *const exts[] = {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".xltx",
                                        ".pptx", ".pptm", ".potx", ".odt",  ".ods",  ".odp",
-                                       ".odg",  ".ott",  ".epub", ".deb",  ".apk"};
+                                       ".odg",  ".ott",  ".deb",  ".apk"};
     const char *dot = name ? strrchr(name, '.') : NULL;
 
     if (!dot)

@@ -104,7 +104,7 @@ static void slack_load_users(struct slack *s, json_t *arr)
     }
 }
 
-static void slack_load_channels(struct slack *s, json_t *arr)
+static void slack_load_channels(struct slack *s, json_t *arr, const char *kind)
 {
     size_t i;
     json_t *c;
@@ -115,10 +115,12 @@ static void slack_load_channels(struct slack *s, json_t *arr)
          * name; direct messages by id */
         const char *name = json_string_value(json_object_get(c, "name"));
         const char *id = json_string_value(json_object_get(c, "id"));
-        if (name)
-            json_object_set(s->channels, name, c);
-        else if (id)
-            json_object_set(s->channels, id, c);
+        json_t *copy;
+        if (!json_is_object(c) || (!name && !id))
+            continue;
+        copy = json_deep_copy(c);
+        json_object_set_new(copy, "trawl_kind", json_string(kind));
+        json_object_set_new(s->channels, name ? name : id, copy);
     }
 }
 
@@ -167,7 +169,11 @@ struct slack *slack_begin(const char *const *names, size_t n, json_t *preloaded)
             strcmp(slack_index_names[i], "org_users.json") == 0)
             slack_load_users(s, v);
         else
-            slack_load_channels(s, v);
+            slack_load_channels(s, v,
+                                strcmp(slack_index_names[i], "channels.json") == 0 ? "channel"
+                                : strcmp(slack_index_names[i], "groups.json") == 0 ? "private"
+                                : strcmp(slack_index_names[i], "mpims.json") == 0  ? "group_dm"
+                                                                                   : "dm");
         json_decref(v);
     }
     return s;
@@ -403,7 +409,24 @@ int slack_day(struct slack *s, const char *path, const char *data, size_t len, c
         *json_string_value(json_object_get(json_object_get(ch, "purpose"), "value")))
         json_object_set(meta, "channel_purpose",
                         json_object_get(json_object_get(ch, "purpose"), "value"));
-    buf_addf(&title, "#%s %s", channel, date);
+    if (json_object_get(ch, "trawl_kind"))
+        json_object_set(meta, "conversation", json_object_get(ch, "trawl_kind"));
+    if (ch && !json_object_get(ch, "name")) {
+        /* a direct message: named by its members */
+        json_t *mem;
+        size_t k;
+        buf_adds(&title, "DM");
+        json_array_foreach(json_object_get(ch, "members"), k, mem)
+        {
+            const char *u = json_string_value(
+                json_object_get(s->users, json_string_value(mem) ? json_string_value(mem) : ""));
+            buf_addf(&title, "%s%s", k ? ", " : " ",
+                     u ? u : (json_string_value(mem) ? json_string_value(mem) : "?"));
+        }
+        buf_addf(&title, " %s", date);
+    } else {
+        buf_addf(&title, "#%s %s", channel, date);
+    }
 
     msgs = json_loadb(data, len, 0, &jerr);
     if (!json_is_array(msgs)) {

@@ -17,7 +17,7 @@ ndays=$(find slack -name '20??-??-??.json' | wc -l)
 run slack.zip
 is "$RC" 0 "slack: extracted"
 jqs '.[] | select(.part == null) | .metadata.layout == "slack"' "slack: the layout is recognised"
-jqs '[.[] | select(.part // "" | test("^[a-z]+/[0-9-]+\\.json$"))] | length == '"$ndays" "slack: one document per channel-day ($ndays)"
+jqs '[.[] | select(.part // "" | test("^[A-Za-z0-9]+/[0-9-]+\\.json$"))] | length == '"$ndays" "slack: one document per channel-day ($ndays)"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .title == "#engineering 2024-01-15" and .metadata.channel == "engineering" and .metadata.channel_id == "C02ENG" and .metadata.channel_topic == "Deploys and outages" and .metadata.channel_purpose == "Build and run the product" and .metadata.date == "2024-01-15"' "slack: channel metadata from channels.json"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .text | test("\\] Bob Marley: Deploy of run 42 \\(https://ci.acme.test/run/42\\) failed, @Ada Lovelace can you look\\?")' "slack: author names from users.json, mentions and links made readable"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .text | test("zebraquartz") | not' "slack: thread replies are not in the channel-day"
@@ -28,6 +28,8 @@ jqs '.[] | select(.part == "engineering/2024-01-16.json") | .text | test("Confir
 jqs '.[] | select(.part == "general/2024-01-15.json") | (.metadata.files == [{"name":"budget-q1.xlsx","title":"Budget Q1","url":"https://files.slack.com/files-pri/T0ACME-F01BUD/budget-q1.xlsx","permalink":"https://acme.slack.com/files/U03CAR/F01BUD/budget-q1.xlsx"}]) and (.text | test("\\[file: budget-q1.xlsx"))' "slack: files named with their links"
 jqs '.[] | select(.part == "general/2024-01-15.json") | .text | test("payroll-bot: Payroll run completed for #general")' "slack: bot messages and channel links"
 jqs '.[] | select(.part == "users.json") | .metadata.layout == "slack"' "slack: other members extracted generically, with the layout"
+jqs '.[] | select(.part == "D01ADABOB/2024-01-16.json") | .title == "DM Ada Lovelace, Bob Marley 2024-01-16" and .metadata.conversation == "dm" and (.text | test("Bob Marley: Sent, it is in the shared drive"))' "slack: a direct message, named by its members"
+jqs '.[] | select(.part == "general/2024-01-16.json") | .metadata.conversation == "channel"' "slack: a public channel says so"
 
 # the export inside a wrapping folder, packed by bsdtar with xz
 mkdir -p wrap && cp -r slack wrap/"ACME Slack export Jan 15 2024"
@@ -59,6 +61,12 @@ jqs '.[] | select(.metadata.row == 5) | .title == "Review \"quoted, tricky\" inv
 jqs '.[] | select(.mime == "text/csv") | .title == "Tasks" and .metadata.rows == 5 and .metadata.columns == ["Name","Status","Assignee","Due","Tags"]' "notion: the database document"
 jqs '.[] | select(.title == "Fix login timeout" and .mime == "text/markdown") | .metadata.page_path == ["Workspace Home","Projects","Tasks","Fix login timeout"]' "notion: a row's page sits under its database"
 jqs '.[] | select(.part // "" | endswith("diagram.png")) | .metadata.page_path == ["Workspace Home","Projects"]' "notion: an attachment carries its page path"
+
+# newer exports: everything in "Export-<uuid>/", packed as a zip inside the zip
+mkdir -p nwrap/Export-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 && cp -r notion/. nwrap/Export-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/
+(cd nwrap && zip -q -r ../Part-1.zip . && cd .. && zip -q notion-new.zip Part-1.zip)
+run notion-new.zip
+jqs '.[] | select(.title == "Roadmap 2024") | .metadata.page_path == ["Workspace Home","Projects","Roadmap"] and (.part | startswith("Part-1.zip/Export-0f1e2d3c"))' "notion: the Export-<uuid> wrapper is not a page, nested zip expanded"
 
 # ---- Takeout --------------------------------------------------------------------
 (cd takeout && 7z a -bd ../takeout-20240115T000000Z-001.zip . >/dev/null)
