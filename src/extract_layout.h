@@ -66,6 +66,12 @@ const char *arc_member_mtime(const struct arc *a);
 /** "2024-01-15T09:30:00Z" for seconds since the epoch into dst (21+ bytes). */
 void layout_iso_time(double t, char *dst, size_t n);
 
+/**
+ * Gmail's X-Gmail-Labels value as an array of labels: split on the commas
+ * outside double quotes, quotes removed, blanks trimmed (new reference).
+ */
+json_t *takeout_gmail_labels(const char *header);
+
 /** The last path component. */
 const char *layout_basename(const char *path);
 

@@ -89,7 +89,7 @@ static int takeout_member(void *st, struct arc *a, const char *path, json_t *met
 
 /* Splits a Gmail label list ("Inbox,Important,\"Work, 2024\",Opened") on the
  * commas outside quotes. */
-static json_t *takeout_labels(const char *s)
+json_t *takeout_gmail_labels(const char *s)
 {
     json_t *arr = json_array();
     char cur[512];
@@ -153,7 +153,7 @@ static void takeout_adjust(void *st, const char *path, json_t *meta)
     (void)st;
     (void)path;
     if (labels && !json_object_get(meta, "labels"))
-        json_object_set_new(meta, "labels", takeout_labels(labels));
+        json_object_set_new(meta, "labels", takeout_gmail_labels(labels));
 }
 
 static void takeout_free(void *st)
