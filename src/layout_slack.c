@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define SLACK_DAY_MAX ((size_t)64 << 20)
-#define SLACK_THREAD_BYTES ((long long)256 << 20) /* reply text kept for threads */
+#define SLACK_THREAD_BYTES ((long long)64 << 20) /* reply text kept for threads */
 
 struct slack {
     char root[1024];  /* "" or "export/": where channels.json lies */
