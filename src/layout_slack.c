@@ -344,8 +344,8 @@ static void add_unique(json_t *arr, const char *s)
 }
 
 /* Keeps a reply (or a parent) for the thread documents. */
-static void slack_keep(struct slack *s, const char *channel, const char *day, const char *tts,
-                       json_t *m, int parent)
+static int slack_keep(struct slack *s, const char *channel, const char *day, const char *tts,
+                      json_t *m, int parent)
 {
     char key[600];
     json_t *t, *lite;
@@ -353,7 +353,7 @@ static void slack_keep(struct slack *s, const char *channel, const char *day, co
 
     if (s->thread_bytes > SLACK_THREAD_BYTES) {
         s->threads_cut = 1;
-        return;
+        return -1;
     }
     snprintf(key, sizeof key, "%.300s\x1f%.200s", channel, tts);
     t = json_object_get(s->threads, key);
@@ -375,6 +375,7 @@ static void slack_keep(struct slack *s, const char *channel, const char *day, co
     } else {
         json_array_append_new(json_object_get(t, "replies"), lite);
     }
+    return 0;
 }
 
 int slack_day(struct slack *s, const char *path, const char *data, size_t len, const char *mtime,
@@ -448,9 +449,10 @@ int slack_day(struct slack *s, const char *path, const char *data, size_t len, c
         if (!json_is_object(m))
             continue;
         if (reply) {
-            slack_keep(s, channel, path, tts, m, 0);
-            if (!sub || strcmp(sub, "thread_broadcast") != 0)
-                continue; /* in its thread's document */
+            /* in its thread's document, unless too many threads to keep */
+            if (slack_keep(s, channel, path, tts, m, 0) == 0 &&
+                (!sub || strcmp(sub, "thread_broadcast") != 0))
+                continue;
         } else if (tts) {
             slack_keep(s, channel, path, tts, m, 1);
             threads++;
