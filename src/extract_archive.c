@@ -803,10 +803,22 @@ long extract_archive(const char *path, const char *name, const struct extract_li
     buf_release(&c.listing);
     return c.docs;
 fail:
+    /* unreadable, but recorded: the file's document says why */
+    {
+        struct extract_doc d = {0};
+        json_t *meta = json_object();
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = layout_basename(c.name);
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+    }
     names_release(&nm);
     json_decref(preloaded);
     json_decref(c.seen);
     json_decref(c.skipped);
     buf_release(&c.listing);
-    return -1;
+    return 1;
 }
