@@ -421,8 +421,11 @@ static void arc_pass1(struct arc *c, struct names *nm, json_t *preloaded)
 /* Maps the documents of a member's extraction into this archive's part ids. */
 struct member_ctx {
     struct arc *c;
-    const char *part; /* the member's part id */
-    json_t *meta;     /* added to every document (absent keys only) */
+    const char *part;   /* the member's part id */
+    json_t *meta;       /* added to every document (absent keys only) */
+    const char *name;   /* the name extract_file was given */
+    const char *title;  /* when the extractor finds none better, or NULL */
+    const char *parent; /* the part holding this one, or NULL */
 };
 
 static int member_emit(const struct extract_doc *d, void *arg)
@@ -443,9 +446,9 @@ static int member_emit(const struct extract_doc *d, void *arg)
             buf_addf(&parent, "/%s", d->parent_part);
         nd.parent_part = buf_str(&parent);
     } else {
-        nd.parent_part = NULL;
-        if (!d->title || strcmp(d->title, m->part) == 0)
-            nd.title = layout_basename(m->part);
+        nd.parent_part = m->parent;
+        if (!d->title || strcmp(d->title, m->name) == 0)
+            nd.title = m->title ? m->title : layout_basename(m->part);
         if (!d->modified)
             nd.modified = arc_member_mtime(m->c);
     }
@@ -490,7 +493,7 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
     char tmp[1200], block[ARC_BLOCK], err[512] = "";
     long long bytes = 0;
     int fd, damaged = 0, toolarge = 0;
-    struct member_ctx m = {c, part, meta};
+    struct member_ctx m = {c, part, meta, part, NULL, NULL};
 
     snprintf(tmp, sizeof tmp, "%s/.trawl-member-%ld-%ld", c->b->tmpdir, (long)getpid(),
              ++c->b->seq);
@@ -542,6 +545,50 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
         json_decref(mm);
     }
     unlink(tmp);
+}
+
+long arc_read(struct arc *c, char *block, size_t n, char *err, size_t errlen)
+{
+    la_ssize_t got;
+    long long bytes = 0;
+
+    if (arc_read_block(c, block, n, &got, "member", &bytes, err, errlen) < 0)
+        return -1;
+    return (long)got;
+}
+
+int arc_extract_buffer(struct arc *c, const char *part, const char *parent, const char *name,
+                       const char *title, const char *data, size_t len, json_t *meta)
+{
+    char tmp[1200], err[512] = "";
+    struct member_ctx m = {c, part, meta, name, title, parent};
+    int fd;
+
+    if ((long long)len > c->fsize) {
+        snprintf(err, sizeof err,
+                 "part is larger than the %lld-byte file size limit of the workspace: not "
+                 "extracted",
+                 c->fsize);
+        return arc_emit_error(c, part, err, meta);
+    }
+    snprintf(tmp, sizeof tmp, "%s/.trawl-member-%ld-%ld", c->b->tmpdir, (long)getpid(),
+             ++c->b->seq);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
+        snprintf(err, sizeof err, "cannot unpack the part for extraction: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return arc_emit_error(c, part, err, meta);
+    }
+    close(fd);
+    c->b->depth++;
+    if (extract_file(tmp, name, &c->lim, member_emit, &m, err, sizeof err) < 0)
+        arc_emit_error(c, part, err, meta);
+    c->b->depth--;
+    unlink(tmp);
+    return c->stop;
 }
 
 static void arc_skip(struct arc *c, const char *part, const char *reason)

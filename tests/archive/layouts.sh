@@ -75,14 +75,12 @@ is "$RC" 0 "takeout: extracted"
 jqs '.[] | select(.part == null) | .metadata.layout == "takeout"' "takeout: the layout is recognised"
 jqs '.[] | select(.part == "Takeout/Drive/Finance/Q1/budget notes.txt") | .metadata.takeout_service == "Drive" and .metadata.drive_path == "Finance/Q1" and (.text | test("payroll 120k"))' "takeout: Drive files with their folder path"
 jqs 'any(.[]; .metadata.takeout_service == "Mail" and .metadata.mailbox == "All mail Including Spam and Trash")' "takeout: the mailbox"
-if "$JQ" -se 'any(.[]; .part // "" | test("\\.mbox/."))' "$OUT" >/dev/null; then
-    jqs '[.[] | select(.metadata.labels)] | length == 3' "takeout: every message has its Gmail labels"
-    jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: quoted labels with a comma"
-else
-    TODO="the mail branch splits mboxes"
-    jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: Gmail labels from X-Gmail-Labels"
-    TODO=
-fi
+mb="Takeout/Mail/All mail Including Spam and Trash.mbox"
+jqs '[.[] | select(.parent_part == "'"$mb"'")] | length == 3' "takeout: the mbox is split into its three messages"
+jqs '.[] | select(.part == "'"$mb"'/1") | .title == "Payroll for January" and .metadata.labels == ["Inbox","Important","Category Updates"] and .metadata.gmail_thread_id == "17890000000" and .metadata.mailbox == "All mail Including Spam and Trash"' "takeout: a message with its Gmail labels, thread id and mailbox"
+jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: quoted labels with a comma"
+jqs '.[] | select(.part == "'"$mb"'/2") | (.text | test("\nFrom the archive: Invoice 1042")) and (.text | test("^From 1789") | not)' "takeout: mboxrd '>From ' unquoted, the From_ line is not part of the message"
+jqs '.[] | select(.part == "'"$mb"'") | .metadata.messages == 3 and .mime == "application/mbox"' "takeout: the mailbox's own document counts its messages"
 
 # not a layout: a zip of plain files with a users.json but no day files
 mkdir -p plain && printf '[]' >plain/users.json && printf 'x\n' >plain/a.txt
