@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,8 +50,9 @@ struct arc {
     json_t *skipped; /* [{path, reason}] */
     struct buf listing;
     long docs, members, encrypted, damaged;
-    int stop;       /* the receiver asked to stop */
-    char mtime[32]; /* current member */
+    long long fsize; /* RLIMIT_FSIZE: the largest member a temporary file can hold */
+    int stop;        /* the receiver asked to stop */
+    char mtime[32];  /* current member */
     char damage[300];
     const struct layout_ops *layout;
     void *lstate;
@@ -145,7 +147,7 @@ static int arc_is_document_name(const char *name)
 {
     static const char *const exts[] = {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".xltx",
                                        ".pptx", ".pptm", ".potx", ".odt",  ".ods",  ".odp",
-                                       ".odg",  ".ott",  ".epub", ".deb",  ".apk"};
+                                       ".odg",  ".ott",  ".deb",  ".apk"};
     const char *dot = name ? strrchr(name, '.') : NULL;
 
     if (!dot)
@@ -419,8 +421,11 @@ static void arc_pass1(struct arc *c, struct names *nm, json_t *preloaded)
 /* Maps the documents of a member's extraction into this archive's part ids. */
 struct member_ctx {
     struct arc *c;
-    const char *part; /* the member's part id */
-    json_t *meta;     /* added to every document (absent keys only) */
+    const char *part;   /* the member's part id */
+    json_t *meta;       /* added to every document (absent keys only) */
+    const char *name;   /* the name extract_file was given */
+    const char *title;  /* when the extractor finds none better, or NULL */
+    const char *parent; /* the part holding this one, or NULL */
 };
 
 static int member_emit(const struct extract_doc *d, void *arg)
@@ -441,9 +446,9 @@ static int member_emit(const struct extract_doc *d, void *arg)
             buf_addf(&parent, "/%s", d->parent_part);
         nd.parent_part = buf_str(&parent);
     } else {
-        nd.parent_part = NULL;
-        if (!d->title || strcmp(d->title, m->part) == 0)
-            nd.title = layout_basename(m->part);
+        nd.parent_part = m->parent;
+        if (!d->title || strcmp(d->title, m->name) == 0)
+            nd.title = m->title ? m->title : layout_basename(m->part);
         if (!d->modified)
             nd.modified = arc_member_mtime(m->c);
     }
@@ -487,8 +492,8 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
 {
     char tmp[1200], block[ARC_BLOCK], err[512] = "";
     long long bytes = 0;
-    int fd, damaged = 0;
-    struct member_ctx m = {c, part, meta};
+    int fd, damaged = 0, toolarge = 0;
+    struct member_ctx m = {c, part, meta, part, NULL, NULL};
 
     snprintf(tmp, sizeof tmp, "%s/.trawl-member-%ld-%ld", c->b->tmpdir, (long)getpid(),
              ++c->b->seq);
@@ -506,6 +511,15 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
         }
         if (n == 0)
             break;
+        if (bytes > c->fsize) {
+            /* the sandbox's file size limit would kill us with SIGXFSZ */
+            snprintf(err, sizeof err,
+                     "member is larger than the %lld-byte file size limit of the workspace: not "
+                     "extracted",
+                     c->fsize);
+            toolarge = 1;
+            break;
+        }
         if (write(fd, block, (size_t)n) != n) {
             snprintf(err, sizeof err, "cannot unpack the member for extraction: %s",
                      strerror(errno));
@@ -517,6 +531,8 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
     if (c->b->error[0]) {
         /* a limit: the member is cut, nothing of it is kept */
         arc_emit_error(c, part, c->b->error, meta);
+    } else if (toolarge) {
+        arc_emit_error(c, part, err, meta);
     } else {
         json_t *mm = json_deep_copy(meta);
         if (damaged) /* keep what came out, say so */
@@ -529,6 +545,50 @@ static void arc_member_generic(struct arc *c, const char *part, json_t *meta)
         json_decref(mm);
     }
     unlink(tmp);
+}
+
+long arc_read(struct arc *c, char *block, size_t n, char *err, size_t errlen)
+{
+    la_ssize_t got;
+    long long bytes = 0;
+
+    if (arc_read_block(c, block, n, &got, "member", &bytes, err, errlen) < 0)
+        return -1;
+    return (long)got;
+}
+
+int arc_extract_buffer(struct arc *c, const char *part, const char *parent, const char *name,
+                       const char *title, const char *data, size_t len, json_t *meta)
+{
+    char tmp[1200], err[512] = "";
+    struct member_ctx m = {c, part, meta, name, title, parent};
+    int fd;
+
+    if ((long long)len > c->fsize) {
+        snprintf(err, sizeof err,
+                 "part is larger than the %lld-byte file size limit of the workspace: not "
+                 "extracted",
+                 c->fsize);
+        return arc_emit_error(c, part, err, meta);
+    }
+    snprintf(tmp, sizeof tmp, "%s/.trawl-member-%ld-%ld", c->b->tmpdir, (long)getpid(),
+             ++c->b->seq);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, data, len) != (ssize_t)len) {
+        snprintf(err, sizeof err, "cannot unpack the part for extraction: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return arc_emit_error(c, part, err, meta);
+    }
+    close(fd);
+    c->b->depth++;
+    if (extract_file(tmp, name, &c->lim, member_emit, &m, err, sizeof err) < 0)
+        arc_emit_error(c, part, err, meta);
+    c->b->depth--;
+    unlink(tmp);
+    return c->stop;
 }
 
 static void arc_skip(struct arc *c, const char *part, const char *reason)
@@ -668,8 +728,7 @@ static void arc_pass2(struct arc *c)
 }
 
 /* The archive's own document: what it holds and what happened. */
-static void arc_emit_container(struct arc *c, int fmt, const char *fmtname,
-                               const char *compression)
+static void arc_emit_container(struct arc *c, int fmt, const char *fmtname, const char *compression)
 {
     struct extract_doc d = {0};
     json_t *meta = json_object();
@@ -734,6 +793,12 @@ long extract_archive(const char *path, const char *name, const struct extract_li
         c.b = &own;
         c.lim.budget = &own;
     }
+    {
+        struct rlimit rl;
+        c.fsize = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? (long long)rl.rlim_cur
+                      : (long long)1 << 62;
+    }
     c.seen = json_object();
     c.skipped = json_array();
     buf_init(&c.listing, ARC_LISTING_MAX);
@@ -785,10 +850,22 @@ long extract_archive(const char *path, const char *name, const struct extract_li
     buf_release(&c.listing);
     return c.docs;
 fail:
+    /* unreadable, but recorded: the file's document says why */
+    {
+        struct extract_doc d = {0};
+        json_t *meta = json_object();
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = layout_basename(c.name);
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+    }
     names_release(&nm);
     json_decref(preloaded);
     json_decref(c.seen);
     json_decref(c.skipped);
     buf_release(&c.listing);
-    return -1;
+    return 1;
 }

@@ -24,8 +24,9 @@ int extract_archive_detect(const char *path, const char *name);
  * Expands the archive at path like extract_file: one document per member
  * (part id = its sanitised path, nested parts joined with '/'), then one for
  * the archive itself (part NULL) listing its members, what was skipped and
- * why, and in "extract_error" a limit that stopped it. Returns the number of
- * documents, or -1 with err when the archive cannot be opened at all.
+ * why, and in "extract_error" a limit that stopped it. An archive that cannot
+ * be opened at all gives one document with the reason in "extract_error".
+ * Returns the number of documents.
  */
 long extract_archive(const char *path, const char *name, const struct extract_limits *lim,
                      extract_emit_fn fn, void *arg, char *err, size_t errlen);

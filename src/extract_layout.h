@@ -50,6 +50,22 @@ extern const struct layout_ops layout_slack_ops, layout_notion_ops, layout_takeo
 int arc_read_member(struct arc *a, struct buf *out, char *err, size_t errlen);
 
 /**
+ * Reads the next bytes of the current member into block, counting against
+ * the limits. Returns the byte count (0 at its end), or -1 with err.
+ */
+long arc_read(struct arc *a, char *block, size_t n, char *err, size_t errlen);
+
+/**
+ * Extracts len bytes (a piece of a member the layout cut out, e.g. one
+ * message of an mbox) through extract_file's type dispatch as part `part`
+ * inside `parent` (or NULL); name is the type hint, title the fallback title.
+ * meta is added to its documents. Returns non-zero when the extraction must
+ * stop.
+ */
+int arc_extract_buffer(struct arc *a, const char *part, const char *parent, const char *name,
+                       const char *title, const char *data, size_t len, json_t *meta);
+
+/**
  * Emits a document whose part id (required) and parent are relative to the
  * archive; duplicate part ids get a "~2" suffix. Returns non-zero when the
  * extraction must stop.
@@ -65,6 +81,12 @@ const char *arc_member_mtime(const struct arc *a);
 /** Text helpers shared by the layouts. */
 /** "2024-01-15T09:30:00Z" for seconds since the epoch into dst (21+ bytes). */
 void layout_iso_time(double t, char *dst, size_t n);
+
+/**
+ * Gmail's X-Gmail-Labels value as an array of labels: split on the commas
+ * outside double quotes, quotes removed, blanks trimmed (new reference).
+ */
+json_t *takeout_gmail_labels(const char *header);
 
 /** The last path component. */
 const char *layout_basename(const char *path);

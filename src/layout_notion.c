@@ -96,6 +96,14 @@ static json_t *notion_page_path(const char *path)
     json_t *arr = json_array();
     const char *p = path, *slash;
 
+    /* newer exports wrap everything in "Export-<uuid>/": not a page */
+    if (strncmp(p, "Export-", 7) == 0 && (slash = strchr(p, '/'))) {
+        const char *q = p + 7;
+        while (q < slash && (isxdigit((unsigned char)*q) || *q == '-'))
+            q++;
+        if (q == slash)
+            p = slash + 1;
+    }
     while ((slash = strchr(p, '/'))) {
         size_t n = notion_strip_id(p, (size_t)(slash - p), NULL);
         json_array_append_new(arr, json_stringn(p, n));

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define SLACK_DAY_MAX ((size_t)64 << 20)
-#define SLACK_THREAD_BYTES ((long long)256 << 20) /* reply text kept for threads */
+#define SLACK_THREAD_BYTES ((long long)64 << 20) /* reply text kept for threads */
 
 struct slack {
     char root[1024];  /* "" or "export/": where channels.json lies */
@@ -104,7 +104,7 @@ static void slack_load_users(struct slack *s, json_t *arr)
     }
 }
 
-static void slack_load_channels(struct slack *s, json_t *arr)
+static void slack_load_channels(struct slack *s, json_t *arr, const char *kind)
 {
     size_t i;
     json_t *c;
@@ -115,10 +115,12 @@ static void slack_load_channels(struct slack *s, json_t *arr)
          * name; direct messages by id */
         const char *name = json_string_value(json_object_get(c, "name"));
         const char *id = json_string_value(json_object_get(c, "id"));
-        if (name)
-            json_object_set(s->channels, name, c);
-        else if (id)
-            json_object_set(s->channels, id, c);
+        json_t *copy;
+        if (!json_is_object(c) || (!name && !id))
+            continue;
+        copy = json_deep_copy(c);
+        json_object_set_new(copy, "trawl_kind", json_string(kind));
+        json_object_set_new(s->channels, name ? name : id, copy);
     }
 }
 
@@ -167,7 +169,11 @@ struct slack *slack_begin(const char *const *names, size_t n, json_t *preloaded)
             strcmp(slack_index_names[i], "org_users.json") == 0)
             slack_load_users(s, v);
         else
-            slack_load_channels(s, v);
+            slack_load_channels(s, v,
+                                strcmp(slack_index_names[i], "channels.json") == 0 ? "channel"
+                                : strcmp(slack_index_names[i], "groups.json") == 0 ? "private"
+                                : strcmp(slack_index_names[i], "mpims.json") == 0  ? "group_dm"
+                                                                                   : "dm");
         json_decref(v);
     }
     return s;
@@ -338,8 +344,8 @@ static void add_unique(json_t *arr, const char *s)
 }
 
 /* Keeps a reply (or a parent) for the thread documents. */
-static void slack_keep(struct slack *s, const char *channel, const char *day, const char *tts,
-                       json_t *m, int parent)
+static int slack_keep(struct slack *s, const char *channel, const char *day, const char *tts,
+                      json_t *m, int parent)
 {
     char key[600];
     json_t *t, *lite;
@@ -347,7 +353,7 @@ static void slack_keep(struct slack *s, const char *channel, const char *day, co
 
     if (s->thread_bytes > SLACK_THREAD_BYTES) {
         s->threads_cut = 1;
-        return;
+        return -1;
     }
     snprintf(key, sizeof key, "%.300s\x1f%.200s", channel, tts);
     t = json_object_get(s->threads, key);
@@ -369,6 +375,7 @@ static void slack_keep(struct slack *s, const char *channel, const char *day, co
     } else {
         json_array_append_new(json_object_get(t, "replies"), lite);
     }
+    return 0;
 }
 
 int slack_day(struct slack *s, const char *path, const char *data, size_t len, const char *mtime,
@@ -403,7 +410,24 @@ int slack_day(struct slack *s, const char *path, const char *data, size_t len, c
         *json_string_value(json_object_get(json_object_get(ch, "purpose"), "value")))
         json_object_set(meta, "channel_purpose",
                         json_object_get(json_object_get(ch, "purpose"), "value"));
-    buf_addf(&title, "#%s %s", channel, date);
+    if (json_object_get(ch, "trawl_kind"))
+        json_object_set(meta, "conversation", json_object_get(ch, "trawl_kind"));
+    if (ch && !json_object_get(ch, "name")) {
+        /* a direct message: named by its members */
+        json_t *mem;
+        size_t k;
+        buf_adds(&title, "DM");
+        json_array_foreach(json_object_get(ch, "members"), k, mem)
+        {
+            const char *u = json_string_value(
+                json_object_get(s->users, json_string_value(mem) ? json_string_value(mem) : ""));
+            buf_addf(&title, "%s%s", k ? ", " : " ",
+                     u ? u : (json_string_value(mem) ? json_string_value(mem) : "?"));
+        }
+        buf_addf(&title, " %s", date);
+    } else {
+        buf_addf(&title, "#%s %s", channel, date);
+    }
 
     msgs = json_loadb(data, len, 0, &jerr);
     if (!json_is_array(msgs)) {
@@ -425,9 +449,10 @@ int slack_day(struct slack *s, const char *path, const char *data, size_t len, c
         if (!json_is_object(m))
             continue;
         if (reply) {
-            slack_keep(s, channel, path, tts, m, 0);
-            if (!sub || strcmp(sub, "thread_broadcast") != 0)
-                continue; /* in its thread's document */
+            /* in its thread's document, unless too many threads to keep */
+            if (slack_keep(s, channel, path, tts, m, 0) == 0 &&
+                (!sub || strcmp(sub, "thread_broadcast") != 0))
+                continue;
         } else if (tts) {
             slack_keep(s, channel, path, tts, m, 1);
             threads++;

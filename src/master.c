@@ -298,8 +298,17 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
     json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
     if (json_is_object(json_object_get(j->def->json, "budget")))
         json_object_set(task, "budget", json_object_get(j->def->json, "budget"));
-    if (json_is_object(json_object_get(j->def->json, "extract")))
-        json_object_set(task, "extract", json_object_get(j->def->json, "extract"));
+    { /* extraction limits: the toolkit's defaults, then the source's own */
+        json_t *x = json_object(), *tx = json_object_get(j->def->toolkit->json, "extract"),
+               *sx = json_object_get(j->def->json, "extract");
+        if (json_is_object(tx))
+            json_object_update(x, tx);
+        if (json_is_object(sx))
+            json_object_update(x, sx);
+        if (json_object_size(x))
+            json_object_set(task, "extract", x);
+        json_decref(x);
+    }
     if (j->fault && (!j->fault_once || j->attempts == 1))
         json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
     if (getenv("TRAWL_BENCH_CALLS")) /* bench/pipeline: extra small tool calls */
@@ -572,8 +581,12 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         json_object_set_new(j->parts, d.external_id, json_true());
         json_object_setn_new(j->parts, d.external_id, (size_t)(hash - d.external_id), json_true());
     }
-    if (j->inflight && strncmp(j->inflight, d.external_id, strlen(j->inflight)) == 0) {
-        free(j->inflight); /* its content arrived: no longer a suspect */
+    /* its content arrived: no longer a suspect. A container's parts do not
+     * clear it: a member that crashes the explorer must not take the whole
+     * archive down three times; the container's own document (sent last)
+     * or the next fetch does. */
+    if (j->inflight && strcmp(j->inflight, d.external_id) == 0) {
+        free(j->inflight);
         j->inflight = NULL;
     }
     m->tx_docs++;
@@ -621,14 +634,29 @@ struct sweep_ctx {
     json_t *gone;
 };
 
+static int poisoned(const struct job *j, const char *path, size_t n)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(j->poison, i, p)
+    {
+        if (json_string_length(p) == n && memcmp(json_string_value(p), path, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int sweep_keep(const char *ext, void *arg)
 {
     struct sweep_ctx *c = arg;
     const char *hash = strchr(ext, '#');
     int present;
 
-    /* a part of a container extracted in this run: gone unless emitted again */
-    if (hash && c->j->parts && json_object_getn(c->j->parts, ext, (size_t)(hash - ext)) &&
+    /* a part of a container extracted in this run: gone unless emitted again
+     * (a container skipped after a crash was not extracted to its end) */
+    if (hash && c->j->parts && !poisoned(c->j, ext, (size_t)(hash - ext)) &&
+        json_object_getn(c->j->parts, ext, (size_t)(hash - ext)) &&
         !json_object_get(c->j->parts, ext)) {
         json_array_append_new(c->gone, json_string(ext));
         return 0;

@@ -103,6 +103,11 @@ def slack(root):
     days[("general", "2024-01-15")].append(
         {"type": "message", "subtype": "bot_message", "text": "Payroll run completed for <#C01GEN|general>",
          "ts": "%d.000100" % (day0 + 9000), "username": "payroll-bot", "bot_id": "B01PAY"})
+    # a direct message: its folder is named by the conversation's id
+    write(os.path.join(root, "dms.json"), json.dumps(
+        [{"id": "D01ADABOB", "created": 1700000300, "members": ["U01ADA", "U02BOB"]}], indent=4))
+    post("D01ADABOB", day0 + 86400 + 3000, "U01ADA", "Can you send me the renewal contract draft?")
+    post("D01ADABOB", day0 + 86400 + 3100, "U02BOB", "Sent, it is in the shared drive")
     for (ch, date), msgs in sorted(days.items()):
         msgs.sort(key=lambda m: float(m["ts"]))
         write(os.path.join(root, ch, date + ".json"), json.dumps(msgs, indent=4))

@@ -164,6 +164,36 @@ run noise.zip
 is "$RC" 0 "random bytes named .zip: not an archive, described"
 jqs 'length == 1 and .[0].mime == "application/octet-stream"' "random bytes: one binary document"
 
+# a member over the sandbox's file size limit (RLIMIT_FSIZE) is refused, not fatal
+head -c 3000000 /dev/urandom >big.bin
+zip -q -0 fsize.zip big.bin in/good.txt
+rm big.bin
+(ulimit -f 1000 && run fsize.zip)
+jqs '.[] | select(.part == "big.bin") | .metadata.extract_error == "member is larger than the 1024000-byte file size limit of the workspace: not extracted"' "a member over RLIMIT_FSIZE is reported, not a SIGXFSZ"
+jqs '.[] | select(.part == "in/good.txt") | .text == "good member survives\n"' "the members after it come through"
+
+# a hostile Takeout mailbox: junk before the first message, a 2 MB line, a
+# 70 MB message, a From_ line inside a body without a blank line before it
+mkdir -p tk/Takeout/Mail tk/Takeout/Drive
+python3 - <<'PY'
+with open("tk/Takeout/Mail/Inbox.mbox", "w") as f:
+    f.write("junk before any message\n\n")
+    f.write("From a@x Mon Jan 15 09:00:00 2024\nX-Gmail-Labels: Inbox\nSubject: first\n\nbody one\nFrom here on, not a new message\n\n")
+    f.write("From b@x Mon Jan 15 09:01:00 2024\nSubject: long line\n\n" + "y" * 2_000_000 + "\n\n")
+    f.write("From c@x Mon Jan 15 09:02:00 2024\nSubject: huge\n\n" + ("0" * 1023 + "\n") * 70_000 + "\n")
+    f.write("From d@x Mon Jan 15 09:03:00 2024\nX-Gmail-Labels: \"unterminated, label\nSubject: last\n\nbody four\n")
+PY
+printf 'drive file\n' >tk/Takeout/Drive/a.txt
+bsdtar -czf tk.tgz -C tk .
+run tk.tgz --max-ratio 100000
+mb="Takeout/Mail/Inbox.mbox"
+jqs '[.[] | select(.parent_part == "'"$mb"'")] | length == 4' "hostile mbox: four messages, junk before the first ignored"
+jqs '.[] | select(.part == "'"$mb"'/1") | .text | test("body one\nFrom here on, not a new message$")' "hostile mbox: a From line without a blank line before it stays in the body"
+jqs '.[] | select(.part == "'"$mb"'/2") | .text | length > 1000000' "hostile mbox: a 2 MB line is kept"
+jqs '.[] | select(.part == "'"$mb"'/3") | .title == "huge" and .metadata.extract_error == "message larger than 67108864 bytes: not extracted"' "hostile mbox: a message over 64 MiB is reported"
+jqs '.[] | select(.part == "'"$mb"'/4") | .metadata.labels == ["unterminated, label"] and (.text | test("body four"))' "hostile mbox: an unterminated quote in the labels, the message after the huge one"
+jqs '.[] | select(.part == "Takeout/Drive/a.txt") | .text == "drive file\n"' "hostile mbox: the archive goes on after it"
+
 ls -a . in | grep -c '^\.trawl-member' >leftover || true
 is "$(cat leftover)" 0 "no temporary member file is left behind"
 done_testing

@@ -17,7 +17,7 @@ ndays=$(find slack -name '20??-??-??.json' | wc -l)
 run slack.zip
 is "$RC" 0 "slack: extracted"
 jqs '.[] | select(.part == null) | .metadata.layout == "slack"' "slack: the layout is recognised"
-jqs '[.[] | select(.part // "" | test("^[a-z]+/[0-9-]+\\.json$"))] | length == '"$ndays" "slack: one document per channel-day ($ndays)"
+jqs '[.[] | select(.part // "" | test("^[A-Za-z0-9]+/[0-9-]+\\.json$"))] | length == '"$ndays" "slack: one document per channel-day ($ndays)"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .title == "#engineering 2024-01-15" and .metadata.channel == "engineering" and .metadata.channel_id == "C02ENG" and .metadata.channel_topic == "Deploys and outages" and .metadata.channel_purpose == "Build and run the product" and .metadata.date == "2024-01-15"' "slack: channel metadata from channels.json"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .text | test("\\] Bob Marley: Deploy of run 42 \\(https://ci.acme.test/run/42\\) failed, @Ada Lovelace can you look\\?")' "slack: author names from users.json, mentions and links made readable"
 jqs '.[] | select(.part == "engineering/2024-01-15.json") | .text | test("zebraquartz") | not' "slack: thread replies are not in the channel-day"
@@ -28,6 +28,8 @@ jqs '.[] | select(.part == "engineering/2024-01-16.json") | .text | test("Confir
 jqs '.[] | select(.part == "general/2024-01-15.json") | (.metadata.files == [{"name":"budget-q1.xlsx","title":"Budget Q1","url":"https://files.slack.com/files-pri/T0ACME-F01BUD/budget-q1.xlsx","permalink":"https://acme.slack.com/files/U03CAR/F01BUD/budget-q1.xlsx"}]) and (.text | test("\\[file: budget-q1.xlsx"))' "slack: files named with their links"
 jqs '.[] | select(.part == "general/2024-01-15.json") | .text | test("payroll-bot: Payroll run completed for #general")' "slack: bot messages and channel links"
 jqs '.[] | select(.part == "users.json") | .metadata.layout == "slack"' "slack: other members extracted generically, with the layout"
+jqs '.[] | select(.part == "D01ADABOB/2024-01-16.json") | .title == "DM Ada Lovelace, Bob Marley 2024-01-16" and .metadata.conversation == "dm" and (.text | test("Bob Marley: Sent, it is in the shared drive"))' "slack: a direct message, named by its members"
+jqs '.[] | select(.part == "general/2024-01-16.json") | .metadata.conversation == "channel"' "slack: a public channel says so"
 
 # the export inside a wrapping folder, packed by bsdtar with xz
 mkdir -p wrap && cp -r slack wrap/"ACME Slack export Jan 15 2024"
@@ -60,6 +62,12 @@ jqs '.[] | select(.mime == "text/csv") | .title == "Tasks" and .metadata.rows ==
 jqs '.[] | select(.title == "Fix login timeout" and .mime == "text/markdown") | .metadata.page_path == ["Workspace Home","Projects","Tasks","Fix login timeout"]' "notion: a row's page sits under its database"
 jqs '.[] | select(.part // "" | endswith("diagram.png")) | .metadata.page_path == ["Workspace Home","Projects"]' "notion: an attachment carries its page path"
 
+# newer exports: everything in "Export-<uuid>/", packed as a zip inside the zip
+mkdir -p nwrap/Export-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 && cp -r notion/. nwrap/Export-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/
+(cd nwrap && zip -q -r ../Part-1.zip . && cd .. && zip -q notion-new.zip Part-1.zip)
+run notion-new.zip
+jqs '.[] | select(.title == "Roadmap 2024") | .metadata.page_path == ["Workspace Home","Projects","Roadmap"] and (.part | startswith("Part-1.zip/Export-0f1e2d3c"))' "notion: the Export-<uuid> wrapper is not a page, nested zip expanded"
+
 # ---- Takeout --------------------------------------------------------------------
 (cd takeout && 7z a -bd ../takeout-20240115T000000Z-001.zip . >/dev/null)
 run takeout-20240115T000000Z-001.zip
@@ -67,14 +75,12 @@ is "$RC" 0 "takeout: extracted"
 jqs '.[] | select(.part == null) | .metadata.layout == "takeout"' "takeout: the layout is recognised"
 jqs '.[] | select(.part == "Takeout/Drive/Finance/Q1/budget notes.txt") | .metadata.takeout_service == "Drive" and .metadata.drive_path == "Finance/Q1" and (.text | test("payroll 120k"))' "takeout: Drive files with their folder path"
 jqs 'any(.[]; .metadata.takeout_service == "Mail" and .metadata.mailbox == "All mail Including Spam and Trash")' "takeout: the mailbox"
-if "$JQ" -se 'any(.[]; .part // "" | test("\\.mbox/."))' "$OUT" >/dev/null; then
-    jqs '[.[] | select(.metadata.labels)] | length == 3' "takeout: every message has its Gmail labels"
-    jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: quoted labels with a comma"
-else
-    TODO="the mail branch splits mboxes"
-    jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: Gmail labels from X-Gmail-Labels"
-    TODO=
-fi
+mb="Takeout/Mail/All mail Including Spam and Trash.mbox"
+jqs '[.[] | select(.parent_part == "'"$mb"'")] | length == 3' "takeout: the mbox is split into its three messages"
+jqs '.[] | select(.part == "'"$mb"'/1") | .title == "Payroll for January" and .metadata.labels == ["Inbox","Important","Category Updates"] and .metadata.gmail_thread_id == "17890000000" and .metadata.mailbox == "All mail Including Spam and Trash"' "takeout: a message with its Gmail labels, thread id and mailbox"
+jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: quoted labels with a comma"
+jqs '.[] | select(.part == "'"$mb"'/2") | (.text | test("\nFrom the archive: Invoice 1042")) and (.text | test("^From 1789") | not)' "takeout: mboxrd '>From ' unquoted, the From_ line is not part of the message"
+jqs '.[] | select(.part == "'"$mb"'") | .metadata.messages == 3 and .mime == "application/mbox"' "takeout: the mailbox's own document counts its messages"
 
 # not a layout: a zip of plain files with a users.json but no day files
 mkdir -p plain && printf '[]' >plain/users.json && printf 'x\n' >plain/a.txt

@@ -40,6 +40,7 @@ is "$(db "select json_extract(metadata, '\$.drive_path') from documents where ex
 like "$(db "select json_extract(metadata, '\$.extract_error') from documents where external_id = 'bomb.zip'")" "more than 100 times.*max_ratio" "the bomb's own document says why (the source's max_ratio)"
 like "$(db "select json_extract(metadata, '\$.extract_error') from documents where external_id = 'broken.tgz'")" "." "the truncated archive's document has an error"
 
+is "$(db "select json_extract(metadata, '\$.labels') from documents where title = 'Invoice 1042 overdue'")" '["Work, 2024","Opened"]' "takeout: a mail message with its Gmail labels"
 run search acme "zebraquartz"
 is "$RC" 0 "search exits 0"
 like "$(out)" "engineering thread" "search finds the Slack thread by a reply's word"
@@ -50,6 +51,8 @@ id=$(jqv '.hits[] | select(.title == "Review \"quoted, tricky\" invoice") | .id'
 run show acme "$id" --json
 is "$RC" 0 "show exits 0"
 jq_ok '.documents[0].source == "notion" and (.documents[0].external_id | test("^acme-notion.zip#.*Tasks [0-9a-f]{32}_all.csv/row-5$")) and (.body | test("Assignee: "))' "show: the row's document and text"
+run search acme "Invoice 1042 overdue" --json
+jq_ok '.hits | any(.title == "Invoice 1042 overdue")' "search finds a Takeout mail message"
 run search acme "payroll 120k" --json
 jq_ok '.hits | length >= 1' "search finds a Takeout Drive file"
 
