@@ -144,8 +144,15 @@ static void mbox_finish(struct mbox *m)
         char e[128];
         snprintf(e, sizeof e, "message larger than %zu bytes: not extracted", TAKEOUT_MESSAGE_MAX);
         json_object_set_new(meta, "extract_error", json_string(e));
-        m->stop = arc_extract_buffer(m->a, buf_str(&part), m->path, buf_str(&name), buf_str(&title),
-                                     "", 0, meta);
+        /* described, not extracted: nothing goes through the mail reader */
+        struct extract_doc doc = {0};
+        doc.part = buf_str(&part);
+        doc.parent_part = m->path;
+        doc.title = buf_str(&title);
+        doc.mime = "message/rfc822";
+        doc.text = "";
+        doc.metadata = meta;
+        m->stop = arc_emit(m->a, &doc);
     } else {
         m->stop = arc_extract_buffer(m->a, buf_str(&part), m->path, buf_str(&name), buf_str(&title),
                                      d, len, meta);
