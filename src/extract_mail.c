@@ -1047,6 +1047,13 @@ static void message(struct mctx *c, const char *p, size_t n, const char *part, c
     }
     buf_addch(&text, '\n');
     buf_add(&text, m->text.data ? m->text.data : "", m->text.len);
+    { /* raw header values (a Date we could not read, a media type) may be anything */
+        struct buf clean = BUF_INIT;
+        buf_init(&clean, EXTRACT_MAX_TEXT);
+        extract_utf8_clean(&clean, text.data ? text.data : "", text.len);
+        buf_release(&text);
+        text = clean;
+    }
 
     json_t *j;
     if (mid && utf8_valid(mid, strlen(mid)))
