@@ -196,5 +196,8 @@ static void archive_op_close(struct driver_source *s)
     s->state = NULL;
 }
 
-const struct driver_ops driver_archive_ops = {"archive", archive_op_open, archive_op_call,
-                                              archive_op_present, archive_op_close};
+static const char *const archive_operations[] = {"list", "fetch", NULL};
+
+const struct driver_ops driver_archive_ops = {"archive",        archive_op_open,
+                                              archive_op_call,  archive_op_present,
+                                              archive_op_close, archive_operations};
