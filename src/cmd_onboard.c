@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "master.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,13 @@
 
 int cmd_onboard(struct cli *cli, int argc, char **argv)
 {
-    char lockpath[4200];
+    char lockpath[4200], zerr[200];
     int lockfd = -1;
+
+    /* Before the sources file is read and any credential is touched: children
+     * are forked from this clean copy, not from the master (sandbox.h). */
+    if (sandbox_zygote_start(zerr, sizeof zerr) < 0)
+        fprintf(stderr, "trawl: %s; explorers are forked from the master\n", zerr);
     static const struct option opts[] = {{"jobs", required_argument, NULL, 'j'},
                                          {"deadline", required_argument, NULL, 'd'},
                                          {"resume", no_argument, NULL, 'r'},

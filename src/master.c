@@ -109,6 +109,7 @@ struct master {
     int jobs_max, running;
     int sigfd;
     int interrupted;
+    int sandbox_noted; /* missing layers were logged */
     int in_tx;
     long tx_docs;
     struct timespec tx_started, last_draw;
@@ -1077,6 +1078,11 @@ static int job_start(struct master *m, struct job *j)
         snprintf(j->error, sizeof j->error, "cannot start the explorer: %.300s", err);
         return -1;
     }
+    if (j->w.missing[0] && !m->sandbox_noted) {
+        logf_(m, NULL, "sandbox (best effort): active %s; not active: %s", j->w.layers,
+              j->w.missing);
+        m->sandbox_noted = 1;
+    }
     proto_conn_release(&j->conn);
     proto_conn_init(&j->conn, j->w.fd, PROTO_MAX_FRAME);
     clock_gettime(CLOCK_MONOTONIC, &j->started);
@@ -1105,6 +1111,7 @@ static void job_ended(struct master *m, struct job *j, int status)
     close(j->w.fd);
     j->w.fd = -1;
     j->w.pid = 0;
+    worker_release(&j->w);
     m->running--;
     j->elapsed_s += now_s() - ts_s(&j->started);
     tx_commit(m);
@@ -1356,6 +1363,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         j->m = &m;
         j->ds.payload_dirfd = -1;
         j->w.fd = -1;
+        j->w.pidfd = -1;
         j->poison = json_array();
         if (kb_source_upsert(kb, m.client_id, j->def->name, j->def->type, cfg, &j->source_id) < 0 ||
             kb_source_checkpoint_get(kb, j->source_id, &cp) < 0) {
@@ -1551,6 +1559,7 @@ out:
             close(j->ds.payload_dirfd);
         if (j->w.fd >= 0)
             close(j->w.fd);
+        worker_release(&j->w);
         proto_conn_release(&j->conn);
         json_decref(j->checkpoint);
         json_decref(j->poison);
