@@ -149,7 +149,12 @@ static int collect_token(const char *tok, size_t len, size_t offset, void *ud)
         c->stems = ns;
         c->cap = nc;
     }
-    c->stems[c->n] = strdup(stem);
+    c->stems[c->n] = malloc(sl + 1 + len + 1); /* "stem\0word" */
+    if (c->stems[c->n]) {
+        memcpy(c->stems[c->n], stem, sl + 1);
+        memcpy(c->stems[c->n] + sl + 1, tok, len);
+        c->stems[c->n][sl + 1 + len] = '\0';
+    }
     if (!c->stems[c->n]) {
         c->failed = 1;
         return 1;
@@ -158,9 +163,22 @@ static int collect_token(const char *tok, size_t len, size_t offset, void *ud)
     return 0;
 }
 
+/* By stem, then shortest word, then word bytes. */
 static int cmp_str(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int c = strcmp(x, y);
+    size_t lx, ly;
+
+    if (c)
+        return c;
+    x += strlen(x) + 1;
+    y += strlen(y) + 1;
+    lx = strlen(x);
+    ly = strlen(y);
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return strcmp(x, y);
 }
 
 int ts_doc_build(struct ts_doc *d, const char *text, size_t len)
@@ -185,6 +203,7 @@ int ts_doc_build(struct ts_doc *d, const char *text, size_t len)
             free(c.stems[i]);
         } else {
             d->terms[d->n].term = c.stems[i];
+            d->terms[d->n].word = c.stems[i] + strlen(c.stems[i]) + 1;
             d->terms[d->n].count = 1;
             d->n++;
         }

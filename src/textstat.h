@@ -33,6 +33,7 @@ size_t ts_stem(const char *w, size_t len, char *out, size_t outsz);
 
 struct ts_term {
     char *term;     /* stem */
+    char *word;     /* a readable surface form: the shortest seen, then byte order */
     uint32_t count; /* occurrences in the document */
 };
 
