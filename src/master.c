@@ -6,6 +6,7 @@
  * that covers them, so a checkpoint never runs ahead of its data.
  */
 #include "master.h"
+#include "structurer.h"
 
 #include "buf.h"
 #include "driver.h"
@@ -67,8 +68,8 @@ struct job {
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
-    unsigned gen;        /* bumped per child: late answers for a dead child are dropped */
-    json_t *cur_id;      /* id of the request being dispatched (borrowed) */
+    unsigned gen;              /* bumped per child: late answers for a dead child are dropped */
+    json_t *cur_id;            /* id of the request being dispatched (borrowed) */
     struct driver_call *calls; /* tools/call answers a driver still owes */
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
@@ -112,6 +113,7 @@ struct master {
     int drawn_lines;
     char root[512];
     FILE *log;
+    struct sphase phase; /* documents for the structure phase */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -447,6 +449,9 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
     int rc;
 
     (void)doc_id;
+    if (m->o->structurers > 0 &&
+        sphase_add(&m->phase, j->def->name, ext, title, text, file_type) < 0)
+        return -1;
     slug_into(&path, j->def->name, strlen(j->def->name));
     buf_addch(&path, '/');
     if (s1)
@@ -1411,6 +1416,13 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         }
     }
     tx_commit(&m);
+    if (o->structurers > 0 && !m.interrupted && m.phase.n) {
+        char serr[300];
+        logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
+        if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, m.log, serr,
+                       sizeof serr) < 0)
+            logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
+    }
     if (o->live && m.drawn_lines) {
         draw(&m);
         m.drawn_lines = 0;
@@ -1481,6 +1493,7 @@ out:
         }
     }
     free(m.jobs);
+    sphase_free(&m.phase);
     netloop_free(m.net);
     if (m.sigfd >= 0) {
         close(m.sigfd);
