@@ -474,7 +474,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         goto out_corpus;
     for (int g = 0; g < ndom; g++)
         unique_label(&corpus, dom, ndom, g, dnames);
-    st_neardup(sig, n, 3, dup);
+    st_neardup(sig, n, 2, dup);
     if (kb_begin(kb) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         goto out_corpus;
@@ -487,9 +487,22 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         for (size_t i = 0; i < n; i++)
             if (dom[i] == g)
                 gm[m++] = i;
-        nsk = st_kmeans(&corpus, gm, m, 0, 6, tmp);
+        nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
+        if (nsk > 1) { /* a skill is worth a node only with a tenth of its domain */
+            size_t cnt[8] = {0}, least = m;
+            for (size_t t = 0; t < m; t++)
+                cnt[tmp[t] & 7]++;
+            for (int h = 0; h < nsk && h < 8; h++)
+                if (cnt[h] < least)
+                    least = cnt[h];
+            if (least < 3 || least * 10 < m)
+                nsk = 1;
+        }
         if (nsk < 1)
             nsk = 1;
+        if (nsk == 1)
+            for (size_t t = 0; t < m; t++)
+                tmp[t] = 0;
         snames = calloc((size_t)nsk, sizeof *snames);
         if (!snames)
             goto out_tx;
