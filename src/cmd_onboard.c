@@ -19,6 +19,7 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
                                          {"metrics", required_argument, NULL, 'm'},
                                          {"connectors", required_argument, NULL, 'c'},
                                          {"structurers", required_argument, NULL, 'S'},
+                                         {"rebuild", no_argument, NULL, 'R'},
                                          {0}};
     const struct cli_command *cmd = cli_find("onboard");
     struct master_opts mo = {0};
@@ -50,6 +51,9 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
                 return cli_usage(cmd, "--structurers needs a number from 0 to 64, not '%s'",
                                  optarg);
             mo.structurers = (int)v;
+            break;
+        case 'R':
+            mo.rebuild = 1;
             break;
         case 'r':
             mo.resume = 1;

@@ -1419,8 +1419,8 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     if (o->structurers > 0 && !m.interrupted && m.phase.n) {
         char serr[300];
         logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
-        if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, m.log, serr,
-                       sizeof serr) < 0)
+        if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
+                       m.log, serr, sizeof serr) < 0)
             logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
     }
     if (o->live && m.drawn_lines) {

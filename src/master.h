@@ -25,6 +25,7 @@ struct master_opts {
     FILE *log;       /* progress and log lines; NULL = stderr */
     int live;        /* redraw a live display on a terminal */
     int structurers; /* structure phase with this many structurers, 0 = folder placement */
+    int rebuild;     /* re-cluster instead of placing into the existing tree */
 };
 
 struct master_result {

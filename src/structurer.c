@@ -17,6 +17,7 @@
 
 #define SPHASE_BATCH 32
 #define SPHASE_MAX_K 64
+#define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
 
 int sphase_add(struct sphase *p, const char *source, const char *ext, const char *title,
                const char *text, const char *file_type)
@@ -375,6 +376,136 @@ static int analyse_all(struct sctx *s, int K, const char *root, int strict, char
     return 0;
 }
 
+/* Writes document i's entry under skill path sp, in its entry group:
+ * near-duplicate set, else its top folder, else its source. */
+static void place_entry(struct kb *kb, int64_t client_id, struct sphase *p, struct sctx *s,
+                        size_t i, const char *sp, const size_t *dup, const uint64_t *sig, FILE *log)
+{
+    struct sphase_item *it = &p->v[i];
+    struct buf path = BUF_INIT, key = BUF_INIT, meta = BUF_INIT;
+    struct kb_doc_ref ref = {it->source, it->ext};
+    struct kb_entry e = {0};
+    const char *slash = strchr(it->ext, '/');
+    char folder[48], hex[17];
+    json_t *mj = json_object();
+    char *ms;
+
+    if (dup && dup[i] != i) {
+        snprintf(folder, sizeof folder, "near-duplicates");
+    } else if (slash) {
+        char top[48];
+        size_t fl = (size_t)(slash - it->ext) < 40 ? (size_t)(slash - it->ext) : 40;
+        memcpy(top, it->ext, fl);
+        top[fl] = '\0';
+        ts_slug(top, folder, 40);
+    } else {
+        ts_slug(it->source, folder, 40);
+    }
+    buf_addf(&path, "%s/%s", sp, folder);
+    buf_addf(&key, "doc:%s:%s", it->source, it->ext);
+    snprintf(hex, sizeof hex, "%016" PRIx64, sig[i]);
+    json_object_set_new(mj, "source", json_string(it->source));
+    json_object_set_new(mj, "file_type", json_string(it->file_type));
+    json_object_set_new(mj, "simhash", json_string(hex));
+    if (dup && dup[i] != i)
+        json_object_set_new(mj, "near_duplicate_of", json_string(p->v[dup[i]].ext));
+    ms = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
+    buf_adds(&meta, ms);
+    free(ms);
+    json_decref(mj);
+    e.key = buf_str(&key);
+    e.path = buf_str(&path);
+    e.title = it->title;
+    e.body = it->text;
+    e.summary = s->docs[i].summary;
+    e.metadata_json = buf_str(&meta);
+    e.docs = &ref;
+    e.ndocs = 1;
+    if (kb_entry_upsert(kb, client_id, &e, NULL, NULL) < 0 && log)
+        fprintf(log, "trawl: cannot place %s:%s: %s\n", it->source, it->ext, kb_errmsg(kb));
+    buf_release(&path);
+    buf_release(&key);
+    buf_release(&meta);
+}
+
+/* Skills of an existing tree: level-2 nodes whose summary lists keywords. */
+struct skill {
+    char path[256];
+    char stems[SPHASE_KEYWORDS][2 * TS_TOKEN_MAX + 1];
+    int n;
+};
+struct skills {
+    struct skill *v;
+    size_t n, cap;
+};
+
+static int skill_node(const struct kb_node *node, void *arg)
+{
+    struct skills *sk = arg;
+    const char *w;
+    struct skill *k;
+
+    if (node->level != 2 || !node->summary || strncmp(node->summary, "Keywords: ", 10) != 0 ||
+        strlen(node->path) >= sizeof sk->v->path)
+        return 0;
+    if (sk->n == sk->cap) {
+        size_t nc = sk->cap ? sk->cap * 2 : 16;
+        struct skill *nv = realloc(sk->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        sk->v = nv;
+        sk->cap = nc;
+    }
+    k = &sk->v[sk->n++];
+    memset(k, 0, sizeof *k);
+    snprintf(k->path, sizeof k->path, "%s", node->path);
+    for (w = node->summary + 10; *w && k->n < SPHASE_KEYWORDS;) {
+        size_t l = strcspn(w, ", ");
+        if (l && l <= TS_TOKEN_MAX) {
+            ts_stem(w, l, k->stems[k->n], sizeof k->stems[k->n]);
+            k->n++;
+        }
+        w += l;
+        w += strspn(w, ", ");
+    }
+    return 0;
+}
+
+/* Places documents into the skills of an existing tree without reshaping
+ * it: the skill whose keywords the document uses most (earlier keywords
+ * weigh more); documents matching none go to unsorted/new. */
+static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
+                             const struct skills *sk, const uint64_t *sig, FILE *log)
+{
+    int64_t node_id;
+    size_t placed = 0;
+
+    if (kb_begin(kb) < 0)
+        return -1;
+    for (size_t i = 0; i < p->n; i++) {
+        long best = 0;
+        const char *where = "unsorted/new";
+        for (size_t k = 0; k < sk->n; k++) {
+            long score = 0;
+            for (int w = 0; w < sk->v[k].n; w++)
+                score +=
+                    (long)ts_doc_count(&s->docs[i].d, sk->v[k].stems[w]) * (SPHASE_KEYWORDS - w);
+            if (score > best) {
+                best = score;
+                where = sk->v[k].path;
+            }
+        }
+        if (best)
+            placed++;
+        else
+            kb_node_ensure(kb, client_id, where, "New documents", NULL, &node_id);
+        place_entry(kb, client_id, p, s, i, where, NULL, sig, log);
+    }
+    if (log)
+        fprintf(log, "trawl: %zu of %zu documents placed into the existing tree\n", placed, p->n);
+    return kb_commit(kb);
+}
+
 /* A unique slug label for group g among groups already named in names[0..g). */
 static void unique_label(const struct st_corpus *c, const int *group_of, int ngroups, int g,
                          char names[][48])
@@ -419,7 +550,7 @@ static void title_of(const char *slug, char *out, size_t outsz)
 }
 
 int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const char *root,
-               int strict, FILE *log, char *err, size_t errlen)
+               int strict, int rebuild, FILE *log, char *err, size_t errlen)
 {
     struct sctx s = {0};
     struct st_corpus corpus;
@@ -461,6 +592,17 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         sig[i] = s.docs[i].sig;
         mem[i] = i;
     }
+    {
+        struct skills sk = {0};
+        if (!rebuild && kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) == 0 && sk.n) {
+            rc = place_incremental(p, &s, kb, client_id, &sk, sig, log) < 0 ? -1 : 0;
+            if (rc < 0)
+                snprintf(err, errlen, "%s", kb_errmsg(kb));
+            free(sk.v);
+            goto out;
+        }
+        free(sk.v);
+    }
     if (st_corpus_build(&corpus, tdocs, n, 64) < 0) {
         snprintf(err, errlen, "out of memory building the vocabulary");
         goto out;
@@ -482,8 +624,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     for (int g = 0; g < ndom; g++) {
         size_t m = 0, *gm = mem;
         int nsk;
-        char(*snames)[48];
-        char title[128];
+        char(*snames)[48], (*kw)[256];
+        char title[128], stitle[256];
         for (size_t i = 0; i < n; i++)
             if (dom[i] == g)
                 gm[m++] = i;
@@ -504,79 +646,48 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             for (size_t t = 0; t < m; t++)
                 tmp[t] = 0;
         snames = calloc((size_t)nsk, sizeof *snames);
-        if (!snames)
+        kw = calloc((size_t)nsk, sizeof *kw);
+        if (!snames || !kw) {
+            free(snames);
+            free(kw);
             goto out_tx;
+        }
         {
             int *gof = malloc(n * sizeof *gof);
             if (!gof) {
                 free(snames);
+                free(kw);
                 goto out_tx;
             }
             for (size_t i = 0; i < n; i++)
                 gof[i] = -1;
             for (size_t t = 0; t < m; t++)
                 gof[gm[t]] = tmp[t];
-            for (int h = 0; h < nsk; h++)
+            for (int h = 0; h < nsk; h++) {
+                struct buf kb8 = BUF_INIT;
                 unique_label(&corpus, gof, nsk, h, snames);
+                st_label(&corpus, gof, nsk, h, SPHASE_KEYWORDS, &kb8);
+                title_of(buf_str(&kb8), stitle, sizeof stitle);
+                snprintf(kw[h], sizeof kw[h], "Keywords: %.240s", stitle);
+                buf_release(&kb8);
+            }
             free(gof);
         }
         title_of(dnames[g], title, sizeof title);
         kb_node_ensure(kb, client_id, dnames[g], title, NULL, &node_id);
         for (size_t t = 0; t < m; t++) {
-            size_t i = gm[t];
-            struct sphase_item *it = &p->v[i];
-            struct buf path = BUF_INIT, key = BUF_INIT, meta = BUF_INIT;
-            struct kb_doc_ref ref = {it->source, it->ext};
-            struct kb_entry e = {0};
-            const char *slash = strchr(it->ext, '/');
-            char folder[48], stitle[128], hex[17];
-            json_t *mj = json_object();
-            char *ms;
-            skill[i] = tmp[t];
-            /* Entry groups: near-duplicate sets, else the document's folder. */
-            if (dup[i] != i) {
-                snprintf(folder, sizeof folder, "near-duplicates");
-            } else if (slash) {
-                char top[48];
-                size_t fl = (size_t)(slash - it->ext) < 40 ? (size_t)(slash - it->ext) : 40;
-                memcpy(top, it->ext, fl);
-                top[fl] = '\0';
-                ts_slug(top, folder, 40);
-            } else {
-                ts_slug(it->source, folder, 40);
-            }
+            struct buf sp = BUF_INIT;
+            skill[gm[t]] = tmp[t];
             title_of(snames[tmp[t]], stitle, sizeof stitle);
-            buf_addf(&path, "%s/%s", dnames[g], snames[tmp[t]]);
-            kb_node_ensure(kb, client_id, buf_str(&path), stitle, NULL, &node_id);
-            buf_addf(&path, "/%s", folder);
-            buf_addf(&key, "doc:%s:%s", it->source, it->ext);
-            snprintf(hex, sizeof hex, "%016" PRIx64, sig[i]);
-            json_object_set_new(mj, "source", json_string(it->source));
-            json_object_set_new(mj, "file_type", json_string(it->file_type));
-            json_object_set_new(mj, "simhash", json_string(hex));
-            if (dup[i] != i)
-                json_object_set_new(mj, "near_duplicate_of", json_string(p->v[dup[i]].ext));
-            ms = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
-            buf_adds(&meta, ms);
-            free(ms);
-            json_decref(mj);
-            e.key = buf_str(&key);
-            e.path = buf_str(&path);
-            e.title = it->title;
-            e.body = it->text;
-            e.summary = s.docs[i].summary;
-            e.metadata_json = buf_str(&meta);
-            e.docs = &ref;
-            e.ndocs = 1;
-            if (kb_entry_upsert(kb, client_id, &e, NULL, NULL) < 0 && log)
-                fprintf(log, "trawl: cannot place %s:%s: %s\n", it->source, it->ext, kb_errmsg(kb));
-            buf_release(&path);
-            buf_release(&key);
-            buf_release(&meta);
+            buf_addf(&sp, "%s/%s", dnames[g], snames[tmp[t]]);
+            kb_node_ensure(kb, client_id, buf_str(&sp), stitle, kw[tmp[t]], &node_id);
+            place_entry(kb, client_id, p, &s, gm[t], buf_str(&sp), dup, sig, log);
+            buf_release(&sp);
         }
         if (log)
             fprintf(log, "trawl: domain %s: %zu documents in %d skills\n", dnames[g], m, nsk);
         free(snames);
+        free(kw);
     }
     if (kb_commit(kb) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));

@@ -34,11 +34,13 @@ int sphase_add(struct sphase *p, const char *source, const char *ext, const char
                const char *text, const char *file_type);
 void sphase_free(struct sphase *p);
 
-/* Run the phase with K structurers, workspaces under root. Writes entries
+/* Run the phase with K structurers, workspaces under root. When the client
+ * already has a structured tree (skill nodes with keywords) and rebuild is 0,
+ * the documents are placed into it without reshaping it. Writes entries
  * (keys "doc:<source>:<ext>", so they replace the explore-time placement)
  * inside a transaction of its own. Returns 0 or -1 with err. */
 int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const char *root,
-               int strict, FILE *log, char *err, size_t errlen);
+               int strict, int rebuild, FILE *log, char *err, size_t errlen);
 
 /* The structurer child: fn for worker_spawn. */
 int structurer_main(int fd, void *arg);

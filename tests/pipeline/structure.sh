@@ -51,6 +51,21 @@ run --db b.db export acme
 "$JQ" -c 'select(.kind=="entry" or .kind=="node")' "$OUT" >b.tree
 ok "$(cmp -s a.tree b.tree; echo $?)" "same input, same nodes and entries byte for byte (K=2 vs K=1)"
 
+# A re-run with new documents places them into the existing tree, unchanged.
+"$JQ" -c 'select(.kind=="entry") | [.key, .path]' a.jsonl >before
+payroll_skill=$("$JQ" -r 'select(.kind=="entry" and (.key|test("payroll-inbox/note0.txt"))) | .path | split("/")[0:2] | join("/")' a.jsonl)
+printf 'The payroll run: salary and pension deduction for each employee, overtime and bonus.\n' >corpus/payroll-inbox/new1.txt
+printf 'Lunch menu: soup and bread.\n' >corpus/infra-inbox/new2.txt
+run --db a.db onboard acme sources.json --structurers 2
+is "$RC" 0 "re-run with two new documents exits 0"
+like "$(err)" "1 of 2 documents placed into the existing tree" "placed into the existing tree"
+run --db a.db export acme
+"$JQ" -c 'select(.kind=="entry") | [.key, .path]' "$OUT" >after
+is "$(comm -23 <(sort before) <(sort after) | wc -l)" 0 "no earlier entry moved"
+like "$(grep new1.txt after)" "\"$payroll_skill/" "the new payroll note joins the payroll skill"
+like "$(grep new2.txt after)" "unsorted/new" "a note matching no skill waits in unsorted/new"
+rm corpus/payroll-inbox/new1.txt corpus/infra-inbox/new2.txt
+
 # Without --structurers the folder placement stays.
 run --db c.db onboard acme sources.json
 run --db c.db tree acme
