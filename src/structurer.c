@@ -428,6 +428,133 @@ static void place_entry(struct kb *kb, int64_t client_id, struct sphase *p, stru
     buf_release(&meta);
 }
 
+/* ---- the client's taxonomy ------------------------------------------------------ */
+
+struct taxskill {
+    char path[130], title[128], summary[512];
+    char stems[16][2 * TS_TOKEN_MAX + 1];
+    int n;
+};
+
+static void tax_keywords(struct taxskill *k, json_t *arr)
+{
+    size_t x;
+    json_t *w;
+
+    json_array_foreach(arr, x, w)
+    {
+        const char *kw = json_string_value(w);
+        char lower[TS_TOKEN_MAX + 1];
+        size_t l;
+        if (!kw || k->n >= 16 || (l = strlen(kw)) < 2 || l > TS_TOKEN_MAX)
+            continue;
+        for (size_t c = 0; c <= l; c++)
+            lower[c] = (char)(kw[c] >= 'A' && kw[c] <= 'Z' ? kw[c] - 'A' + 'a' : kw[c]);
+        ts_stem(lower, l, k->stems[k->n], sizeof k->stems[k->n]);
+        k->n++;
+    }
+}
+
+/* Flattens the taxonomy into skills (a domain without skills is one skill,
+ * "general"). Malformed parts are skipped with a note. */
+static size_t tax_load(json_t *tax, struct taxskill **out, FILE *log)
+{
+    json_t *domains = json_object_get(tax, "domains"), *d;
+    struct taxskill *v = NULL;
+    size_t n = 0, x;
+
+    *out = NULL;
+    if (!json_is_array(domains))
+        return 0;
+    json_array_foreach(domains, x, d)
+    {
+        char dslug[64];
+        json_t *skills = json_object_get(d, "skills"), *sk, *one = NULL;
+        size_t y;
+        if (!json_is_string(json_object_get(d, "slug")) &&
+            !json_is_string(json_object_get(d, "title"))) {
+            if (log)
+                fprintf(log, "trawl: taxonomy domain %zu has no slug or title: skipped\n", x);
+            continue;
+        }
+        ts_slug(json_string_value(json_object_get(d, "slug"))
+                    ? json_string_value(json_object_get(d, "slug"))
+                    : json_string_value(json_object_get(d, "title")),
+                dslug, 60);
+        if (!json_is_array(skills) || !json_array_size(skills)) {
+            one = json_pack("[{ss}]", "slug", "general");
+            skills = one;
+        }
+        json_array_foreach(skills, y, sk)
+        {
+            struct taxskill *nv = realloc(v, (n + 1) * sizeof *v), *k;
+            const char *ss = json_string_value(json_object_get(sk, "slug"));
+            const char *st = json_string_value(json_object_get(sk, "title"));
+            const char *de = json_string_value(json_object_get(sk, "description"));
+            char sslug[64];
+            if (!nv)
+                break;
+            v = nv;
+            k = &v[n];
+            memset(k, 0, sizeof *k);
+            ts_slug(ss ? ss : st ? st : "general", sslug, 60);
+            snprintf(k->path, sizeof k->path, "%s/%s", dslug, sslug);
+            snprintf(k->title, sizeof k->title, "%s", st ? st : sslug);
+            snprintf(k->summary, sizeof k->summary, "%s",
+                     de ? de
+                     : json_string_value(json_object_get(d, "description"))
+                         ? json_string_value(json_object_get(d, "description"))
+                         : "");
+            tax_keywords(k, json_object_get(sk, "keywords"));
+            tax_keywords(k, json_object_get(d, "keywords"));
+            if (k->n)
+                n++;
+        }
+        json_decref(one);
+    }
+    *out = v;
+    return n;
+}
+
+/* Places the documents that use a taxonomy skill's keywords (at least two
+ * occurrences); placed[i] is set for them. Returns how many. */
+static size_t place_taxonomy(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
+                             const uint64_t *sig, char *placed, FILE *log)
+{
+    struct taxskill *v;
+    size_t nsk = tax_load(p->taxonomy, &v, log), count = 0;
+    int64_t node_id;
+
+    for (size_t i = 0; i < p->n && nsk; i++) {
+        long best = 0;
+        size_t bk = 0;
+        for (size_t k = 0; k < nsk; k++) {
+            long score = 0;
+            for (int w = 0; w < v[k].n; w++)
+                score += ts_doc_count(&s->docs[i].d, v[k].stems[w]);
+            if (score > best) {
+                best = score;
+                bk = k;
+            }
+        }
+        if (best < 2)
+            continue;
+        if (kb_node_ensure(kb, client_id, v[bk].path, v[bk].title,
+                           v[bk].summary[0] ? v[bk].summary : NULL, &node_id) < 0) {
+            if (log)
+                fprintf(log, "trawl: taxonomy skill %s: %s\n", v[bk].path, kb_errmsg(kb));
+            continue;
+        }
+        place_entry(kb, client_id, p, s, i, v[bk].path, NULL, sig, log);
+        placed[i] = 1;
+        count++;
+    }
+    if (nsk && log)
+        fprintf(log, "trawl: %zu of %zu documents placed by the client's taxonomy\n", count, p->n);
+    free(v);
+    return count;
+}
+
 /* Skills of an existing tree: level-2 nodes whose summary lists keywords. */
 struct skill {
     char path[256];
@@ -475,16 +602,19 @@ static int skill_node(const struct kb_node *node, void *arg)
  * it: the skill whose keywords the document uses most (earlier keywords
  * weigh more); documents matching none go to unsorted/new. */
 static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
-                             const struct skills *sk, const uint64_t *sig, FILE *log)
+                             const struct skills *sk, const uint64_t *sig, const char *placed,
+                             FILE *log)
 {
     int64_t node_id;
-    size_t placed = 0;
+    size_t nplaced = 0, todo = 0;
 
     if (kb_begin(kb) < 0)
         return -1;
     for (size_t i = 0; i < p->n; i++) {
         long best = 0;
         const char *where = "unsorted/new";
+        if (placed[i])
+            continue;
         for (size_t k = 0; k < sk->n; k++) {
             long score = 0;
             for (int w = 0; w < sk->v[k].n; w++)
@@ -495,14 +625,15 @@ static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, in
                 where = sk->v[k].path;
             }
         }
+        todo++;
         if (best)
-            placed++;
+            nplaced++;
         else
             kb_node_ensure(kb, client_id, where, "New documents", NULL, &node_id);
         place_entry(kb, client_id, p, s, i, where, NULL, sig, log);
     }
     if (log)
-        fprintf(log, "trawl: %zu of %zu documents placed into the existing tree\n", placed, p->n);
+        fprintf(log, "trawl: %zu of %zu documents placed into the existing tree\n", nplaced, todo);
     return kb_commit(kb);
 }
 
@@ -560,7 +691,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     int *dom = NULL, *skill = NULL, *tmp = NULL, ndom, rc = -1;
     int64_t node_id;
     char(*dnames)[48] = NULL;
-    size_t n = p->n;
+    char *placed = NULL;
+    size_t n = p->n, nu = 0;
 
     if (!n)
         return 0;
@@ -581,7 +713,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     dom = calloc(n, sizeof *dom);
     skill = calloc(n, sizeof *skill);
     tmp = calloc(n, sizeof *tmp);
-    if (!s.docs || !tdocs || !mem || !dup || !sig || !dom || !skill || !tmp) {
+    placed = calloc(n, 1);
+    if (!s.docs || !tdocs || !mem || !dup || !sig || !dom || !skill || !tmp || !placed) {
         snprintf(err, errlen, "out of memory for %zu documents", n);
         goto out;
     }
@@ -590,12 +723,30 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     for (size_t i = 0; i < n; i++) {
         tdocs[i] = s.docs[i].d;
         sig[i] = s.docs[i].sig;
-        mem[i] = i;
+    }
+    /* Authority 1: the client's taxonomy. */
+    if (p->taxonomy) {
+        if (kb_begin(kb) < 0) {
+            snprintf(err, errlen, "%s", kb_errmsg(kb));
+            goto out;
+        }
+        place_taxonomy(p, &s, kb, client_id, sig, placed, log);
+        if (kb_commit(kb) < 0) {
+            snprintf(err, errlen, "%s", kb_errmsg(kb));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!placed[i])
+            mem[nu++] = i;
+    if (!nu) {
+        rc = 0;
+        goto out;
     }
     {
         struct skills sk = {0};
         if (!rebuild && kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) == 0 && sk.n) {
-            rc = place_incremental(p, &s, kb, client_id, &sk, sig, log) < 0 ? -1 : 0;
+            rc = place_incremental(p, &s, kb, client_id, &sk, sig, placed, log) < 0 ? -1 : 0;
             if (rc < 0)
                 snprintf(err, errlen, "%s", kb_errmsg(kb));
             free(sk.v);
@@ -607,10 +758,14 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         snprintf(err, errlen, "out of memory building the vocabulary");
         goto out;
     }
-    /* Domains, then skills within each domain. */
-    ndom = st_kmeans(&corpus, mem, n, 0, 8, dom);
+    /* Domains, then skills within each domain (of the documents left). */
+    ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
     if (ndom < 1)
         ndom = 1;
+    for (size_t i = 0; i < n; i++)
+        dom[i] = -1;
+    for (size_t t = 0; t < nu; t++)
+        dom[mem[t]] = tmp[t];
     dnames = calloc((size_t)ndom, sizeof *dnames);
     if (!dnames)
         goto out_corpus;
@@ -715,5 +870,6 @@ out:
     free(skill);
     free(tmp);
     free(dnames);
+    free(placed);
     return rc;
 }

@@ -14,6 +14,8 @@
 
 #include "kb.h"
 
+#include <jansson.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,11 @@ struct sphase_item {
 struct sphase {
     struct sphase_item *v;
     size_t n, cap;
+    /* The client's taxonomy from the sources file (borrowed, may be NULL):
+     * {"domains": [{"slug", "title", "description", "keywords": [...],
+     *   "skills": [{"slug", "title", "description", "keywords": [...]}]}]}.
+     * It outranks everything: a document using a skill's keywords goes there. */
+    json_t *taxonomy;
 };
 
 #define SPHASE_TEXT_MAX 65536 /* bytes of text a structurer sees per document */

@@ -66,6 +66,25 @@ like "$(grep new1.txt after)" "\"$payroll_skill/" "the new payroll note joins th
 like "$(grep new2.txt after)" "unsorted/new" "a note matching no skill waits in unsorted/new"
 rm corpus/payroll-inbox/new1.txt corpus/infra-inbox/new2.txt
 
+# The client's taxonomy outranks discovery: payroll notes go to its skill.
+cat >taxo.json <<JSON
+{"client": "acme", "sources": [{"name": "docs", "type": "folder", "path": "$SCRATCH/corpus"}],
+ "taxonomy": {"domains": [{"slug": "people", "title": "People", "description": "HR matters",
+   "skills": [{"slug": "pay", "title": "Pay and pensions", "keywords": ["Payroll", "salaries", "pension"]}]}]}}
+JSON
+run --db t.db onboard acme taxo.json --structurers 2
+is "$RC" 0 "onboard with a taxonomy exits 0"
+like "$(err)" "40 of 120 documents placed by the client's taxonomy" "the taxonomy placed the payroll notes"
+run --db t.db export acme
+is "$("$JQ" -r 'select(.kind=="entry" and (.key|test("payroll-inbox"))) | .path | split("/")[0:2] | join("/")' "$OUT" | sort -u)" \
+    "people/pay" "every payroll note sits in people/pay"
+is "$("$JQ" -r 'select(.kind=="entry" and (.path|startswith("people/"))) | .key' "$OUT" | grep -vc payroll-inbox)" 0 \
+    "and nothing else does"
+is "$("$JQ" -r 'select(.kind=="entry" and (.path|startswith("people/")|not) and (.path|startswith("docs/")|not)) | .path | split("/")[0]' "$OUT" | sort -u | wc -l)" 2 \
+    "the other two topics are discovered as two domains"
+like "$("$JQ" -r 'select(.kind=="node" and .path=="people/pay") | .summary' "$OUT")" "HR matters" \
+    "the skill node carries the client's description"
+
 # Without --structurers the folder placement stays.
 run --db c.db onboard acme sources.json
 run --db c.db tree acme
