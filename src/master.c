@@ -1419,6 +1419,8 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     if (o->structurers > 0 && !m.interrupted && m.phase.n) {
         char serr[300];
         m.phase.taxonomy = src->taxonomy;
+        m.phase.client = o->client;
+        m.phase.run_id = m.run_id;
         logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
         if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
                        m.log, serr, sizeof serr) < 0)

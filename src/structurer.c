@@ -555,6 +555,221 @@ static size_t place_taxonomy(struct sphase *p, struct sctx *s, struct kb *kb, in
     return count;
 }
 
+/* ---- the forum as memory ----------------------------------------------------------
+ * Discovered skills are posted as global patterns (phase structure, no
+ * client): title "skill pattern: <domain>/<skill>", body "keywords: w1, w2".
+ * Only vocabulary is posted: no addresses, names of the client or its
+ * sources, digits, or document text. The next onboarding places documents
+ * that use a pattern's keywords into that skill before discovering its own. */
+
+struct blocklist {
+    char **v;
+    size_t n, cap;
+};
+
+static int block_tok(const char *tok, size_t len, size_t off, void *ud)
+{
+    struct blocklist *b = ud;
+    char stem[2 * TS_TOKEN_MAX + 1];
+
+    (void)off;
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 64;
+        char **nv = realloc(b->v, nc * sizeof *nv);
+        if (!nv)
+            return 1;
+        b->v = nv;
+        b->cap = nc;
+    }
+    ts_stem(tok, len, stem, sizeof stem);
+    b->v[b->n] = strdup(stem);
+    if (b->v[b->n])
+        b->n++;
+    return 0;
+}
+
+static int is_addr_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+/* Every word of every e-mail address in the documents, the client's name and
+ * the source names. */
+static void blocklist_build(struct blocklist *b, const struct sphase *p)
+{
+    if (p->client)
+        ts_tokenize(p->client, strlen(p->client), block_tok, b);
+    for (size_t i = 0; i < p->n; i++) {
+        const char *t = p->v[i].text;
+        size_t len = strlen(t);
+        ts_tokenize(p->v[i].source, strlen(p->v[i].source), block_tok, b);
+        for (size_t k = 0; k < len; k++) {
+            size_t a = k, e = k + 1;
+            if (t[k] != '@')
+                continue;
+            while (a > 0 && is_addr_byte((unsigned char)t[a - 1]))
+                a--;
+            while (e < len && is_addr_byte((unsigned char)t[e]))
+                e++;
+            ts_tokenize(t + a, e - a, block_tok, b);
+        }
+    }
+}
+
+static int blocked(const struct blocklist *b, const char *word)
+{
+    char stem[2 * TS_TOKEN_MAX + 1];
+
+    for (const char *c = word; *c; c++)
+        if (*c >= '0' && *c <= '9')
+            return 1;
+    ts_stem(word, strlen(word), stem, sizeof stem);
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->v[i], stem) == 0)
+            return 1;
+    return 0;
+}
+
+static void blocklist_free(struct blocklist *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i]);
+    free(b->v);
+}
+
+struct patterns {
+    struct kb *kb;
+    struct taxskill *v;
+    size_t n;
+};
+
+static int pattern_hit(const struct kb_forum_entry *f, void *arg)
+{
+    struct patterns *ps = arg;
+    struct taxskill *nv, *k;
+    const char *w;
+
+    if (f->client_id != 0 || !f->title || !f->body ||
+        strncmp(f->title, "skill pattern: ", 15) != 0 || strncmp(f->body, "keywords: ", 10) != 0 ||
+        strlen(f->title + 15) >= sizeof ps->v->path)
+        return 0;
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->v[i].path, f->title + 15) == 0)
+            return 0;
+    nv = realloc(ps->v, (ps->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    ps->v = nv;
+    k = &ps->v[ps->n];
+    memset(k, 0, sizeof *k);
+    snprintf(k->path, sizeof k->path, "%s", f->title + 15);
+    snprintf(k->title, sizeof k->title, "%s", f->title + 15);
+    snprintf(k->summary, sizeof k->summary, "%s", f->body);
+    for (w = f->body + 10; *w && k->n < 16;) {
+        size_t l = strcspn(w, ", ");
+        if (l >= 2 && l <= TS_TOKEN_MAX) {
+            ts_stem(w, l, k->stems[k->n], sizeof k->stems[k->n]);
+            k->n++;
+        }
+        w += l;
+        w += strspn(w, ", ");
+    }
+    if (k->n && kb_path_check(ps->kb, k->path) == 2)
+        ps->n++;
+    return 0;
+}
+
+static void patterns_load(struct kb *kb, struct patterns *ps)
+{
+    struct kb_forum_filter flt = {0};
+
+    flt.global_only = 1;
+    flt.phase = "structure";
+    flt.limit = 200;
+    ps->kb = kb;
+    kb_forum_search(kb, "skill pattern", &flt, pattern_hit, ps);
+}
+
+/* Authority 2: places unplaced documents that use a pattern's keywords at
+ * least three times into the pattern's skill. Returns how many. */
+static size_t place_patterns(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
+                             const struct patterns *ps, const uint64_t *sig, char *placed,
+                             FILE *log)
+{
+    size_t count = 0;
+    int64_t node_id;
+
+    for (size_t i = 0; i < p->n && ps->n; i++) {
+        long best = 0;
+        size_t bk = 0;
+        if (placed[i])
+            continue;
+        for (size_t k = 0; k < ps->n; k++) {
+            long score = 0;
+            for (int w = 0; w < ps->v[k].n; w++)
+                score += ts_doc_count(&s->docs[i].d, ps->v[k].stems[w]);
+            if (score > best) {
+                best = score;
+                bk = k;
+            }
+        }
+        if (best < 3)
+            continue;
+        if (kb_node_ensure(kb, client_id, ps->v[bk].path, NULL, ps->v[bk].summary, &node_id) < 0)
+            continue;
+        place_entry(kb, client_id, p, s, i, ps->v[bk].path, NULL, sig, log);
+        placed[i] = 1;
+        count++;
+    }
+    if (ps->n && log)
+        fprintf(log, "trawl: %zu of %zu documents placed by %zu forum patterns\n", count, p->n,
+                ps->n);
+    return count;
+}
+
+/* Posts a discovered skill as a global pattern unless one with its path exists. */
+static void pattern_post(struct kb *kb, const struct patterns *ps, const struct blocklist *bl,
+                         int64_t run_id, const char *path, const char *keywords)
+{
+    struct kb_forum_entry f = {0};
+    struct buf title = BUF_INIT, body = BUF_INIT;
+    const char *w = keywords;
+    int words = 0;
+    int64_t id;
+
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->v[i].path, path) == 0)
+            return;
+    buf_adds(&body, "keywords: ");
+    while (*w) {
+        size_t l = strcspn(w, ", ");
+        char word[TS_TOKEN_MAX + 1];
+        if (l >= 2 && l <= TS_TOKEN_MAX) {
+            memcpy(word, w, l);
+            word[l] = '\0';
+            if (!blocked(bl, word)) {
+                buf_addf(&body, "%s%s", words ? ", " : "", word);
+                words++;
+            }
+        }
+        w += l;
+        w += strspn(w, ", ");
+    }
+    buf_addf(&title, "skill pattern: %s", path);
+    f.client_id = 0; /* global: stripped of anything identifying */
+    f.run_id = run_id;
+    f.agent = "structurer";
+    f.source_type = "any";
+    f.phase = "structure";
+    f.title = buf_str(&title);
+    f.body = buf_str(&body);
+    if (words >= 2)
+        kb_forum_post(kb, &f, &id);
+    buf_release(&title);
+    buf_release(&body);
+}
+
 /* Skills of an existing tree: level-2 nodes whose summary lists keywords. */
 struct skill {
     char path[256];
@@ -693,6 +908,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     char(*dnames)[48] = NULL;
     char *placed = NULL;
     size_t n = p->n, nu = 0;
+    struct patterns ps = {0};
+    struct blocklist bl = {0};
 
     if (!n)
         return 0;
@@ -736,6 +953,19 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             goto out;
         }
     }
+    /* Authority 2: patterns other onboardings left in the forum. */
+    patterns_load(kb, &ps);
+    if (ps.n) {
+        if (kb_begin(kb) < 0) {
+            snprintf(err, errlen, "%s", kb_errmsg(kb));
+            goto out;
+        }
+        place_patterns(p, &s, kb, client_id, &ps, sig, placed, log);
+        if (kb_commit(kb) < 0) {
+            snprintf(err, errlen, "%s", kb_errmsg(kb));
+            goto out;
+        }
+    }
     for (size_t i = 0; i < n; i++)
         if (!placed[i])
             mem[nu++] = i;
@@ -772,6 +1002,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     for (int g = 0; g < ndom; g++)
         unique_label(&corpus, dom, ndom, g, dnames);
     st_neardup(sig, n, 2, dup);
+    blocklist_build(&bl, p);
     if (kb_begin(kb) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         goto out_corpus;
@@ -824,6 +1055,15 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
                 st_label(&corpus, gof, nsk, h, SPHASE_KEYWORDS, &kb8);
                 title_of(buf_str(&kb8), stitle, sizeof stitle);
                 snprintf(kw[h], sizeof kw[h], "Keywords: %.240s", stitle);
+                {
+                    char pp[130];
+                    snprintf(pp, sizeof pp, "%s/%s", dnames[g], snames[h]);
+                    size_t members = 0;
+                    for (size_t t = 0; t < m; t++)
+                        members += tmp[t] == h;
+                    if (members >= 5) /* one-off clusters teach nothing */
+                        pattern_post(kb, &ps, &bl, p->run_id, pp, kw[h] + 10);
+                }
                 buf_release(&kb8);
             }
             free(gof);
@@ -871,5 +1111,7 @@ out:
     free(tmp);
     free(dnames);
     free(placed);
+    free(ps.v);
+    blocklist_free(&bl);
     return rc;
 }

@@ -32,6 +32,8 @@ struct sphase {
      *   "skills": [{"slug", "title", "description", "keywords": [...]}]}]}.
      * It outranks everything: a document using a skill's keywords goes there. */
     json_t *taxonomy;
+    const char *client; /* for stripping identifying words from global patterns */
+    int64_t run_id;
 };
 
 #define SPHASE_TEXT_MAX 65536 /* bytes of text a structurer sees per document */
