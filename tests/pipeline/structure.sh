@@ -58,7 +58,8 @@ printf 'The payroll run: salary and pension deduction for each employee, overtim
 printf 'Lunch menu: soup and bread.\n' >corpus/infra-inbox/new2.txt
 run --db a.db onboard acme sources.json --structurers 2
 is "$RC" 0 "re-run with two new documents exits 0"
-like "$(err)" "1 of 2 documents placed into the existing tree" "placed into the existing tree"
+like "$(err)" "1 of 2 documents placed by [0-9]+ forum patterns" "the new payroll note is placed by the patterns the first run posted"
+like "$(err)" "0 of 1 documents placed into the existing tree" "the other note matches no skill of the tree"
 run --db a.db export acme
 "$JQ" -c 'select(.kind=="entry") | [.key, .path]' "$OUT" >after
 is "$(comm -23 <(sort before) <(sort after) | wc -l)" 0 "no earlier entry moved"
