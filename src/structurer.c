@@ -692,7 +692,7 @@ static void patterns_load(struct kb *kb, struct patterns *ps)
 }
 
 /* Authority 2: places unplaced documents that use a pattern's keywords at
- * least three times into the pattern's skill. Returns how many. */
+ * least twice into the pattern's skill. Returns how many. */
 static size_t place_patterns(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
                              const struct patterns *ps, const uint64_t *sig, char *placed,
                              FILE *log)
@@ -714,7 +714,7 @@ static size_t place_patterns(struct sphase *p, struct sctx *s, struct kb *kb, in
                 bk = k;
             }
         }
-        if (best < 3)
+        if (best < 2)
             continue;
         if (kb_node_ensure(kb, client_id, ps->v[bk].path, NULL, ps->v[bk].summary, &node_id) < 0)
             continue;
