@@ -440,7 +440,8 @@ static const char *recent_version(struct job *j, const char *external_id)
 /* Until the structurers place documents, each gets an entry in a tree that
  * follows its source and folders: source / top folder / next folder. */
 static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
-                          const char *text, const char *file_type, int64_t doc_id)
+                          const char *text, const char *file_type, int64_t doc_id,
+                          const char *thread_key)
 {
     struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
     const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
@@ -450,7 +451,7 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
 
     (void)doc_id;
     if (m->o->structurers > 0 &&
-        sphase_add(&m->phase, j->def->name, ext, title, text, file_type) < 0)
+        sphase_add(&m->phase, j->def->name, ext, title, text, file_type, thread_key) < 0)
         return -1;
     slug_into(&path, j->def->name, strlen(j->def->name));
     buf_addch(&path, '/');
@@ -548,7 +549,7 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         (res != KB_UNCHANGED &&
          place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
                         d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
-                        id) < 0)) {
+                        id, json_string_value(json_object_get(meta, "thread_key"))) < 0)) {
         free(meta_s);
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));

@@ -20,7 +20,7 @@
 #define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
 
 int sphase_add(struct sphase *p, const char *source, const char *ext, const char *title,
-               const char *text, const char *file_type)
+               const char *text, const char *file_type, const char *thread_key)
 {
     struct sphase_item *it;
     size_t tl = strlen(text ? text : "");
@@ -44,7 +44,9 @@ int sphase_add(struct sphase *p, const char *source, const char *ext, const char
     it->title = strdup(title ? title : ext);
     it->text = strndup(text ? text : "", tl);
     it->file_type = strdup(file_type ? file_type : "");
+    it->thread = thread_key && *thread_key ? strndup(thread_key, 500) : NULL;
     if (!it->source || !it->ext || !it->title || !it->text || !it->file_type) {
+        free(it->thread);
         free(it->source);
         free(it->ext);
         free(it->title);
@@ -58,6 +60,7 @@ int sphase_add(struct sphase *p, const char *source, const char *ext, const char
 
 static void item_free(struct sphase_item *it)
 {
+    free(it->thread);
     free(it->source);
     free(it->ext);
     free(it->title);
@@ -390,7 +393,11 @@ static void place_entry(struct kb *kb, int64_t client_id, struct sphase *p, stru
     json_t *mj = json_object();
     char *ms;
 
-    if (dup && dup[i] != i) {
+    if (it->thread) { /* mail threads first: the explorer's thread key */
+        char ts[40];
+        ts_slug(it->thread, ts, sizeof ts);
+        snprintf(folder, sizeof folder, "thread-%s", ts);
+    } else if (dup && dup[i] != i) {
         snprintf(folder, sizeof folder, "near-duplicates");
     } else if (slash) {
         char top[48];

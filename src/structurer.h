@@ -22,6 +22,7 @@
 
 struct sphase_item {
     char *source, *ext, *title, *text, *file_type;
+    char *thread; /* mail thread key from the document metadata, or NULL */
 };
 
 struct sphase {
@@ -40,7 +41,7 @@ struct sphase {
 
 /* Remember a document for the structure phase (text capped). */
 int sphase_add(struct sphase *p, const char *source, const char *ext, const char *title,
-               const char *text, const char *file_type);
+               const char *text, const char *file_type, const char *thread_key);
 void sphase_free(struct sphase *p);
 
 /* Run the phase with K structurers, workspaces under root. When the client
