@@ -1423,9 +1423,12 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         m.phase.client = o->client;
         m.phase.run_id = m.run_id;
         logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
+        double st0 = now_s();
         if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
                        m.log, serr, sizeof serr) < 0)
             logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
+        else
+            logf_(&m, NULL, "structured %zu documents in %.3f s", m.phase.n, now_s() - st0);
     }
     if (o->live && m.drawn_lines) {
         draw(&m);
