@@ -86,6 +86,24 @@ is "$("$JQ" -r 'select(.kind=="entry" and (.path|startswith("people/")|not) and 
 like "$("$JQ" -r 'select(.kind=="node" and .path=="people/pay") | .summary' "$OUT")" "HR matters" \
     "the skill node carries the client's description"
 
+# Mail threads are entry groups: three messages of one thread share one.
+mkdir -p mail
+for i in 1 2 3; do
+    re=; [ $i -gt 1 ] && re='Re: '
+    printf 'From: Ann <ann@x.example>\r\nTo: bob@x.example\r\nSubject: %sPayroll run for March\r\nMessage-ID: <m%d@x.example>\r\nDate: Mon, 2 Mar 2026 10:0%d:00 +0000\r\n\r\nThe payroll run is late again.\r\n' "$re" $i $i >mail/m$i.eml
+done
+printf 'From: Ann <ann@x.example>\r\nSubject: Lunch\r\nMessage-ID: <l@x.example>\r\n\r\nSoup today.\r\n' >mail/lunch.eml
+cat >mail.json <<JSON
+{"client": "acme", "sources": [{"name": "box", "type": "folder", "path": "$SCRATCH/mail"}]}
+JSON
+run --db m.db onboard acme mail.json --structurers 2
+is "$RC" 0 "onboard mail with structurers exits 0"
+run --db m.db export acme
+is "$("$JQ" -r 'select(.kind=="entry" and (.key|test("/m[0-9]|:m[0-9]"))) | .path | split("/")[2]' "$OUT" | sort -u)" \
+    "thread-payroll-run-for-march" "the three messages of a thread share one entry group"
+isnt "$("$JQ" -r 'select(.kind=="entry" and (.key|test("lunch"))) | .path | split("/")[2]' "$OUT")" \
+    "thread-payroll-run-for-march" "another thread gets another group"
+
 # Without --structurers the folder placement stays.
 run --db c.db onboard acme sources.json
 run --db c.db tree acme
