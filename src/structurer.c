@@ -860,14 +860,43 @@ static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, in
 }
 
 /* A unique slug label for group g among groups already named in names[0..g). */
+/* The label words of group g without blocked (identifying) words: up to
+ * want words joined by '-', into out. */
+static void clean_label(const struct st_corpus *c, const int *group_of, int ngroups, int g,
+                        const struct blocklist *bl, int want, struct buf *out)
+{
+    struct buf raw = BUF_INIT;
+    const char *w;
+    int got = 0;
+
+    st_label(c, group_of, ngroups, g, want + 6, &raw);
+    for (w = buf_str(&raw); *w && got < want;) {
+        size_t l = strcspn(w, "-");
+        char word[TS_TOKEN_MAX + 1];
+        if (l && l <= TS_TOKEN_MAX) {
+            memcpy(word, w, l);
+            word[l] = '\0';
+            if (!blocked(bl, word)) {
+                buf_addf(out, "%s%s", got ? "-" : "", word);
+                got++;
+            }
+        }
+        w += l;
+        w += strspn(w, "-");
+    }
+    if (!got)
+        buf_adds(out, "misc");
+    buf_release(&raw);
+}
+
 static void unique_label(const struct st_corpus *c, const int *group_of, int ngroups, int g,
-                         char names[][48])
+                         const struct blocklist *bl, char names[][48])
 {
     struct buf b = BUF_INIT;
     char slug[64];
     size_t l;
 
-    st_label(c, group_of, ngroups, g, 2, &b);
+    clean_label(c, group_of, ngroups, g, bl, 2, &b);
     ts_slug(buf_str(&b), slug, 40);
     for (int n = 2, again = 1; again; n++) {
         again = 0;
@@ -1003,13 +1032,13 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         dom[i] = -1;
     for (size_t t = 0; t < nu; t++)
         dom[mem[t]] = tmp[t];
+    blocklist_build(&bl, p); /* no addresses or client/source names in node labels */
     dnames = calloc((size_t)ndom, sizeof *dnames);
     if (!dnames)
         goto out_corpus;
     for (int g = 0; g < ndom; g++)
-        unique_label(&corpus, dom, ndom, g, dnames);
+        unique_label(&corpus, dom, ndom, g, &bl, dnames);
     st_neardup(sig, n, 2, dup);
-    blocklist_build(&bl, p);
     if (kb_begin(kb) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         goto out_corpus;
@@ -1058,8 +1087,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
                 gof[gm[t]] = tmp[t];
             for (int h = 0; h < nsk; h++) {
                 struct buf kb8 = BUF_INIT;
-                unique_label(&corpus, gof, nsk, h, snames);
-                st_label(&corpus, gof, nsk, h, SPHASE_KEYWORDS, &kb8);
+                unique_label(&corpus, gof, nsk, h, &bl, snames);
+                clean_label(&corpus, gof, nsk, h, &bl, SPHASE_KEYWORDS, &kb8);
                 title_of(buf_str(&kb8), stitle, sizeof stitle);
                 snprintf(kw[h], sizeof kw[h], "Keywords: %.240s", stitle);
                 {
