@@ -6,6 +6,7 @@
  * that covers them, so a checkpoint never runs ahead of its data.
  */
 #include "master.h"
+#include "structurer.h"
 
 #include "buf.h"
 #include "driver.h"
@@ -116,6 +117,7 @@ struct master {
     int drawn_lines;
     char root[512];
     FILE *log;
+    struct sphase phase; /* documents for the structure phase */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -455,7 +457,8 @@ static const char *recent_version(struct job *j, const char *external_id)
 /* Until the structurers place documents, each gets an entry in a tree that
  * follows its source and folders: source / top folder / next folder. */
 static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
-                          const char *text, const char *file_type, int64_t doc_id)
+                          const char *text, const char *file_type, int64_t doc_id,
+                          const char *thread_key)
 {
     struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
     const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
@@ -464,6 +467,9 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
     int rc;
 
     (void)doc_id;
+    if (m->o->structurers > 0 &&
+        sphase_add(&m->phase, j->def->name, ext, title, text, file_type, thread_key) < 0)
+        return -1;
     slug_into(&path, j->def->name, strlen(j->def->name));
     buf_addch(&path, '/');
     if (s1)
@@ -560,7 +566,7 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         (res != KB_UNCHANGED &&
          place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
                         d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
-                        id) < 0)) {
+                        id, json_string_value(json_object_get(meta, "thread_key"))) < 0)) {
         free(meta_s);
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));
@@ -1501,6 +1507,19 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         }
     }
     tx_commit(&m);
+    if (o->structurers > 0 && !m.interrupted && m.phase.n) {
+        char serr[300];
+        m.phase.taxonomy = src->taxonomy;
+        m.phase.client = o->client;
+        m.phase.run_id = m.run_id;
+        logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
+        double st0 = now_s();
+        if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
+                       m.log, serr, sizeof serr) < 0)
+            logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
+        else
+            logf_(&m, NULL, "structured %zu documents in %.3f s", m.phase.n, now_s() - st0);
+    }
     if (o->live && m.drawn_lines) {
         draw(&m);
         m.drawn_lines = 0;
@@ -1573,6 +1592,7 @@ out:
         }
     }
     free(m.jobs);
+    sphase_free(&m.phase);
     netloop_free(m.net);
     if (m.sigfd >= 0) {
         close(m.sigfd);
