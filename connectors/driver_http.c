@@ -968,6 +968,14 @@ static void version_of(const json_t *rec, const json_t *doc, json_t *ctx, char *
     free(s);
 }
 
+/* has_more-style flags: true, a non-zero number or a non-empty string. */
+static int truthy(const json_t *v)
+{
+    return json_is_true(v) || (json_is_integer(v) && json_integer_value(v) != 0) ||
+           (json_is_real(v) && json_real_value(v) != 0) ||
+           (json_is_string(v) && *json_string_value(v));
+}
+
 static int cursor_gt(const json_t *a, const json_t *b)
 {
     if (!b)
@@ -1085,7 +1093,7 @@ static void list_page_done(struct req *r, json_t *body)
         json_t *c = http_path(body, cfg_str(pag, "path"));
         const char *stop = cfg_str(pag, "has_more");
         char *cs = c ? http_scalar(c) : NULL;
-        if (cs && *cs && (!stop || json_is_true(http_path(body, stop)))) {
+        if (cs && *cs && (!stop || truthy(http_path(body, stop)))) {
             json_object_set_new(next, "cursor", json_string(cs));
             more = 1;
         }
@@ -1350,7 +1358,7 @@ static void on_success(struct req *r, long status)
             json_t *c = http_path(body, cfg_str(pag, "path"));
             const char *stop = cfg_str(pag, "has_more");
             char *cs = c ? http_scalar(c) : NULL;
-            if (cs && *cs && (!stop || json_is_true(http_path(body, stop))))
+            if (cs && *cs && (!stop || truthy(http_path(body, stop))))
                 next = json_pack("{s:s}", "cursor", cs);
             free(cs);
         } else if (strcmp(ptype, "continue") == 0) {
