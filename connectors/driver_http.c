@@ -458,6 +458,21 @@ static void req_done(struct req *r, json_t *out)
         json_decref(out);
 }
 
+/* A query or form value, percent-encoded whole (literal text too); takes v. */
+static char *escaped(char *v)
+{
+    char *e, *out;
+
+    if (!v)
+        return NULL;
+    e = curl_easy_escape(NULL, v, 0);
+    explicit_bzero(v, strlen(v));
+    free(v);
+    out = e ? strdup(e) : NULL;
+    curl_free(e);
+    return out;
+}
+
 /* Builds the URL, headers and body of r from its spec and context. */
 static int req_build(struct req *r, char *err, size_t errlen)
 {
@@ -493,7 +508,7 @@ static int req_build(struct req *r, char *err, size_t errlen)
     if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0)
         buf_adds(&url, p); /* an absolute URL (e.g. a token endpoint) */
     else
-        buf_addf(&url, "%s%s%s", hs->base_url, *p == '/' ? "" : "/", p);
+        buf_addf(&url, "%s%s%s", hs->base_url, *p == '/' || !*p ? "" : "/", p);
     free(p);
     first = !strchr(buf_str(&url), '?');
     q = json_object_get(rq, "query");
@@ -509,9 +524,9 @@ static int req_build(struct req *r, char *err, size_t errlen)
         char *val;
         if (json_is_object(cont) && json_object_get(cont, k))
             continue;
-        val = json_is_string(v)
-                  ? fill(hs, r->ctx, json_string_value(v), HTTP_ENC_URL, &missing, err, errlen)
-                  : http_scalar(v);
+        val = escaped(json_is_string(v) ? fill(hs, r->ctx, json_string_value(v), HTTP_ENC_RAW,
+                                               &missing, err, errlen)
+                                        : http_scalar(v));
         if (!val) {
             json_decref(merged);
             buf_release(&url);
@@ -562,9 +577,9 @@ static int req_build(struct req *r, char *err, size_t errlen)
                 val = strdup(e ? e : "");
                 curl_free(e);
             } else {
-                val = json_is_string(q) ? fill(hs, r->ctx, json_string_value(q), HTTP_ENC_URL,
-                                               &missing, err, errlen)
-                                        : http_scalar(q);
+                val = escaped(json_is_string(q) ? fill(hs, r->ctx, json_string_value(q),
+                                                       HTTP_ENC_RAW, &missing, err, errlen)
+                                                : http_scalar(q));
             }
             if (!val) {
                 buf_release(&f);
