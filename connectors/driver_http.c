@@ -1115,6 +1115,14 @@ static void list_page_done(struct req *r, json_t *body)
         free(cs);
     } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
         int size = cfg_int(pag, "page_size", 100);
+        if (json_is_string(json_object_get(pag, "page_size"))) { /* "{{settings.page_size}}" */
+            char *ps = http_render(cfg_str(pag, "page_size"), r->ctx, HTTP_ENC_RAW, NULL, err,
+                                   sizeof err);
+            size = ps ? atoi(ps) : 0;
+            free(ps);
+            if (size < 1)
+                size = 100;
+        }
         json_int_t off = json_integer_value(json_object_get(page, "offset"));
         json_int_t num = json_object_get(page, "number")
                              ? json_integer_value(json_object_get(page, "number"))

@@ -251,8 +251,13 @@ json_t *http_render_json(const json_t *tpl, const json_t *ctx, char *err, size_t
             v = lookup(s + 2, n - 4, ctx, &lit, litbuf, sizeof litbuf, err, errlen);
             if (err[0])
                 return NULL;
-            if (lit)
+            if (lit) { /* '100' in a JSON body is the number 100 */
+                char *end;
+                long long num = strtoll(litbuf, &end, 10);
+                if (*litbuf && !*end && strlen(litbuf) < 16)
+                    return json_integer(num);
                 return json_string(litbuf);
+            }
             return v ? json_deep_copy(v) : json_null();
         }
         r = http_render(s, ctx, HTTP_ENC_RAW, &missing, err, errlen);

@@ -26,7 +26,7 @@ LOCK = threading.Lock()
 STATE = {"fail429": 0, "retry_after": 1, "fail500": 0, "slow_ms": 0, "reset": 0,
          "expire_after": 0, "fault_prefix": "", "budget_prefix": "/budget"}
 STATS = {"requests": {}, "times": {}, "refreshes": 0, "bad_auth": 0, "served429": 0,
-         "served500": 0, "after429": []}
+         "served500": 0, "after429": [], "log": [], "auth_headers": []}
 TOKENS = {}  # access token -> requests left (None: unlimited)
 CLIENT = {"id": "trawl-test.apps.example", "secret": "s3cr3t-client", "refresh": "1//refresh-abc"}
 WIKI_USER = ("Bot@trawl", "wiki-bot-password-9")
@@ -269,6 +269,9 @@ class H(BaseHTTPRequestHandler):
 
     def count(self, path):
         with LOCK:
+            STATS["log"].append(self.path)
+            if self.headers.get("Authorization"):
+                STATS["auth_headers"].append(self.headers.get("Authorization"))
             STATS["requests"][path] = STATS["requests"].get(path, 0) + 1
             for pre in ("/drive", "/gmail", "/sheets", "/slack", "/notion", "/couch", "/wiki",
                         "/token", "/budget"):
@@ -292,8 +295,14 @@ class H(BaseHTTPRequestHandler):
                     D.mutate()
                 if STATE.pop("clear", None):
                     STATS.update({"requests": {}, "times": {}, "refreshes": 0, "bad_auth": 0,
-                                  "served429": 0, "served500": 0, "after429": []})
+                                  "served429": 0, "served500": 0, "after429": [], "log": [],
+                                  "auth_headers": []})
             return self.send_json({"ok": True})
+        if path == "/__counts":
+            return self.send_json({"drive": len([f for f in D.drive if not f["trashed"]]),
+                                   "gmail": len(D.gmail), "sheets": 2, "slack": len(D.slack),
+                                   "notion": len(D.notion), "couch": len(D.couch),
+                                   "wiki": len(D.wiki)})
         if path == "/__stats":
             with LOCK:
                 return self.send_json(STATS)
@@ -427,7 +436,8 @@ class H(BaseHTTPRequestHandler):
         meth = path.strip("/").split("/")[-1]
         limit = min(int(q.get("limit", 100)), 200)
         if meth == "conversations.list":
-            chunk, nxt = page_of(D.slack, q.get("cursor"), limit)
+            cur = q.get("cursor")
+            chunk, nxt = page_of(D.slack, base64.b64decode(cur).decode() if cur else None, limit)
             return self.send_json({"ok": True, "channels": [
                 {k: v for k, v in c.items() if not k.startswith("_")} for c in chunk],
                 "response_metadata": {"next_cursor": nxt and base64.b64encode(
