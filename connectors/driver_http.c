@@ -260,7 +260,7 @@ static int http_open(struct driver_source *s, char *err, size_t errlen)
     if (json_is_integer(json_object_get(s->settings, "timeout_s")))
         hs->timeout_s = (long)json_integer_value(json_object_get(s->settings, "timeout_s"));
     br = json_object_get(cfg, "breaker");
-    hs->breaker_n = cfg_int(br, "failures", 5);
+    hs->breaker_n = cfg_int(br, "failures", 10);
     hs->breaker_s = cfg_num(br, "cooldown_s", 60);
     /* the budget: the toolkit's default, or the source's own ("rate": {...}) */
     rate = json_object_get(s->settings, "rate");
@@ -1116,8 +1116,8 @@ static void list_page_done(struct req *r, json_t *body)
     } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
         int size = cfg_int(pag, "page_size", 100);
         if (json_is_string(json_object_get(pag, "page_size"))) { /* "{{settings.page_size}}" */
-            char *ps = http_render(cfg_str(pag, "page_size"), r->ctx, HTTP_ENC_RAW, NULL, err,
-                                   sizeof err);
+            char *ps =
+                http_render(cfg_str(pag, "page_size"), r->ctx, HTTP_ENC_RAW, NULL, err, sizeof err);
             size = ps ? atoi(ps) : 0;
             free(ps);
             if (size < 1)
@@ -1446,7 +1446,7 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         json_object_set(r->ctx, "args", args);
-        req_send(r);
+        req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
         return DRIVER_PENDING;
     }
     if (strcmp(op, "fetch") == 0) {
@@ -1496,7 +1496,7 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)n);
             return 0;
         }
-        req_send(r);
+        req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
         return DRIVER_PENDING;
     }
     if (strncmp(op, "records:", 8) == 0) { /* a named request: its records come back as JSON */
@@ -1514,7 +1514,7 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         r->limit = (int)json_integer_value(json_object_get(args, "limit"));
-        req_send(r);
+        req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
         return DRIVER_PENDING;
     }
     snprintf(err, errlen, "the http driver has no operation '%s'", op);
