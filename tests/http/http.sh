@@ -43,6 +43,21 @@ JSON
 curl -s "$B/__counts" >counts.json
 want() { "$JQ" -r ".$1" counts.json; }
 
+# ---- every http toolkit matches schema/http-toolkit.schema.json ----------------------
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    bad=$(python3 - "$HERE/../../schema/http-toolkit.schema.json" "$HERE"/../../connectors/*.json "$HERE"/connectors/*.json <<'PY'
+import json, sys, jsonschema
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+for f in sys.argv[2:]:
+    d = json.load(open(f))
+    if isinstance(d, dict) and d.get("driver") == "http":
+        for e in v.iter_errors(d.get("http")):
+            print("%s: http.%s: %s" % (f, ".".join(map(str, e.path)), e.message[:200]))
+PY
+)
+    is "$bad" "" "every http toolkit's section matches the schema"
+fi
+
 # ---- first run: everything ----------------------------------------------------
 ctl '{"expire_after": 9}' # Google access tokens die after 9 requests: refreshes
 run onboard acme sources.json --json --keep-workspaces
