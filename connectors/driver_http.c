@@ -717,10 +717,13 @@ static void req_send(struct req *r)
         req_later(r, wait);
         return;
     }
-    if (!r->easy)
-        r->easy = curl_easy_init();
-    else
-        curl_easy_reset(r->easy);
+    if (r->easy) /* a fresh handle per attempt; connections stay in the multi's pool */
+        curl_easy_cleanup(r->easy);
+    r->easy = curl_easy_init();
+    if (!r->easy) {
+        req_fail(r, "out of memory");
+        return;
+    }
     buf_reset(&r->resp);
     r->retry_after[0] = '\0';
     r->link_next[0] = '\0';
@@ -730,7 +733,8 @@ static void req_send(struct req *r)
     }
     curl_easy_setopt(r->easy, CURLOPT_URL, r->url);
     curl_easy_setopt(r->easy, CURLOPT_SHARE, hs->share);
-    curl_easy_setopt(r->easy, CURLOPT_COOKIEFILE, "");
+    if (strcmp(hs->auth_type, "session") == 0) /* the login's cookies, in the share */
+        curl_easy_setopt(r->easy, CURLOPT_COOKIEFILE, "");
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
