@@ -604,6 +604,19 @@ class H(BaseHTTPRequestHandler):
 
     # ---- a paged JSON list for the budget test and the benchmark ----
     def budget(self, method, path, q, body):
+        if path == "/linked":  # GitHub-style: an API key in the query, Link headers
+            if q.get("api_key") != "k-linked-789":
+                return self.send_json({"message": "Bad credentials"}, 401)
+            n, size, page = int(q.get("n", 250)), 30, int(q.get("page", 1))
+            items = [{"id": "L%04d" % i, "title": "linked %d" % i}
+                     for i in range((page - 1) * size, min(n, page * size))]
+            hdr = {}
+            if page * size < n:
+                nxt = "<http://%s/budget/linked?n=%d&page=%d>; rel=\"next\"" % (
+                    self.headers.get("Host"), n, page + 1)
+                hdr["Link"] = nxt + ', <http://%s/budget/linked?page=1>; rel="first"' % (
+                    self.headers.get("Host"))
+            return self.send_json(items, headers=hdr)
         n = int(q.get("n", 3000))
         size = int(q.get("per_page", 100))
         page = int(q.get("page", 1))

@@ -157,6 +157,19 @@ worst=$(stat '.times["/budget"] | sort | [range(0; length - 10) as $i | .[$i + 1
 ok "$(python3 -c "import sys; sys.exit(0 if $worst >= 0.45 else 1)"; echo $?)" \
     "never more than 10 requests in 0.5 s across both sources (tightest 11: $worst s)"
 
+# ---- API key in the query, Link-header pages --------------------------------------
+cat >linked.json <<JSON
+{"client": "acme", "sources": [{"name": "gh", "type": "linked", "url": "$B", "n": 250, "key_env": "LINKED_KEY"}]}
+JSON
+ctl '{"clear": 1}'
+LINKED_KEY=k-linked-789 run onboard acme linked.json --json
+is "$RC" 0 "Link-header source exits 0"
+is "$(docs gh)" 250 "every record of every rel=next page"
+stats
+is "$(stat '[.log[] | select(startswith("/budget/linked"))] | length')" 9 "9 pages of 30, each once"
+leak=$(grep -rla 'k-linked-789' tmp "$TRAWL_DB" 2>/dev/null | head -1)
+is "$leak" "" "the API key is in no workspace and not in the knowledge base"
+
 # ---- breaker: a dead host fails fast while a live source finishes -----------------
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >dead.json <<JSON
