@@ -491,9 +491,15 @@ static int req_build(struct req *r, char *err, size_t errlen)
     r->url = r->body = r->ctype = NULL;
     r->method = cfg_str(rq, "method") ? cfg_str(rq, "method") : "GET";
     if (json_is_string(json_object_get(json_object_get(r->ctx, "page"), "link"))) {
-        /* a Link-header paginator: the server's next URL, as given */
-        r->url =
-            strdup(json_string_value(json_object_get(json_object_get(r->ctx, "page"), "link")));
+        /* a Link-header paginator: the server's next URL, as given, but only on the
+         * API's own host: credentials never follow a link elsewhere */
+        const char *link =
+            json_string_value(json_object_get(json_object_get(r->ctx, "page"), "link"));
+        if (host_get(link) != host_get(hs->base_url)) {
+            snprintf(err, errlen, "the next-page link '%.200s' leaves %s", link, hs->base_url);
+            return -1;
+        }
+        r->url = strdup(link);
         goto headers;
     }
     /* the path: every placeholder percent-encoded, '/' included */
