@@ -1205,6 +1205,7 @@ static void list_start(struct http_src *hs, struct driver_call *call, struct req
             hs->incremental = 1;
             if (json_object_get(inc, "list"))
                 hs->list = json_object_get(inc, "list");
+            json_decref(hs->cursor);
             hs->cursor = json_deep_copy(hs->s->cursor);
         }
         json_decref(hs->page);
