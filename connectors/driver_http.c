@@ -1585,4 +1585,7 @@ static void http_close(struct driver_source *s)
     s->state = NULL;
 }
 
-const struct driver_ops driver_http_ops = {"http", http_open, http_call, http_present, http_close};
+/* operations: "list", "fetch" and "records:NAME" for each named request (NULL: checked
+ * against the toolkit's own "http" section instead) */
+const struct driver_ops driver_http_ops = {"http",       http_open,  http_call,
+                                           http_present, http_close, NULL};
