@@ -625,9 +625,13 @@ static json_t *m_checkpoint(struct master *m, struct job *j, json_t *params, int
         snprintf(err, errlen, "checkpoint needs a \"state\" object");
         return NULL;
     }
+    json_t *cur = json_incref(json_object_get(j->checkpoint, "cursor"));
     json_decref(j->checkpoint);
     j->checkpoint = json_deep_copy(state);
     json_object_del(j->checkpoint, "complete"); /* only the master declares a source complete */
+    json_object_del(j->checkpoint, "cursor");   /* the driver's, kept until the run completes */
+    if (cur)
+        json_object_set_new(j->checkpoint, "cursor", cur);
     if (store_checkpoint(m, j) < 0) {
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the checkpoint failed: %s", kb_errmsg(m->kb));
@@ -703,6 +707,10 @@ static int finish_source(struct master *m, struct job *j)
     if (!j->checkpoint)
         j->checkpoint = json_object();
     json_object_set_new(j->checkpoint, "complete", json_true());
+    if (j->ds.cursor_next) { /* where the next run's incremental listing starts */
+        json_object_set(j->checkpoint, "cursor", j->ds.cursor_next);
+        j->ds.cursor = json_object_get(j->checkpoint, "cursor");
+    }
     return store_checkpoint(m, j);
 }
 
@@ -1072,6 +1080,8 @@ static int job_start(struct master *m, struct job *j)
         j->ds.complete = driver_complete;
         j->ds.secret = job_secret;
         j->ds.secret_arg = j;
+        j->ds.toolkit = j->def->toolkit->json;
+        j->ds.cursor = json_object_get(j->checkpoint, "cursor");
         if (j->drv->open(&j->ds, err, sizeof err) < 0) {
             snprintf(j->error, sizeof j->error, "%.390s", err);
             return -1;
@@ -1108,6 +1118,8 @@ static void job_close_driver(struct job *j)
     if (j->drv && j->drv_open)
         j->drv->close(&j->ds);
     j->drv_open = 0;
+    json_decref(j->ds.cursor_next);
+    j->ds.cursor_next = NULL;
     while (j->calls) /* cancelled by close() */
         call_unlink(j, j->calls);
 }
@@ -1383,6 +1395,11 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             j->checkpoint = json_loads(cp, 0, NULL);
             if (json_is_true(json_object_get(j->checkpoint, "complete")))
                 j->state = JOB_SKIPPED; /* finished in an earlier run */
+        } else if (cp) { /* a new run keeps only the driver's incremental cursor */
+            json_t *old = json_loads(cp, 0, NULL), *cur = json_object_get(old, "cursor");
+            if (cur && json_is_true(json_object_get(old, "complete")))
+                j->checkpoint = json_pack("{s:O}", "cursor", cur);
+            json_decref(old);
         }
         free(cp);
         if (fault) { /* TRAWL_FAULT=source:kind[:once] (tests only) */
