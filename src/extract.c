@@ -4,6 +4,8 @@
  * Richer formats (MIME, HTML, office files) plug in here.
  */
 #include "extract.h"
+#include "extract_csv.h"
+#include "extract_office.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -172,7 +174,24 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     json_t *meta = json_object();
     int rc;
 
-    (void)lim;
+    /* Format extractors, most specific first; each says EXTRACT_NOT_MINE or does the file. */
+    long n = extract_office_file(path, name, lim, fn, arg, err, errlen);
+    if (n == EXTRACT_NOT_MINE)
+        n = extract_csv_file(path, name, lim, fn, arg, err, errlen);
+    if (n >= 0) {
+        json_decref(meta);
+        return n;
+    }
+    if (n == -1) { /* recognised but unreadable: recorded with the reason */
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = name;
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+        return 1;
+    }
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";
