@@ -43,10 +43,9 @@ struct tw {
 
 static void tw_flush(struct tw *w)
 {
-    if (w->nl) {
-        if (w->b->len && buf_addch(w->b, '\n') < 0)
-            w->full = 1;
-    } else if (w->tabs) {
+    if (w->nl && w->b->len && buf_addch(w->b, '\n') < 0)
+        w->full = 1;
+    if (w->tabs) {
         for (int i = 0; i < w->tabs && i < OFFICE_MAX_TABS; i++)
             if (buf_addch(w->b, '\t') < 0)
                 w->full = 1;
@@ -322,7 +321,8 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
                 continue;
             }
             if (!empty && (strcmp(n, "tracked-changes") == 0 || strcmp(n, "delText") == 0 ||
-                           strcmp(n, "instrText") == 0 || strcmp(n, "rPh") == 0)) {
+                           strcmp(n, "instrText") == 0 || strcmp(n, "rPh") == 0 ||
+                           (!odf && strcmp(n, "fld") == 0))) {
                 skip = 1;
             } else if (strcmp(n, "t") == 0 && !odf) {
                 in_t = !empty;
@@ -759,7 +759,7 @@ static void xlsx_sheet(struct pkg *k, const struct part *p, const struct sst *s,
             } else if (strcmp(n, "c") == 0) {
                 char *ref = attr(r, "r"), *t = attr(r, "t");
                 long c = col_of(ref);
-                if (c > col && !w->nl)
+                if (c > col)
                     w->tabs += (int)(c - col > OFFICE_MAX_TABS ? OFFICE_MAX_TABS : c - col);
                 col = c >= 0 ? c : col;
                 snprintf(ctype, sizeof ctype, "%s", t ? t : "n");
@@ -769,8 +769,7 @@ static void xlsx_sheet(struct pkg *k, const struct part *p, const struct sst *s,
                 in_c = !empty;
                 if (empty) {
                     col++;
-                    if (!w->nl)
-                        w->tabs++;
+                    w->tabs++;
                 }
             } else if ((strcmp(n, "v") == 0 || strcmp(n, "t") == 0) && in_c) {
                 in_v = !empty;
