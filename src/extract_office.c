@@ -306,7 +306,7 @@ static long attr_long(xmlTextReaderPtr r, const char *name, long dflt)
 static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf)
 {
     xmlTextReaderPtr r = xml_open(k, p);
-    int in_t = 0, cells = 0, skip = 0, rc;
+    int in_t = 0, cells = 0, skip = 0, para = 0, rc;
 
     if (!r)
         return;
@@ -326,6 +326,8 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
                 skip = 1;
             } else if (strcmp(n, "t") == 0 && !odf) {
                 in_t = !empty;
+            } else if (odf && !empty && (strcmp(n, "p") == 0 || strcmp(n, "h") == 0)) {
+                para++;
             } else if (strcmp(n, "tab") == 0) {
                 tw_flush(w);
                 tw_text(w, "\t", 1);
@@ -367,6 +369,8 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
             if (strcmp(n, "t") == 0)
                 in_t = 0;
             else if (strcmp(n, "p") == 0 || strcmp(n, "h") == 0) {
+                if (odf && para > 0)
+                    para--;
                 if (cells > 0)
                     w->sp = 1;
                 else
@@ -385,7 +389,7 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
         } else if ((type == XML_READER_TYPE_TEXT ||
                     type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE ||
                     type == XML_READER_TYPE_CDATA) &&
-                   !skip && (in_t || odf)) {
+                   !skip && (in_t || (odf && para > 0))) {
             const char *v = (const char *)xmlTextReaderConstValue(r);
             if (v)
                 tw_text(w, v, strlen(v));
@@ -846,7 +850,7 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
     struct buf b;
     struct tw w;
     char *name = NULL;
-    int depth = 0, rc;
+    int depth = 0, para = 0, rc;
 
     if (!r)
         return;
@@ -883,6 +887,8 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
                            (strcmp(n, "table-cell") == 0 || strcmp(n, "covered-table-cell") == 0)) {
                     if (!w.nl)
                         w.tabs += (int)attr_long(r, "number-columns-repeated", 1);
+                } else if (strcmp(n, "p") == 0 && !empty) {
+                    para++;
                 } else if (strcmp(n, "s") == 0) {
                     tw_text(&w, " ", 1);
                 } else if (strcmp(n, "annotation") == 0 && !empty) {
@@ -897,12 +903,15 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
                     }
                 } else if (strcmp(n, "p") == 0) {
                     w.sp = 1;
+                    if (para > 0)
+                        para--;
                 } else if (strcmp(n, "table-row") == 0) {
                     w.tabs = 0;
                     tw_newline(&w);
                 }
-            } else if (type == XML_READER_TYPE_TEXT ||
-                       type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
+            } else if ((type == XML_READER_TYPE_TEXT ||
+                        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) &&
+                       para > 0) {
                 const char *v = (const char *)xmlTextReaderConstValue(r);
                 if (v)
                     tw_text(&w, v, strlen(v));
