@@ -335,14 +335,14 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
                        strcmp(n, "line-break") == 0) {
                 tw_newline(w);
             } else if (odf && strcmp(n, "s") == 0) {
-                long c = attr_long(r, "c", 1);
+                long c = attr_long(r, "text:c", 1);
                 for (long i = 0; i < c && i < 64; i++)
                     tw_text(w, " ", 1);
             } else if (strcmp(n, "tc") == 0 || strcmp(n, "table-cell") == 0 ||
                        strcmp(n, "covered-table-cell") == 0) {
                 cells++;
                 if (empty && odf)
-                    w->tabs += (int)attr_long(r, "number-columns-repeated", 1);
+                    w->tabs += (int)attr_long(r, "table:number-columns-repeated", 1);
             } else if (strcmp(n, "tr") == 0 || strcmp(n, "table-row") == 0) {
                 tw_newline(w);
             } else if (odf && strcmp(n, "annotation") == 0) {
@@ -353,7 +353,7 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
                 tw_str(w, "[notes]");
                 tw_newline(w);
             } else if (odf && strcmp(n, "page") == 0) {
-                char *nm = attr(r, "name");
+                char *nm = attr(r, "draw:name");
                 tw_newline(w);
                 tw_str(w, "[slide ");
                 tw_str(w, nm ? nm : "?");
@@ -379,7 +379,7 @@ static void walk_text(struct pkg *k, const struct part *p, struct tw *w, int odf
                        strcmp(n, "covered-table-cell") == 0) {
                 cells--;
                 w->sp = 0;
-                w->tabs += odf ? (int)attr_long(r, "number-columns-repeated", 1) : 1;
+                w->tabs += 1; /* the repeat count is on empty cells only */
             } else if (strcmp(n, "tr") == 0 || strcmp(n, "table-row") == 0) {
                 w->tabs = 0;
                 tw_newline(w);
@@ -864,7 +864,7 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
             !xmlTextReaderIsEmptyElement(r)) {
             if (depth++ == 0) {
                 xmlFree(name);
-                name = attr(r, "name");
+                name = attr(r, "table:name");
                 buf_reset(&b);
                 memset(&w, 0, sizeof w);
                 w.b = &b;
@@ -885,8 +885,8 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
                     tw_newline(&w);
                 } else if (empty &&
                            (strcmp(n, "table-cell") == 0 || strcmp(n, "covered-table-cell") == 0)) {
-                    if (!w.nl)
-                        w.tabs += (int)attr_long(r, "number-columns-repeated", 1);
+                    long rep = attr_long(r, "table:number-columns-repeated", 1);
+                    w.tabs += (int)(rep > OFFICE_MAX_TABS ? OFFICE_MAX_TABS : rep);
                 } else if (strcmp(n, "p") == 0 && !empty) {
                     para++;
                 } else if (strcmp(n, "s") == 0) {
@@ -897,10 +897,7 @@ static void ods_sheets(struct pkg *k, const struct part *p, sheet_fn fn, void *a
             } else if (type == XML_READER_TYPE_END_ELEMENT) {
                 if (strcmp(n, "table-cell") == 0 || strcmp(n, "covered-table-cell") == 0) {
                     w.sp = 0;
-                    if (!w.nl || b.len) {
-                        long rep = attr_long(r, "number-columns-repeated", 1);
-                        w.tabs += (int)(rep > OFFICE_MAX_TABS ? OFFICE_MAX_TABS : rep);
-                    }
+                    w.tabs++;
                 } else if (strcmp(n, "p") == 0) {
                     w.sp = 1;
                     if (para > 0)

@@ -125,6 +125,10 @@ check trunc.docx 'len(docs) == 1 and "damaged" in (main["metadata"].get("extract
 run garbage.docx
 check garbage.docx 'len(docs) == 1 and main["metadata"].get("extract_error")'
 
+cp "$src/tests/fuzz/corpus/office/content.ods" "$tmp/content.ods"
+run content.ods
+check content.ods 'main["metadata"]["sheets"] == ["Sheet1"] and docs[0]["part"] == "sheet/1" and docs[0]["text"] == "a\t\t\t\tb"'
+
 # --- CSV / TSV -------------------------------------------------------------------
 printf 'name,city,note\r\nAda,London,"said ""hi""\nand left"\r\n\r\nGrace,,"a,b"\r\n' >"$tmp/people.csv"
 run people.csv
