@@ -4,6 +4,8 @@
  * Richer formats (MIME, HTML, office files) plug in here.
  */
 #include "extract.h"
+#include "extract_csv.h"
+#include "extract_office.h"
 
 #include "extract_archive.h"
 #include "extract_html.h"
@@ -297,6 +299,23 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     json_t *meta;
     int rc;
 
+    /* Office and CSV first: each says EXTRACT_NOT_MINE or does the file. */
+    long on = extract_office_file(path, name, lim, fn, arg, err, errlen);
+    if (on == EXTRACT_NOT_MINE)
+        on = extract_csv_file(path, name, lim, fn, arg, err, errlen);
+    if (on >= 0)
+        return on;
+    if (on == -1) { /* recognised but unreadable: recorded with the reason */
+        meta = json_object();
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = name;
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+        return 1;
+    }
     if (x) {
         long n = x->run(path, name, lim, fn, arg, err, errlen);
         if (n >= 0 || strcmp(x->name, "archive") == 0)
