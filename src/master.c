@@ -1395,7 +1395,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             j->checkpoint = json_loads(cp, 0, NULL);
             if (json_is_true(json_object_get(j->checkpoint, "complete")))
                 j->state = JOB_SKIPPED; /* finished in an earlier run */
-        } else if (cp) { /* a new run keeps only the driver's incremental cursor */
+        } else if (cp) {                /* a new run keeps only the driver's incremental cursor */
             json_t *old = json_loads(cp, 0, NULL), *cur = json_object_get(old, "cursor");
             if (cur && json_is_true(json_object_get(old, "complete")))
                 j->checkpoint = json_pack("{s:O}", "cursor", cur);
