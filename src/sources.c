@@ -24,15 +24,14 @@ static void fail_at(struct ctx *c, const char *pointer, const char *fmt, ...)
 
 static void fail_at(struct ctx *c, const char *pointer, const char *fmt, ...)
 {
-    char msg[400];
-    int line = 1, col = 1;
+    char msg[400], label[300];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    jsonpos_find(c->text.data, c->text.len, pointer, &line, &col);
-    snprintf(c->err, c->errlen, "sources file '%s' line %d column %d: %s", c->path, line, col, msg);
+    snprintf(label, sizeof label, "sources file '%s'", c->path);
+    jsonpos_fail(c->err, c->errlen, label, c->text.data, c->text.len, pointer, "%s", msg);
 }
 
 static int name_ok(const char *s)
@@ -201,24 +200,15 @@ struct sources *sources_load(const char *path, const struct registry *reg, char 
     struct sources *s = NULL;
     json_error_t je;
     json_t *root = NULL, *arr, *v;
-    FILE *f;
-    char chunk[65536];
-    size_t n;
 
     buf_init(&c.text, (size_t)16 << 20);
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read sources file '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (buf_add(&c.text, chunk, n) < 0) {
+    if (buf_read_file(&c.text, path) < 0) {
+        if (errno == EFBIG)
             snprintf(err, errlen, "sources file '%s' is over 16 MiB", path);
-            fclose(f);
-            goto fail;
-        }
+        else
+            snprintf(err, errlen, "cannot read sources file '%s': %s", path, strerror(errno));
+        goto fail;
     }
-    fclose(f);
     root = json_loadb(buf_str(&c.text), c.text.len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         snprintf(err, errlen, "sources file '%s' line %d column %d: %s", path, je.line, je.column,
