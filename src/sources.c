@@ -59,6 +59,70 @@ static int is_secret_field(const char *k)
     return 0;
 }
 
+/* The numeric limits objects a source may give ("budget", "extract"). */
+enum limit_kind { LIMIT_POSITIVE_INT, LIMIT_NONNEGATIVE_INT, LIMIT_POSITIVE };
+
+struct limit_key {
+    const char *name;
+    enum limit_kind kind;
+};
+
+static const struct limit_key budget_keys[] = {{"max_items", LIMIT_POSITIVE_INT},
+                                               {"max_bytes", LIMIT_POSITIVE_INT},
+                                               {"max_depth", LIMIT_NONNEGATIVE_INT},
+                                               {"max_seconds", LIMIT_POSITIVE}};
+static const struct limit_key extract_keys[] = {{"max_depth", LIMIT_POSITIVE_INT},
+                                                {"max_parts", LIMIT_POSITIVE_INT},
+                                                {"max_expanded", LIMIT_POSITIVE_INT},
+                                                {"max_ratio", LIMIT_POSITIVE}};
+
+/* Checks the object src[field], if present, against keys; what names one key in messages. */
+static int check_limits(struct ctx *c, json_t *src, size_t i, const char *field, const char *what,
+                        const struct limit_key *keys, size_t nkeys)
+{
+    json_t *v = json_object_get(src, field), *b;
+    char ptr[96], known[160] = "";
+    size_t off = 0;
+    const char *k;
+
+    for (size_t q = 0; q < nkeys; q++)
+        off +=
+            (size_t)snprintf(known + off, sizeof known - off, "%s%s", q ? ", " : "", keys[q].name);
+    if (!v)
+        return 0;
+    if (!json_is_object(v)) {
+        snprintf(ptr, sizeof ptr, "/sources/%zu/%s", i, field);
+        fail_at(c, ptr, "\"%s\" must be an object (keys: %s)", field, known);
+        return -1;
+    }
+    json_object_foreach(v, k, b)
+    {
+        const struct limit_key *key = NULL;
+        int good;
+        for (size_t q = 0; q < nkeys; q++)
+            if (strcmp(k, keys[q].name) == 0)
+                key = &keys[q];
+        snprintf(ptr, sizeof ptr, "/sources/%zu/%s/%.20s", i, field, k);
+        if (!key) {
+            fail_at(c, ptr, "unknown %s '%s' (known: %s)", what, k, known);
+            return -1;
+        }
+        if (key->kind == LIMIT_POSITIVE)
+            good = json_is_number(b) && json_number_value(b) > 0;
+        else
+            good = json_is_integer(b) &&
+                   json_integer_value(b) >= (key->kind == LIMIT_NONNEGATIVE_INT ? 0 : 1);
+        if (!good) {
+            fail_at(c, ptr, "%s '%s' must be a %s number", what, k,
+                    key->kind == LIMIT_POSITIVE       ? "positive"
+                    : key->kind == LIMIT_POSITIVE_INT ? "positive whole"
+                                                      : "non-negative whole");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_source(struct ctx *c, const struct registry *reg, json_t *src, size_t i,
                         struct source_def *d)
 {
@@ -123,74 +187,12 @@ static int check_source(struct ctx *c, const struct registry *reg, json_t *src, 
         }
     }
     d->path = json_string_value(json_object_get(src, "path"));
-    if ((v = json_object_get(src, "budget"))) {
-        static const char *const keys[] = {"max_items", "max_bytes", "max_depth", "max_seconds"};
-        json_t *b;
-        if (!json_is_object(v)) {
-            snprintf(ptr, sizeof ptr, "/sources/%zu/budget", i);
-            fail_at(c, ptr,
-                    "\"budget\" must be an object (keys: max_items, max_bytes, "
-                    "max_depth, max_seconds)");
-            return -1;
-        }
-        json_object_foreach(v, k, b)
-        {
-            int known = 0, good;
-            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
-                known |= strcmp(k, keys[q]) == 0;
-            snprintf(ptr, sizeof ptr, "/sources/%zu/budget/%.20s", i, k);
-            if (!known) {
-                fail_at(c, ptr,
-                        "unknown budget '%s' (known: max_items, max_bytes, max_depth, "
-                        "max_seconds)",
-                        k);
-                return -1;
-            }
-            if (strcmp(k, "max_seconds") == 0)
-                good = json_is_number(b) && json_number_value(b) > 0;
-            else if (strcmp(k, "max_depth") == 0)
-                good = json_is_integer(b) && json_integer_value(b) >= 0;
-            else
-                good = json_is_integer(b) && json_integer_value(b) > 0;
-            if (!good) {
-                fail_at(c, ptr, "budget '%s' must be a %s number", k,
-                        strcmp(k, "max_depth") == 0 ? "non-negative whole" : "positive");
-                return -1;
-            }
-        }
-    }
-    /* limits for hostile files, handed to the explorer's extraction */
-    if ((v = json_object_get(src, "extract"))) {
-        static const char *const keys[] = {"max_depth", "max_parts", "max_expanded", "max_ratio"};
-        json_t *b;
-        if (!json_is_object(v)) {
-            snprintf(ptr, sizeof ptr, "/sources/%zu/extract", i);
-            fail_at(c, ptr,
-                    "\"extract\" must be an object (keys: max_depth, max_parts, max_expanded, "
-                    "max_ratio)");
-            return -1;
-        }
-        json_object_foreach(v, k, b)
-        {
-            int known = 0;
-            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
-                known |= strcmp(k, keys[q]) == 0;
-            snprintf(ptr, sizeof ptr, "/sources/%zu/extract/%.20s", i, k);
-            if (!known) {
-                fail_at(c, ptr,
-                        "unknown extract limit '%s' (known: max_depth, max_parts, max_expanded, "
-                        "max_ratio)",
-                        k);
-                return -1;
-            }
-            if (strcmp(k, "max_ratio") == 0 ? !(json_is_number(b) && json_number_value(b) > 0)
-                                            : !(json_is_integer(b) && json_integer_value(b) > 0)) {
-                fail_at(c, ptr, "extract limit '%s' must be a positive %snumber", k,
-                        strcmp(k, "max_ratio") == 0 ? "" : "whole ");
-                return -1;
-            }
-        }
-    }
+    if (check_limits(c, src, i, "budget", "budget", budget_keys,
+                     sizeof budget_keys / sizeof budget_keys[0]) < 0 ||
+        /* limits for hostile files, handed to the explorer's extraction */
+        check_limits(c, src, i, "extract", "extract limit", extract_keys,
+                     sizeof extract_keys / sizeof extract_keys[0]) < 0)
+        return -1;
     return 0;
 }
 
