@@ -171,6 +171,33 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
     return -1;
 }
 
+void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
+                          struct extract_budget *own, const char *path)
+{
+    memset(out, 0, sizeof *out);
+    if (in)
+        *out = *in;
+    if (out->max_depth <= 0)
+        out->max_depth = 3;
+    if (out->max_parts <= 0)
+        out->max_parts = 100000;
+    if (out->max_expanded <= 0)
+        out->max_expanded = (long long)4 << 30;
+    if (out->max_ratio <= 0)
+        out->max_ratio = 200;
+    if (!out->budget) {
+        const char *slash = strrchr(path, '/');
+        struct stat st;
+        memset(own, 0, sizeof *own);
+        own->packed = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+        if (slash && slash > path)
+            snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
+        else
+            snprintf(own->tmpdir, sizeof own->tmpdir, slash ? "/" : ".");
+        out->budget = own;
+    }
+}
+
 /* An HTML file: its text, titled by its <title>. */
 static long extract_html_file(const char *path, const char *name, const struct extract_limits *lim,
                               extract_emit_fn fn, void *arg, char *err, size_t errlen)

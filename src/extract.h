@@ -58,6 +58,15 @@ struct extract_budget {
 };
 
 /**
+ * Copies in (NULL: none) to out with the defaults for limits left at zero.
+ * When in carries no budget, path is the top of a container tree: own
+ * becomes its budget (packed size, and the directory beside the file for
+ * members unpacked to be read). Containers call this on entry.
+ */
+void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
+                          struct extract_budget *own, const char *path);
+
+/**
  * Extracts the documents of the file at path (name is its original name, for
  * type hints) and hands each to fn. Returns the number of documents, or -1
  * with a message in err when the file cannot be read at all; problems with

@@ -1206,28 +1206,7 @@ static void mctx_init(struct mctx *c, struct extract_budget *own, const char *pa
                       const struct extract_limits *lim, extract_emit_fn fn, void *arg)
 {
     memset(c, 0, sizeof *c);
-    if (lim)
-        c->lim = *lim;
-    if (c->lim.max_depth <= 0)
-        c->lim.max_depth = 3;
-    if (c->lim.max_parts <= 0)
-        c->lim.max_parts = 100000;
-    if (c->lim.max_expanded <= 0)
-        c->lim.max_expanded = (long long)4 << 30;
-    if (c->lim.max_ratio <= 0)
-        c->lim.max_ratio = 200;
-    if (!c->lim.budget) {
-        const char *slash = strrchr(path, '/');
-        struct stat st;
-        memset(own, 0, sizeof *own);
-        if (slash && slash > path)
-            snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
-        else
-            snprintf(own->tmpdir, sizeof own->tmpdir, slash ? "/" : ".");
-        if (stat(path, &st) == 0)
-            own->packed = st.st_size;
-        c->lim.budget = own;
-    }
+    extract_limits_setup(&c->lim, lim, own, path);
     c->b = c->lim.budget;
     c->path = path;
     c->fn = fn;
