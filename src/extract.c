@@ -29,6 +29,40 @@ struct extract_result {
     int compressed;   /* came out of a gzip/bzip2/xz/zstd stream */
 };
 
+/* Length of the valid UTF-8 sequence at p[i] (NUL and invalid bytes: 0). */
+static size_t utf8_seq(const unsigned char *p, size_t i, size_t n)
+{
+    unsigned c = p[i];
+
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80)
+        return 2;
+    if (c >= 0xe0 && c <= 0xef && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+        (p[i + 2] & 0xc0) == 0x80) {
+        unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (p[i + 1] & 0xc0) == 0x80 &&
+        (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80) {
+        unsigned cp =
+            (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 | (p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+        return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+    }
+    return 0;
+}
+
+int extract_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k;
+
+    for (size_t i = 0; i < n; i += k)
+        if (!(k = utf8_seq(p, i, n)))
+            return 0;
+    return 1;
+}
+
 int extract_utf8_clean(struct buf *out, const char *s, size_t n)
 {
     static const char repl[] = "\xef\xbf\xbd";
@@ -36,22 +70,7 @@ int extract_utf8_clean(struct buf *out, const char *s, size_t n)
     size_t i = 0, run = 0;
 
     while (i < n) {
-        size_t k = 0;
-        unsigned c = p[i];
-        if (c >= 0x01 && c < 0x80) {
-            k = 1;
-        } else if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
-            k = 2;
-        } else if (c >= 0xe0 && c <= 0xef && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
-                   (p[i + 2] & 0xc0) == 0x80) {
-            unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
-            k = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
-        } else if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (p[i + 1] & 0xc0) == 0x80 &&
-                   (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80) {
-            unsigned cp = (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 | (p[i + 2] & 0x3f) << 6 |
-                          (p[i + 3] & 0x3f);
-            k = cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
-        }
+        size_t k = utf8_seq(p, i, n);
         if (k) {
             run += k;
             i += k;
@@ -61,7 +80,7 @@ int extract_utf8_clean(struct buf *out, const char *s, size_t n)
         if (run && buf_add(out, s + i - run, run) < 0)
             return -1;
         run = 0;
-        if (c != 0 && buf_add(out, repl, 3) < 0)
+        if (p[i] != 0 && buf_add(out, repl, 3) < 0)
             return -1;
         i++;
     }

@@ -82,6 +82,9 @@ long extract_file(const char *path, const char *name, const struct extract_limit
  */
 int extract_utf8_clean(struct buf *out, const char *p, size_t n);
 
+/** 1 when the n bytes are valid UTF-8 without NUL bytes (what extract_utf8_clean keeps as is). */
+int extract_utf8_valid(const char *s, size_t n);
+
 /** True when the first bytes look like text rather than binary data. */
 int extract_looks_textual(const unsigned char *p, size_t n);
 
