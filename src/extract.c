@@ -223,25 +223,21 @@ static long extract_html_file(const char *path, const char *name, const struct e
 {
     struct buf raw = BUF_INIT, text = BUF_INIT;
     struct extract_doc d = {0};
-    json_t *meta = json_object();
-    char block[65536], *title = NULL;
-    ssize_t r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    json_t *meta;
+    char *title = NULL;
 
     (void)lim;
-    if (fd < 0) {
-        json_decref(meta);
+    buf_init(&raw, (size_t)64 << 20);
+    int cut = buf_read_file(&raw, path) < 0;
+    if (cut && errno != EFBIG) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        buf_release(&raw);
         return -1;
     }
-    buf_init(&raw, (size_t)64 << 20);
+    meta = json_object();
+    if (cut)
+        json_object_set_new(meta, "truncated", json_true());
     buf_init(&text, EXTRACT_MAX_TEXT);
-    while ((r = read(fd, block, sizeof block)) > 0)
-        if (buf_add(&raw, block, (size_t)r) < 0) {
-            json_object_set_new(meta, "truncated", json_true());
-            break;
-        }
-    close(fd);
     if (html_to_text(raw.data ? raw.data : "", raw.len, NULL, &text, &title) < 0)
         json_object_set_new(meta, "extract_error", json_string("not readable as HTML"));
     d.title = title && *title ? title : name;

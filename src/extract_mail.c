@@ -1276,23 +1276,17 @@ long extract_mail(const char *path, const char *name, const struct extract_limit
     struct extract_budget own;
     struct mctx c;
     struct buf data = BUF_INIT;
-    char block[65536];
-    ssize_t r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    (void)name;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    buf_init(&data, EXTRACT_MAIL_MAX_MESSAGE);
     int cut = 0;
-    while ((r = read(fd, block, sizeof block)) > 0)
-        if (buf_add(&data, block, (size_t)r) < 0) {
-            cut = 1;
-            break;
+
+    buf_init(&data, EXTRACT_MAIL_MAX_MESSAGE);
+    if (buf_read_file(&data, path) < 0) {
+        if (errno != EFBIG) {
+            snprintf(err, errlen, "cannot open: %s", strerror(errno));
+            buf_release(&data);
+            return -1;
         }
-    close(fd);
+        cut = 1;
+    }
     mctx_init(&c, &own, path, lim, fn, arg);
     json_t *extra = json_object();
     if (cut)
