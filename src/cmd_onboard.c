@@ -1,6 +1,7 @@
 /* trawl onboard CLIENT SOURCES.json */
 #include "cli.h"
 
+#include "extract_charset.h"
 #include "master.h"
 #include "sandbox.h"
 
@@ -19,7 +20,9 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
     int lockfd = -1;
 
     /* Before the sources file is read and any credential is touched: children
-     * are forked from this clean copy, not from the master (sandbox.h). */
+     * are forked from this clean copy, not from the master (sandbox.h). The
+     * charset converters first: the sandbox has no /usr/lib to load them from. */
+    extract_charsets_preload();
     if (sandbox_zygote_start(zerr, sizeof zerr) < 0)
         fprintf(stderr, "trawl: %s; explorers are forked from the master\n", zerr);
     static const struct option opts[] = {{"jobs", required_argument, NULL, 'j'},
