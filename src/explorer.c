@@ -142,8 +142,18 @@ static int emit_doc(const struct extract_doc *d, void *arg)
         json_object_set_new(doc, "created", json_string(d->created));
     if (d->modified)
         json_object_set_new(doc, "modified", json_string(d->modified));
-    json_object_set_new(doc, "text", json_stringn(d->text ? d->text : "", d->text_len));
     json_object_set_new(doc, "metadata", meta);
+    /* The text travels raw beside the JSON (no escaping, no parsing); the
+     * master refuses a frame whose text is not clean UTF-8, so make sure. */
+    const char *text = d->text ? d->text : "";
+    size_t tlen = d->text ? d->text_len : 0;
+    struct buf clean = BUF_INIT;
+    if (!extract_utf8_valid(text, tlen)) {
+        buf_init(&clean, EXTRACT_MAX_TEXT);
+        extract_utf8_clean(&clean, text, tlen);
+        text = buf_str(&clean);
+        tlen = clean.len;
+    }
     if (json_object_get(meta, "extract_error")) {
         c->ex->errors++;
         c->out.errors++;
@@ -151,7 +161,9 @@ static int emit_doc(const struct extract_doc *d, void *arg)
     c->out.docs++;
     c->out.text_bytes += (long)d->text_len;
     buf_release(&id);
-    if (proto_notify(&c->ex->c, "docs/emit", doc) < 0) {
+    int sent = proto_notify_text(&c->ex->c, "docs/emit", doc, text, tlen);
+    buf_release(&clean);
+    if (sent < 0) {
         c->failed = 1;
         return 1;
     }

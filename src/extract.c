@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +53,34 @@ static size_t utf8_seq(const unsigned char *p, size_t i, size_t n)
     return 0;
 }
 
+/* Length of the run of ASCII bytes without NUL at p[i], eight at a time. */
+static size_t ascii_run(const unsigned char *p, size_t i, size_t n)
+{
+    size_t start = i;
+
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if ((w & 0x8080808080808080ULL) ||
+            ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+            break;
+        i += 8;
+    }
+    return i - start;
+}
+
 int extract_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t k;
 
-    for (size_t i = 0; i < n; i += k)
+    for (size_t i = 0; i < n; i += k) {
+        i += ascii_run(p, i, n);
+        if (i >= n)
+            break;
         if (!(k = utf8_seq(p, i, n)))
             return 0;
+    }
     return 1;
 }
 
@@ -70,6 +91,11 @@ int extract_utf8_clean(struct buf *out, const char *s, size_t n)
     size_t i = 0, run = 0;
 
     while (i < n) {
+        size_t a = ascii_run(p, i, n);
+        run += a;
+        i += a;
+        if (i >= n)
+            break;
         size_t k = utf8_seq(p, i, n);
         if (k) {
             run += k;

@@ -90,6 +90,71 @@ static int proto_check(struct proto_conn *c, json_t *m)
     return 0;
 }
 
+/* 1 when the n bytes are valid UTF-8 without NUL bytes (overlong forms,
+ * surrogates and code points past U+10FFFF refused, as jansson does). */
+static int utf8_text_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        /* ASCII runs, eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ULL) ||
+                ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = s[i];
+        if (c >= 0x01 && c < 0x80) {
+            i++;
+        } else if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
+            i += 2;
+        } else if (c >= 0xe0 && c <= 0xef && i + 2 < n && (s[i + 1] & 0xc0) == 0x80 &&
+                   (s[i + 2] & 0xc0) == 0x80) {
+            unsigned cp = (c & 0x0f) << 12 | (s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+            i += 3;
+        } else if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (s[i + 1] & 0xc0) == 0x80 &&
+                   (s[i + 2] & 0xc0) == 0x80 && (s[i + 3] & 0xc0) == 0x80) {
+            unsigned cp = (c & 0x07) << 18 | (s[i + 1] & 0x3f) << 12 | (s[i + 2] & 0x3f) << 6 |
+                          (s[i + 3] & 0x3f);
+            if (cp < 0x10000 || cp > 0x10ffff)
+                return 0;
+            i += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A frame's text attachment becomes params.text of a request or notification. */
+static int proto_attach_text(struct proto_conn *c, json_t *m, const char *t, size_t n)
+{
+    json_t *params = json_object_get(m, "params");
+
+    if (!json_is_object(params) || json_object_get(params, "text")) {
+        snprintf(c->err, sizeof c->err,
+                 "frame carries a text attachment but no params object free to hold it");
+        return -1;
+    }
+    if (!utf8_text_ok((const unsigned char *)t, n)) {
+        snprintf(c->err, sizeof c->err, "frame's text attachment is not UTF-8 without NUL bytes");
+        return -1;
+    }
+    json_t *v = json_stringn_nocheck(t, n);
+    if (!v || json_object_set_new(params, "text", v) < 0) {
+        snprintf(c->err, sizeof c->err, "out of memory for a text attachment");
+        return -1;
+    }
+    return 0;
+}
+
 int proto_conn_next(struct proto_conn *c, json_t **msg)
 {
     const unsigned char *p = (const unsigned char *)c->in.data;
@@ -112,15 +177,24 @@ int proto_conn_next(struct proto_conn *c, json_t **msg)
     }
     if (c->in.len - 4 < len)
         return 0;
-    m = json_loadb((const char *)p + 4, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* JSON never holds a raw NUL: one ends the JSON and starts the text */
+    const char *body = (const char *)p + 4, *nul = memchr(body, '\0', len);
+    size_t jlen = nul ? (size_t)(nul - body) : len;
+    m = json_loadb(body, jlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (m && proto_check(c, m) < 0) {
+        json_decref(m);
+        m = NULL;
+        jerr.text[0] = '\0';
+    } else if (m && nul && proto_attach_text(c, m, nul + 1, len - jlen - 1) < 0) {
+        json_decref(m);
+        m = NULL;
+        jerr.text[0] = '\0';
+    }
     memmove(c->in.data, c->in.data + 4 + len, c->in.len - 4 - len);
     c->in.len -= 4 + len;
     if (!m) {
-        snprintf(c->err, sizeof c->err, "frame is not valid JSON: %.120s", jerr.text);
-        return -1;
-    }
-    if (proto_check(c, m) < 0) {
-        json_decref(m);
+        if (jerr.text[0])
+            snprintf(c->err, sizeof c->err, "frame is not valid JSON: %.120s", jerr.text);
         return -1;
     }
     *msg = m;
@@ -129,8 +203,13 @@ int proto_conn_next(struct proto_conn *c, json_t **msg)
 
 int proto_conn_queue(struct proto_conn *c, const json_t *msg)
 {
+    return proto_conn_queue_text(c, msg, NULL, 0);
+}
+
+int proto_conn_queue_text(struct proto_conn *c, const json_t *msg, const char *text, size_t tlen)
+{
     char *s = json_dumps(msg, JSON_COMPACT);
-    size_t n;
+    size_t n, jn;
     unsigned char hdr[4];
     int rc = 0;
 
@@ -138,7 +217,13 @@ int proto_conn_queue(struct proto_conn *c, const json_t *msg)
         snprintf(c->err, sizeof c->err, "cannot encode a message");
         return -1;
     }
-    n = strlen(s);
+    jn = strlen(s);
+    n = text ? jn + 1 + tlen : jn;
+    if (text && memchr(text, '\0', tlen)) {
+        snprintf(c->err, sizeof c->err, "a text attachment cannot hold NUL bytes");
+        free(s);
+        return -1;
+    }
     if (n > c->max_frame) {
         snprintf(c->err, sizeof c->err, "message of %zu bytes is over the frame maximum", n);
         free(s);
@@ -148,7 +233,8 @@ int proto_conn_queue(struct proto_conn *c, const json_t *msg)
     hdr[1] = (unsigned char)(n >> 16);
     hdr[2] = (unsigned char)(n >> 8);
     hdr[3] = (unsigned char)n;
-    if (buf_add(&c->out, hdr, 4) < 0 || buf_add(&c->out, s, n) < 0) {
+    if (buf_add(&c->out, hdr, 4) < 0 || buf_add(&c->out, s, jn) < 0 ||
+        (text && (buf_add(&c->out, "", 1) < 0 || buf_add(&c->out, text, tlen) < 0))) {
         snprintf(c->err, sizeof c->err, "output queue full");
         rc = -1;
     }
@@ -225,9 +311,9 @@ json_t *proto_error(const json_t *id, int code, const char *message)
 
 /* ---- blocking client side ------------------------------------------------------ */
 
-static int proto_send_blocking(struct proto_conn *c, json_t *m)
+static int proto_send_blocking(struct proto_conn *c, json_t *m, const char *text, size_t tlen)
 {
-    int rc = proto_conn_queue(c, m);
+    int rc = proto_conn_queue_text(c, m, text, tlen);
 
     json_decref(m);
     if (rc < 0)
@@ -243,7 +329,13 @@ static int proto_send_blocking(struct proto_conn *c, json_t *m)
 
 int proto_notify(struct proto_conn *c, const char *method, json_t *params)
 {
-    return proto_send_blocking(c, proto_notification(method, params));
+    return proto_send_blocking(c, proto_notification(method, params), NULL, 0);
+}
+
+int proto_notify_text(struct proto_conn *c, const char *method, json_t *params, const char *text,
+                      size_t tlen)
+{
+    return proto_send_blocking(c, proto_notification(method, params), text ? text : "", tlen);
 }
 
 int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result, int *code)
@@ -255,7 +347,7 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
     *result = NULL;
     if (code)
         *code = 0;
-    if (proto_send_blocking(c, proto_request(id, method, params)) < 0)
+    if (proto_send_blocking(c, proto_request(id, method, params), NULL, 0) < 0)
         return -1;
     for (;;) {
         while ((rc = proto_conn_next(c, &m)) == 0) {

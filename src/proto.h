@@ -3,7 +3,8 @@
 
 /*
  * The master ⇄ child protocol: JSON-RPC 2.0 objects, one per frame. A frame
- * is a 4-byte big-endian length and that many bytes of UTF-8 JSON. Frames
+ * is a 4-byte big-endian length and that many bytes of UTF-8 JSON, optionally
+ * followed by a NUL byte and a raw UTF-8 text attachment (params.text). Frames
  * over the connection's maximum are protocol violations, never buffered.
  */
 
@@ -59,6 +60,14 @@ int proto_conn_next(struct proto_conn *c, json_t **msg);
 
 /** Appends msg as a frame to the output buffer (msg is not consumed). */
 int proto_conn_queue(struct proto_conn *c, const json_t *msg);
+/**
+ * Like proto_conn_queue, with a text attachment: tlen bytes of UTF-8 without
+ * NUL sent raw after the JSON and a NUL byte, so a large text is neither
+ * escaped nor parsed as JSON. The receiver's proto_conn_next checks it and
+ * hands it over as the string params.text (msg must have a params object
+ * without "text").
+ */
+int proto_conn_queue_text(struct proto_conn *c, const json_t *msg, const char *text, size_t tlen);
 
 /**
  * Writes buffered output without blocking. Returns 0 when all is written, 1
@@ -93,5 +102,9 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
 
 /** Sends a notification (blocking). Returns 0 or -1. */
 int proto_notify(struct proto_conn *c, const char *method, json_t *params);
+/** Sends a notification whose params.text travels as a text attachment (see proto_conn_queue_text).
+ */
+int proto_notify_text(struct proto_conn *c, const char *method, json_t *params, const char *text,
+                      size_t tlen);
 
 #endif

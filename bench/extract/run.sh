@@ -29,19 +29,20 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/trawl-bench-extract.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$here/out"
 
-now() { date +%s.%N; }
-# best-of-N wall time of a command, in seconds
+# best-of-N wall time of a command (a function of this script or a program):
+# prints "WALL CPU" in seconds, CPU being user + system of it and its children
+# (the machine may be shared: CPU time is the steadier figure)
 timeit() {
-    local best="" t0 t1 t
+    local best="" cpu="" w c
     for _ in $(seq "$repeat"); do
-        [ -n "${BEFORE:-}" ] && eval "$BEFORE"
-        t0=$(now)
-        "$@" >"$out/last.out" 2>"$out/last.err" || { cat "$out/last.err" >&2; return 1; }
-        t1=$(now)
-        t=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+        /usr/bin/time -f '%e %U %S' -o "$out/time" bash -c '"$@"' _ "$@" >"$out/last.out" 2>"$out/last.err" ||
+            { cat "$out/last.err" >&2; return 1; }
+        read -r w u s <"$out/time"
+        c=$(echo "$u + $s" | bc -l)
+        if [ -z "$best" ] || [ "$(echo "$w < $best" | bc -l)" = 1 ]; then best=$w; fi
+        if [ -z "$cpu" ] || [ "$(echo "$c < $cpu" | bc -l)" = 1 ]; then cpu=$c; fi
     done
-    echo "$best"
+    echo "$best $cpu"
 }
 
 prepare() {
@@ -74,8 +75,12 @@ trawl_run() { # TYPE DATA DB
     printf '{"sources": [{"name": "data", "type": "%s", "path": "%s"}]}\n' "$1" "$2" >"$out/sources.json"
     "$trawl" --db "$3" onboard bench "$out/sources.json" --json
 }
+fts5_bound() { python3 "$here/fts5_bound.py" "$@"; }
+export -f catall recoll_run trawl_run fts5_bound
+export trawl out here
 
-printf '%-8s %-14s %8s %9s %9s %8s %9s\n' set contender docs seconds docs/s MB/s "t/t_trawl" | tee "$here/out/report.txt"
+printf '%-8s %-12s %6s %8s %8s %8s %7s %9s %9s\n' set contender docs wall_s docs/s MB/s cpu_s "wall/trawl" "cpu/trawl" |
+    tee "$here/out/report.txt"
 json="["
 for set in "${sets[@]}"; do
     data=$(prepare "$set")
@@ -83,7 +88,7 @@ for set in "${sets[@]}"; do
     bytes=$(find "$data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
     catall "$data"
     t_cat=$(timeit catall "$data")
-    t_fts=$(timeit python3 "$here/fts5_bound.py" "$data" "$out/fts.db")
+    t_fts=$(timeit fts5_bound "$data" "$out/fts.db")
     t_rec=$(timeit recoll_run "$data" "$out/recoll")
     rec_docs=$(sed -n 's/^dbtotdocs = //p' "$out/recoll/idxstatus.txt")
     type=folder
@@ -95,19 +100,21 @@ for set in "${sets[@]}"; do
     trawl_text=$(sqlite3 "$out/trawl.db" "select count(*) from documents where length(text) > 0")
     for row in "cat:$t_cat" "fts5-bound:$t_fts" "recollindex:$t_rec" "trawl:$t_trawl"; do
         name=${row%%:*} t=${row#*:}
-        dps=$(echo "$files / $t" | bc -l)
-        mbs=$(echo "$bytes / 1048576 / $t" | bc -l)
-        ratio=$(echo "$t / $t_trawl" | bc -l)
-        printf '%-8s %-14s %8d %9.2f %9.1f %8.1f %8.2fx\n' "$set" "$name" "$files" "$t" "$dps" "$mbs" "$ratio" |
+        w=${t% *} c=${t#* }
+        printf '%-8s %-12s %6d %8.2f %8.1f %8.1f %7.2f %9.2fx %8.2fx\n' "$set" "$name" "$files" "$w" \
+            "$(echo "$files / $w" | bc -l)" "$(echo "$bytes / 1048576 / $w" | bc -l)" "$c" \
+            "$(echo "$w / ${t_trawl% *}" | bc -l)" "$(echo "$c / ${t_trawl#* }" | bc -l)" |
             tee -a "$here/out/report.txt"
-        json+=$(printf '{"set":"%s","contender":"%s","docs":%d,"bytes":%d,"seconds":%.3f},' \
-            "$set" "$name" "$files" "$bytes" "$t")
+        json+=$(printf '{"set":"%s","contender":"%s","docs":%d,"bytes":%d,"wall_s":%.3f,"cpu_s":%.3f},' \
+            "$set" "$name" "$files" "$bytes" "$w" "$c")
     done
     printf '%-8s trawl stored %s documents (%s with text, %s with an extract_error); recoll indexed %s\n' \
         "$set" "$trawl_docs" "$trawl_text" "$trawl_err" "${rec_docs:-?}" | tee -a "$here/out/report.txt"
-    printf '%-8s trawl is %.1fx recollindex docs/s (target %s), %.2fx the bare-FTS5 time (target <= 2)\n' \
-        "$set" "$(echo "$t_rec / $t_trawl" | bc -l)" "$([ "$set" = maildir ] && echo '>= 3' || echo '>= 10')" \
-        "$(echo "$t_trawl / $t_fts" | bc -l)" | tee -a "$here/out/report.txt"
+    printf '%-8s trawl: %.1fx recollindex docs/s (target %s; CPU %.1fx), %.2fx the bare-FTS5 time (target <= 2; CPU %.2fx)\n' \
+        "$set" "$(echo "${t_rec% *} / ${t_trawl% *}" | bc -l)" "$([ "$set" = maildir ] && echo '>= 3' || echo '>= 10')" \
+        "$(echo "${t_rec#* } / ${t_trawl#* }" | bc -l)" \
+        "$(echo "${t_trawl% *} / ${t_fts% *}" | bc -l)" "$(echo "${t_trawl#* } / ${t_fts#* }" | bc -l)" |
+        tee -a "$here/out/report.txt"
     rm -rf "$data" "$out/recoll" "$out/trawl.db"* "$out/fts.db"
 done
 echo "${json%,}]" >"$here/out/report.json"

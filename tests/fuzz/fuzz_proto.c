@@ -30,6 +30,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (proto_conn_next(&back, &m2) != 1 || !json_equal(m, m2))
             abort();
         json_decref(m2);
+        /* and a text sent as an attachment comes back as params.text */
+        json_t *params = json_object_get(m, "params");
+        json_t *text = json_object_get(params, "text");
+        if (json_is_string(text) && !memchr(json_string_value(text), 0, json_string_length(text))) {
+            json_t *bare = json_deep_copy(m);
+            json_object_del(json_object_get(bare, "params"), "text");
+            if (proto_conn_queue_text(&back, bare, json_string_value(text),
+                                      json_string_length(text)) < 0)
+                abort();
+            if (buf_add(&back.in, back.out.data, back.out.len) < 0)
+                abort();
+            back.out.len = 0;
+            if (proto_conn_next(&back, &m2) != 1 || !json_equal(m, m2))
+                abort();
+            json_decref(m2);
+            json_decref(bare);
+        }
         json_decref(m);
     }
     if (rc < 0 && !c.err[0])
