@@ -279,6 +279,7 @@ int explorer_main(int fd, void *arg)
         ex.lim.max_parts = (long)json_integer_value(json_object_get(xl, "max_parts"));
         ex.lim.max_expanded = (long long)json_integer_value(json_object_get(xl, "max_expanded"));
         ex.lim.max_ratio = json_number_value(json_object_get(xl, "max_ratio"));
+        ex.lim.max_seconds = json_number_value(json_object_get(xl, "max_seconds"));
     }
     bj = json_object_get(task, "budget");
     budget.max_items = (long)json_integer_value(json_object_get(bj, "max_items"));

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What one pass over a byte stream produced. */
@@ -28,6 +29,8 @@ struct extract_result {
     struct buf text;  /* UTF-8 */
     int truncated;    /* text hit EXTRACT_MAX_TEXT */
     int compressed;   /* came out of a gzip/bzip2/xz/zstd stream */
+    int late;         /* stopped by the time budget */
+    struct extract_budget *b;
 };
 
 /* Length of the valid UTF-8 sequence at p[i] (NUL and invalid bytes: 0). */
@@ -160,6 +163,10 @@ static int extract_stream(const char *path, struct extract_result *r, int filter
         }
         if (n == 0)
             break;
+        if (extract_budget_late(r->b)) {
+            r->late = 1;
+            break;
+        }
         if (textual < 0) {
             size_t take = (size_t)n < sizeof head - nhead ? (size_t)n : sizeof head - nhead;
             memcpy(head + nhead, block, take);
@@ -208,12 +215,35 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
     snprintf(first, sizeof first, "%s", err);
     buf_reset(&r->text);
     r->compressed = r->truncated = 0;
-    if (extract_stream(path, r, 0, err, errlen) == 0 && r->text.len > 0)
+    if (!r->late && extract_stream(path, r, 0, err, errlen) == 0 && r->text.len > 0)
         return 0;
     buf_reset(&r->text);
     r->mime = "application/octet-stream";
     snprintf(err, errlen, "%s", first);
     return -1;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int extract_budget_late(struct extract_budget *b)
+{
+    if (!b || b->deadline <= 0)
+        return 0;
+    if (strncmp(b->error, "time budget exceeded", 20) == 0)
+        return 1;
+    if (mono_now() <= b->deadline)
+        return 0;
+    if (!b->error[0])
+        snprintf(b->error, sizeof b->error,
+                 "time budget exceeded: extraction took longer than %g s (the max_seconds limit)",
+                 b->seconds);
+    return 1;
 }
 
 void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
@@ -230,11 +260,15 @@ void extract_limits_setup(struct extract_limits *out, const struct extract_limit
         out->max_expanded = (long long)4 << 30;
     if (out->max_ratio <= 0)
         out->max_ratio = 200;
+    if (out->max_seconds <= 0)
+        out->max_seconds = 10;
     if (!out->budget) {
         const char *slash = strrchr(path, '/');
         struct stat st;
         memset(own, 0, sizeof *own);
         own->packed = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+        own->seconds = out->max_seconds;
+        own->deadline = mono_now() + out->max_seconds;
         if (slash && slash > path)
             snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
         else
@@ -363,9 +397,17 @@ long extract_file(const char *path, const char *name, const struct extract_limit
 {
     struct extract_result r;
     struct extract_doc d = {0};
+    struct extract_limits top;
+    struct extract_budget own;
     const struct extractor *x = extractor_for(path, name);
     json_t *meta;
     int rc;
+
+    /* The top of a file: one budget (time, parts, bytes) for all it holds. */
+    if (!lim || !lim->budget) {
+        extract_limits_setup(&top, lim, &own, path);
+        lim = &top;
+    }
 
     /* Office and CSV first: each says EXTRACT_NOT_MINE or does the file. */
     long on = extract_office_file(path, name, lim, fn, arg, err, errlen);
@@ -394,7 +436,12 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";
+    r.b = lim->budget;
     rc = extract_plain(path, &r, err, errlen);
+    if (r.late) {
+        snprintf(err, errlen, "%s", lim->budget->error);
+        rc = -1;
+    }
     if (r.truncated)
         json_object_set_new(meta, "truncated", json_true());
     if (r.compressed)

@@ -40,6 +40,7 @@ struct extract_limits {
     long max_parts;         /* parts per file, default 100000 */
     long long max_expanded; /* bytes unpacked per file, default 4 GiB */
     double max_ratio;       /* unpacked / packed bytes, default 200 */
+    double max_seconds;     /* wall-clock time per file, nested parts included, default 10 */
     /* Shared by a file and everything nested in it, so limits hold across
      * levels (a 42.zip); NULL at the top, set by containers that hand their
      * members back to extract_file. */
@@ -53,6 +54,8 @@ struct extract_budget {
     long long expanded; /* bytes unpacked */
     long long packed;   /* size of the top-level file */
     long seq;           /* for temporary file names */
+    double deadline;    /* CLOCK_MONOTONIC seconds when the time budget runs out */
+    double seconds;     /* the budget (max_seconds), for messages */
     char tmpdir[1024];  /* where members are unpacked for extraction: beside the top file */
     char error[512];    /* the first limit hit: everything stops */
 };
@@ -65,6 +68,14 @@ struct extract_budget {
  */
 void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
                           struct extract_budget *own, const char *path);
+
+/**
+ * 1 once the file's time budget (max_seconds) is spent: the budget's error
+ * then says "time budget exceeded ..." and every extractor on the file stops,
+ * reporting it in the metadata of what it emits ("extract_error"). Cheap
+ * enough to call per block or per message.
+ */
+int extract_budget_late(struct extract_budget *b);
 
 /**
  * Extracts the documents of the file at path (name is its original name, for

@@ -74,7 +74,7 @@ static int arc_check(struct arc *c, long long expanded, const char *what)
 {
     struct extract_budget *b = c->b;
 
-    if (b->error[0])
+    if (b->error[0] || extract_budget_late(b))
         return -1;
     if (expanded > c->lim.max_expanded) {
         snprintf(b->error, sizeof b->error,
@@ -217,7 +217,7 @@ const char *layout_basename(const char *path)
 
 int arc_stopped(const struct arc *c)
 {
-    return c->stop || c->b->error[0];
+    return c->stop || c->b->error[0] || extract_budget_late(c->b);
 }
 
 const char *arc_member_mtime(const struct arc *c)
@@ -729,9 +729,10 @@ static void arc_emit_container(struct arc *c, int fmt, const char *fmtname, cons
         json_object_set_new(meta, "encrypted_entries", json_integer(c->encrypted));
     if (c->layout)
         json_object_set_new(meta, "layout", json_string(c->layout->name));
-    if (c->b->error[0])
+    if (c->b->error[0]) {
         json_object_set_new(meta, "extract_error", json_string(c->b->error));
-    else if (c->damage[0])
+        json_object_set_new(meta, "incomplete", json_true()); /* parts not seen are not gone */
+    } else if (c->damage[0])
         json_object_set_new(meta, "extract_error", json_string(c->damage));
     if (c->listing.len == ARC_LISTING_MAX)
         json_object_set_new(meta, "truncated", json_true());

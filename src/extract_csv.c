@@ -178,7 +178,6 @@ long extract_csv_memory(const char *data, size_t n, const char *name,
     int bad_quote = 0, truncated = 0;
     char delim, dname[8];
 
-    (void)lim;
     (void)err;
     (void)errlen;
     buf_init(&u, CSV_MAX_INPUT * 2);
@@ -214,6 +213,10 @@ long extract_csv_memory(const char *data, size_t n, const char *name,
         if (++rows > CSV_MAX_ROWS) {
             truncated = 1;
             rows--;
+            break;
+        }
+        if ((rows & 1023) == 0 && lim && extract_budget_late(lim->budget)) {
+            json_object_set_new(meta, "extract_error", json_string(lim->budget->error));
             break;
         }
         for (size_t i = 0; i < row.n && !truncated; i++) {

@@ -1351,6 +1351,11 @@ long extract_mbox(const char *path, const char *name, const struct extract_limit
         if (len >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank) {
             if (in)
                 mbox_message(&c, &msg, k, cut);
+            if (extract_budget_late(c.b)) {
+                snprintf(err, errlen, "%s after %ld messages: the rest skipped", c.b->error, k);
+                in = 0;
+                break;
+            }
             if (c.b->parts++ >= c.lim.max_parts) {
                 snprintf(err, errlen,
                          "mbox holds more than %ld messages (max_parts): the rest skipped",
@@ -1395,8 +1400,10 @@ long extract_mbox(const char *path, const char *name, const struct extract_limit
         char text[96];
         snprintf(text, sizeof text, "mbox with %ld messages", k);
         json_object_set_new(meta, "messages", json_integer(k));
-        if (err[0])
+        if (err[0]) {
             json_object_set_new(meta, "extract_error", json_string(err));
+            json_object_set_new(meta, "incomplete", json_true()); /* unread messages are not gone */
+        }
         d.title = name;
         d.mime = "application/mbox";
         d.text = text;

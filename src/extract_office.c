@@ -130,6 +130,11 @@ static int pkg_load(struct archive *a, struct pkg *k, const struct extract_limit
         buf_init(&b, OFFICE_MAX_PART);
         while ((got = archive_read_data(a, block, sizeof block)) > 0) {
             k->total += got;
+            if (lim && extract_budget_late(lim->budget)) {
+                snprintf(err, errlen, "%s", lim->budget->error);
+                buf_release(&b);
+                return -1;
+            }
             if (buf_add(&b, block, (size_t)got) < 0) {
                 snprintf(err, errlen, "zip entry '%.100s' expands past %zu MiB: refused", name,
                          OFFICE_MAX_PART >> 20);

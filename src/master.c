@@ -587,6 +587,11 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
             j->parts = json_object();
         json_object_set_new(j->parts, d.external_id, json_true());
         json_object_setn_new(j->parts, d.external_id, (size_t)(hash - d.external_id), json_true());
+    } else if (j->parts && json_is_true(json_object_get(meta, "incomplete")) &&
+               json_object_get(j->parts, d.external_id)) {
+        /* extraction stopped early (a limit, the time budget): the parts it
+         * did not reach are not known to be gone */
+        json_object_set_new(j->parts, d.external_id, json_false());
     }
     /* its content arrived: no longer a suspect. A container's parts do not
      * clear it: a member that crashes the explorer must not take the whole
@@ -667,7 +672,7 @@ static int sweep_keep(const char *ext, void *arg)
     /* a part of a container extracted in this run: gone unless emitted again
      * (a container skipped after a crash was not extracted to its end) */
     if (hash && c->j->parts && !poisoned(c->j, ext, (size_t)(hash - ext)) &&
-        json_object_getn(c->j->parts, ext, (size_t)(hash - ext)) &&
+        json_is_true(json_object_getn(c->j->parts, ext, (size_t)(hash - ext))) &&
         !json_object_get(c->j->parts, ext)) {
         json_array_append_new(c->gone, json_string(ext));
         return 0;

@@ -74,7 +74,8 @@ static const struct limit_key budget_keys[] = {{"max_items", LIMIT_POSITIVE_INT}
 static const struct limit_key extract_keys[] = {{"max_depth", LIMIT_POSITIVE_INT},
                                                 {"max_parts", LIMIT_POSITIVE_INT},
                                                 {"max_expanded", LIMIT_POSITIVE_INT},
-                                                {"max_ratio", LIMIT_POSITIVE}};
+                                                {"max_ratio", LIMIT_POSITIVE},
+                                                {"max_seconds", LIMIT_POSITIVE}};
 
 /* Checks the object src[field], if present, against keys; what names one key in messages. */
 static int check_limits(struct ctx *c, json_t *src, size_t i, const char *field, const char *what,

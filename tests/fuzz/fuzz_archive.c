@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char dir[64];
     char path[128], err[256];
-    struct extract_limits lim = {2, 500, 16 << 20, 200, NULL};
+    struct extract_limits lim = {
+        .max_depth = 2, .max_parts = 500, .max_expanded = 16 << 20, .max_ratio = 200};
     FILE *f;
     DIR *d;
     struct dirent *e;

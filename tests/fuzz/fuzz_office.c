@@ -18,7 +18,7 @@ static int sink(const struct extract_doc *d, void *arg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[256];
-    struct extract_limits lim = {0, 0, 64 << 20, 200, NULL};
+    struct extract_limits lim = {.max_expanded = 64 << 20, .max_ratio = 200};
 
     extract_office_memory(data, size, "fuzz.docx", &lim, sink, NULL, err, sizeof err);
     return 0;

@@ -71,7 +71,7 @@ like "$(out)" "#random 2024-01-23" "the new day is searchable"
 
 # sources file errors for archive sources
 printf '{"client":"acme","sources":[{"name":"s","type":"archive","path":"%s/acme-slack.zip",\n "extract":{"max_ratoi":3}}]}' "$SCRATCH" >typo.json
-expect_fail 1 "sources file 'typo.json' line 2 column [0-9]+: unknown extract limit 'max_ratoi' \(known: max_depth, max_parts, max_expanded, max_ratio\)" "a misspelt extract limit is refused with line and column" onboard acme typo.json
+expect_fail 1 "sources file 'typo.json' line 2 column [0-9]+: unknown extract limit 'max_ratoi' \(known: max_depth, max_parts, max_expanded, max_ratio, max_seconds\)" "a misspelt extract limit is refused with line and column" onboard acme typo.json
 printf '{"client":"acme","sources":[{"name":"s","type":"archive","path":"%s/acme-slack.zip","extract":{"max_depth":-1}}]}' "$SCRATCH" >neg.json
 expect_fail 1 "extract limit 'max_depth' must be a positive whole number" "a negative limit is refused" onboard acme neg.json
 printf '{"client":"acme","sources":[{"name":"gone","type":"archive","path":"%s/nope.zip"}]}' "$SCRATCH" >gone.json

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The per-file time budget ('extract': {'max_seconds'}): files that are slow
+# to extract (an mbox of 40,000 messages, a tar of 40,000 members) are
+# stopped and recorded with the reason "time budget exceeded"; the parts
+# reached are kept, the other files of the source are extracted, the run
+# succeeds, and a later run does not take the parts it did not reach for
+# deleted ones.
+. "$(dirname "$0")/../cli/lib.sh" "$@"
+
+mkdir -p src
+python3 - <<'PY'
+import io, tarfile
+with open("src/slow.mbox", "w") as f:
+    for i in range(40000):
+        f.write("From a@example.invalid Thu Jan  1 00:00:00 2004\n"
+                "From: a@example.invalid\nSubject: message %d\nMessage-ID: <m%d@example.invalid>\n\n"
+                "body of message %d\n\n" % (i, i, i))
+t = tarfile.open("src/many.tar", "w")
+for i in range(40000):
+    data = b"member %d\n" % i
+    ti = tarfile.TarInfo("d/%05d.txt" % i)
+    ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data))
+t.close()
+PY
+printf 'a small file read in no time\n' >src/fast.txt
+cat >sources.json <<JSON
+{"sources": [{"name": "files", "type": "folder", "path": "$SCRATCH/src",
+              "extract": {"max_seconds": 0.2}}]}
+JSON
+run onboard acme sources.json --json
+is "$RC" 0 "a source with files over their time budget is onboarded"
+jq_ok '.sources.files.status == "ok"' "the source completes"
+q() { sqlite3 "$TRAWL_DB" "$1"; }
+like "$(q "select json_extract(metadata, '\$.extract_error') from documents where external_id = 'slow.mbox'")" \
+    "^time budget exceeded" "the slow mbox is recorded with the reason 'time budget exceeded'"
+is "$(q "select json_extract(metadata, '\$.incomplete') from documents where external_id = 'slow.mbox'")" 1 \
+    "and marked incomplete"
+msgs=$(q "select count(*) from documents where external_id like 'slow.mbox#%' and deleted = 0")
+ok $([ "$msgs" -ge 1 ] && [ "$msgs" -lt 40000 ]; echo $?) "the messages read before the budget ran out are kept ($msgs of 40000)"
+like "$(q "select json_extract(metadata, '\$.extract_error') from documents where external_id = 'many.tar'")" \
+    "^time budget exceeded" "the tar of 40000 members is recorded with the reason 'time budget exceeded'"
+is "$(q "select text from documents where external_id = 'fast.txt'")" "a small file read in no time" \
+    "the other files of the source are extracted"
+
+touch -d '2001-01-01' src/slow.mbox src/many.tar # a new version: extracted again, stopped again
+run onboard acme sources.json --json
+is "$RC" 0 "second run"
+jq_ok '.sources.files.documents_deleted == 0' "parts the budget did not reach are not marked deleted"
+done_testing
