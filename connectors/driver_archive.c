@@ -76,6 +76,11 @@ static int archive_op_open(struct driver_source *s, char *err, size_t errlen)
         return -1;
     }
     as->fs = fs_source_open(as->root, err, errlen);
+    if (as->fs && !as->only &&
+        fs_source_exclude_for(as->fs, s->toolkit, s->settings, err, errlen) < 0) {
+        fs_source_free(as->fs);
+        as->fs = NULL;
+    }
     if (!as->fs) {
         free(as->root);
         free(as->only);

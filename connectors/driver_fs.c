@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 struct fs_source {
     int rootfd;
     int walked;
+    json_t *exclude; /* shell patterns on names; "name/" for folders */
     struct fs_file *files;
     long n, alloc;
     char *root;
@@ -48,9 +50,63 @@ void fs_source_free(struct fs_source *fs)
         free((char *)fs->files[i].path);
     free(fs->files);
     free(fs->root);
+    json_decref(fs->exclude);
     if (fs->rootfd >= 0)
         close(fs->rootfd);
     free(fs);
+}
+
+int fs_source_exclude(struct fs_source *fs, const json_t *patterns, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *p;
+
+    if (!patterns)
+        return 0;
+    if (!json_is_array(patterns)) {
+        snprintf(err, errlen, "\"exclude\" must be an array of name patterns");
+        return -1;
+    }
+    json_array_foreach(patterns, i, p)
+    {
+        const char *s = json_string_value(p);
+        if (!s || !*s || strcmp(s, "/") == 0 || strlen(s) > 255) {
+            snprintf(err, errlen,
+                     "\"exclude\" item %zu must be a name pattern such as \"*.tmp\" or \"tmp/\"",
+                     i);
+            return -1;
+        }
+        if (!fs->exclude)
+            fs->exclude = json_array();
+        json_array_append(fs->exclude, p);
+    }
+    fs->walked = 0; /* a later listing applies them */
+    return 0;
+}
+
+/* 1 when the file (or folder, dir != 0) called name is left out of the listing. */
+static int fs_excluded(const struct fs_source *fs, const char *name, int dir)
+{
+    size_t i;
+    json_t *p;
+    char pat[256];
+
+    json_array_foreach(fs->exclude, i, p)
+    {
+        const char *s = json_string_value(p);
+        size_t n = strlen(s);
+        if (s[n - 1] == '/') {
+            if (!dir)
+                continue;
+            snprintf(pat, sizeof pat, "%.*s", (int)(n - 1), s);
+            s = pat;
+        } else if (dir) {
+            continue;
+        }
+        if (fnmatch(s, name, FNM_PERIOD) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int fs_add(struct fs_source *fs, const char *path, const struct stat *st)
@@ -96,6 +152,8 @@ static int fs_walk(struct fs_source *fs, int dirfd, const char *prefix, int dept
         if ((size_t)snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name) >=
             sizeof path)
             continue; /* absurdly deep: skipped */
+        if (fs->exclude && fs_excluded(fs, e->d_name, S_ISDIR(st.st_mode)))
+            continue;
         if (S_ISREG(st.st_mode)) {
             if (fs_add(fs, path, &st) < 0) {
                 snprintf(err, errlen, "folder '%s' has more than %ld files", fs->root,
@@ -295,6 +353,22 @@ static const struct fs_file *fs_find(struct fs_source *fs, const char *path, siz
     return NULL;
 }
 
+int fs_source_exclude_for(struct fs_source *fs, const json_t *toolkit, const json_t *settings,
+                          char *err, size_t errlen)
+{
+    char e[200];
+
+    if (fs_source_exclude(fs, json_object_get(toolkit, "exclude"), e, sizeof e) < 0) {
+        snprintf(err, errlen, "toolkit: %s", e);
+        return -1;
+    }
+    if (fs_source_exclude(fs, json_object_get(settings, "exclude"), e, sizeof e) < 0) {
+        snprintf(err, errlen, "source: %s", e);
+        return -1;
+    }
+    return 0;
+}
+
 static int fs_op_open(struct driver_source *s, char *err, size_t errlen)
 {
     const char *path = json_string_value(json_object_get(s->settings, "path"));
@@ -304,6 +378,10 @@ static int fs_op_open(struct driver_source *s, char *err, size_t errlen)
         return -1;
     }
     s->state = fs_source_open(path, err, errlen);
+    if (s->state && fs_source_exclude_for(s->state, s->toolkit, s->settings, err, errlen) < 0) {
+        fs_source_free(s->state);
+        s->state = NULL;
+    }
     return s->state ? 0 : -1;
 }
 

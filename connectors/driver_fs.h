@@ -21,6 +21,19 @@ struct fs_source *fs_source_open(const char *root, char *err, size_t errlen);
 
 void fs_source_free(struct fs_source *fs);
 
+/**
+ * Leaves files and folders out of the listing by name: each item of patterns
+ * (a JSON array of strings) is a shell pattern (fnmatch) on a file's name, or
+ * on a folder's name when it ends with '/' (the folder's whole subtree is
+ * skipped). Index and control files of mail servers, for example. -1 with
+ * err when patterns is not such an array.
+ */
+int fs_source_exclude(struct fs_source *fs, const json_t *patterns, char *err, size_t errlen);
+
+/** fs_source_exclude with the toolkit's "exclude" and then the source's own. */
+int fs_source_exclude_for(struct fs_source *fs, const json_t *toolkit, const json_t *settings,
+                          char *err, size_t errlen);
+
 /** Number of regular files found (walks the tree on first use). */
 long fs_source_count(struct fs_source *fs, char *err, size_t errlen);
 
