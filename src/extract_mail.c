@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define MAIL_MAX_HEADERS 1000
 #define MAIL_MAX_DEPTH 30      /* MIME nesting inside one message */
@@ -1313,14 +1314,68 @@ long extract_mail(const char *path, const char *name, const struct extract_limit
     return c.docs;
 }
 
-/* Emits one message of an mbox: mboxrd ">From " lines lose one '>'. */
-static void mbox_message(struct mctx *c, struct buf *msg, long k, int cut)
+void extract_mail_key(const char *msg, size_t n, char *key, size_t keylen)
 {
-    char part[32];
+    const char *p = msg, *end = msg + n;
+    size_t k = 0;
+
+    /* the headers end at the first empty line */
+    while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *le = eol ? eol : end;
+        if (le - p >= 11 && strncasecmp(p, "message-id:", 11) == 0) {
+            /* the value, and its folded continuation lines */
+            const char *v = p + 11;
+            const char *ve = le;
+            while (ve < end && ve + 1 < end && (ve[1] == ' ' || ve[1] == '\t')) {
+                const char *next = memchr(ve + 1, '\n', (size_t)(end - ve - 1));
+                ve = next ? next : end;
+            }
+            const char *lt = memchr(v, '<', (size_t)(ve - v));
+            const char *gt = lt ? memchr(lt, '>', (size_t)(ve - lt)) : NULL;
+            if (lt && gt) {
+                v = lt + 1;
+                ve = gt;
+            }
+            for (; v < ve && k + 1 < keylen && k < 200; v++) {
+                unsigned char ch = (unsigned char)*v;
+                if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+                    if (k == 0 || lt)
+                        continue; /* leading blanks, or folding inside <...> */
+                    break;
+                }
+                key[k++] =
+                    ch < 0x21 || ch > 0x7e || ch == '/' || ch == '#' || ch == '\\' || ch == '~'
+                        ? '_'
+                        : (char)ch;
+            }
+            while (k && key[k - 1] == '_')
+                k--;
+            if (k) {
+                key[k] = '\0';
+                return;
+            }
+            break;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    /* the content, without the blank lines an mbox puts between messages */
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    snprintf(key, keylen, "hash-%016llx", (unsigned long long)XXH64(msg, n, 0));
+}
+
+/* Emits one message of an mbox under its key: mboxrd ">From " lines lose one '>'. */
+static void mbox_message(struct mctx *c, struct buf *msg, json_t *seen, int cut)
+{
+    char key[224], part[240];
     json_t *extra = json_object();
 
-    snprintf(part, sizeof part, "%ld", k);
-    json_object_set_new(extra, "mbox_index", json_integer(k));
+    extract_mail_key(msg->data ? msg->data : "", msg->len, key, sizeof key);
+    snprintf(part, sizeof part, "%s", key);
+    for (int k = 2; json_object_get(seen, part); k++)
+        snprintf(part, sizeof part, "%s~%d", key, k);
+    json_object_set_new(seen, part, json_true());
     if (cut)
         json_object_set_new(extra, "truncated", json_true());
     message(c, msg->data ? msg->data : "", msg->len, part, NULL, extra);
@@ -1339,9 +1394,11 @@ long extract_mbox(const char *path, const char *name, const struct extract_limit
     ssize_t len;
     long k = 0;
     int prev_blank = 1, in = 0, cut = 0;
+    json_t *seen = json_object(); /* part ids given so far */
 
     if (!f) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        json_decref(seen);
         return -1;
     }
     mctx_init(&c, &own, path, lim, fn, arg);
@@ -1350,7 +1407,7 @@ long extract_mbox(const char *path, const char *name, const struct extract_limit
     while (!c.stop && (len = getline(&line, &cap, f)) > 0) {
         if (len >= 5 && memcmp(line, "From ", 5) == 0 && prev_blank) {
             if (in)
-                mbox_message(&c, &msg, k, cut);
+                mbox_message(&c, &msg, seen, cut);
             if (extract_budget_late(c.b)) {
                 snprintf(err, errlen, "%s after %ld messages: the rest skipped", c.b->error, k);
                 in = 0;
@@ -1386,7 +1443,8 @@ long extract_mbox(const char *path, const char *name, const struct extract_limit
             cut = 1;
     }
     if (in && !c.stop)
-        mbox_message(&c, &msg, k, cut);
+        mbox_message(&c, &msg, seen, cut);
+    json_decref(seen);
     free(line);
     fclose(f);
     buf_release(&msg);

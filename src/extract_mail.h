@@ -26,12 +26,23 @@ long extract_mail(const char *path, const char *name, const struct extract_limit
 /**
  * Extracts an mbox, streamed: one message at a time is held in memory (at
  * most EXTRACT_MAIL_MAX_MESSAGE bytes; a longer one is cut and says so).
- * Message k (from 1) is part "k", its attachments "k/1", "k/2", ...
+ * A message's part id is its key (extract_mail_key), so it stays the same
+ * when other messages are added or removed; its attachments are "KEY/1",
+ * "KEY/2", ... A key seen twice in the file gets "~2", "~3", ...
  */
 long extract_mbox(const char *path, const char *name, const struct extract_limits *lim,
                   extract_emit_fn fn, void *arg, char *err, size_t errlen);
 
 #define EXTRACT_MAIL_MAX_MESSAGE ((size_t)64 << 20)
+
+/**
+ * A stable key for the raw message of n bytes, written to key (NUL-ended, at
+ * most keylen - 1 bytes, keylen >= 24): its Message-ID without the angle
+ * brackets, with '/', '#', '\\', '~', spaces and control or non-ASCII bytes
+ * made '_' (at most 200 bytes), else "hash-" and the XXH64 of the message in
+ * hex. Positions are not keys: a message keeps its key wherever it lies.
+ */
+void extract_mail_key(const char *msg, size_t n, char *key, size_t keylen);
 
 /**
  * Decodes RFC 2047 encoded words in a header value into UTF-8 (appended to

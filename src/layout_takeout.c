@@ -8,6 +8,7 @@
  * Gmail labels (X-Gmail-Labels) and thread id (X-GM-THRID).
  */
 #include "extract_layout.h"
+#include "extract_mail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,10 +122,13 @@ static void mbox_finish(struct mbox *m)
         len--;
     if (len && d[len - 1] == '\r')
         len--;
-    buf_addf(&part, "%s/%ld", m->path, m->n);
+    /* keyed by Message-ID (or content): a message keeps its part id when
+     * others are added or removed; arc_emit numbers a repeated key */
+    char key[224];
+    extract_mail_key(d, len, key, sizeof key);
+    buf_addf(&part, "%s/%s", m->path, key);
     buf_addf(&name, "%s.eml", buf_str(&part));
     meta = json_deep_copy(m->meta);
-    json_object_set_new(meta, "message", json_integer(m->n));
     if (mbox_header(d, len, "X-Gmail-Labels", &h))
         json_object_set_new(meta, "labels", takeout_gmail_labels(buf_str(&h)));
     if (mbox_header(d, len, "X-GM-THRID", &h))

@@ -77,9 +77,9 @@ jqs '.[] | select(.part == "Takeout/Drive/Finance/Q1/budget notes.txt") | .metad
 jqs 'any(.[]; .metadata.takeout_service == "Mail" and .metadata.mailbox == "All mail Including Spam and Trash")' "takeout: the mailbox"
 mb="Takeout/Mail/All mail Including Spam and Trash.mbox"
 jqs '[.[] | select(.parent_part == "'"$mb"'")] | length == 3' "takeout: the mbox is split into its three messages"
-jqs '.[] | select(.part == "'"$mb"'/1") | .title == "Payroll for January" and .metadata.labels == ["Inbox","Important","Category Updates"] and .metadata.gmail_thread_id == "17890000000" and .metadata.mailbox == "All mail Including Spam and Trash"' "takeout: a message with its Gmail labels, thread id and mailbox"
+jqs '.[] | select(.part == "'"$mb"'/m0@acme.test") | .title == "Payroll for January" and .metadata.labels == ["Inbox","Important","Category Updates"] and .metadata.gmail_thread_id == "17890000000" and .metadata.mailbox == "All mail Including Spam and Trash"' "takeout: a message with its Gmail labels, thread id and mailbox"
 jqs 'any(.[]; .metadata.labels == ["Work, 2024","Opened"])' "takeout: quoted labels with a comma"
-jqs '.[] | select(.part == "'"$mb"'/2") | (.text | test("\nFrom the archive: Invoice 1042")) and (.text | test("^From 1789") | not)' "takeout: mboxrd '>From ' unquoted, the From_ line is not part of the message"
+jqs '.[] | select(.part == "'"$mb"'/m1@acme.test") | (.text | test("\nFrom the archive: Invoice 1042")) and (.text | test("^From 1789") | not)' "takeout: mboxrd '>From ' unquoted, the From_ line is not part of the message"
 jqs '.[] | select(.part == "'"$mb"'") | .metadata.messages == 3 and .mime == "application/mbox"' "takeout: the mailbox's own document counts its messages"
 
 # not a layout: a zip of plain files with a users.json but no day files

@@ -12,7 +12,7 @@ static char dir[] = "/tmp/trawl-test-mail-XXXXXX";
 
 struct got {
     int n;
-    char part[8][32], title[8][128], mime[8][40], parent[8][32];
+    char part[8][64], title[8][128], mime[8][40], parent[8][64];
     json_t *meta[8];
     char text[8][2048];
 };
@@ -22,8 +22,8 @@ static int collect(const struct extract_doc *d, void *arg)
     struct got *g = arg;
     if (g->n >= 8)
         return 0;
-    snprintf(g->part[g->n], 32, "%s", d->part ? d->part : "");
-    snprintf(g->parent[g->n], 32, "%s", d->parent_part ? d->parent_part : "");
+    snprintf(g->part[g->n], 64, "%s", d->part ? d->part : "");
+    snprintf(g->parent[g->n], 64, "%s", d->parent_part ? d->parent_part : "");
     snprintf(g->title[g->n], 128, "%s", d->title ? d->title : "");
     snprintf(g->mime[g->n], 40, "%s", d->mime ? d->mime : "");
     snprintf(g->text[g->n], 2048, "%.*s", (int)d->text_len, d->text);
@@ -149,12 +149,17 @@ int main(void)
         buf_release(&deep);
     }
 
-    is_int((int)run("box.mbox",
-                    "From a@b Thu Jan  1 00:00:00 2004\nSubject: one\n\nbody\n>From quoted\n\n"
-                    "From c@d Thu Jan  1 00:00:00 2004\nSubject: two\n\nsecond\n",
-                    &g, 1),
-           3, "mbox: two messages and the mbox itself");
-    is_str(g.part[0], "1", "first message is part 1");
+    is_int(
+        (int)run("box.mbox",
+                 "From a@b Thu Jan  1 00:00:00 2004\nSubject: one\nMessage-ID:\n <one/1@x.test>\n\n"
+                 "body\n>From quoted\n\n"
+                 "From c@d Thu Jan  1 00:00:00 2004\nSubject: two\n\nsecond\n",
+                 &g, 1),
+        3, "mbox: two messages and the mbox itself");
+    is_str(g.part[0], "one_1@x.test",
+           "a message's part id is its Message-ID (folded, '/' made '_')");
+    ok(strncmp(g.part[1], "hash-", 5) == 0 && strlen(g.part[1]) == 21,
+       "without a Message-ID, a hash of the message");
     ok(strstr(g.text[0], "\nFrom quoted") != NULL, "mboxrd >From unquoted");
     is_str(g.title[1], "two", "second message");
     is_str(g.mime[2], "application/mbox", "the mbox document");
