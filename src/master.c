@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #define MASTER_COMMIT_DOCS 500
+#define MASTER_DEFER_DOCS 64                  /* documents held before storing */
+#define MASTER_DEFER_BYTES ((size_t)32 << 20) /* and their text */
 #define MASTER_COMMIT_MS 1000
 #define MASTER_MAX_REFUSED 16
 #define MASTER_MAX_FILE ((int64_t)256 << 20)
@@ -64,6 +66,11 @@ struct job {
     /* parts (ids with '#') and their containers emitted this run: a container
      * extracted again keeps only the parts it still holds */
     json_t *parts;
+    /* docs/emit received but not stored yet: stored once the explorer's
+     * pending fetch is answered, so it extracts while the master writes */
+    json_t *deferred;
+    size_t deferred_bytes;
+    int fetch_answered, io_seen; /* in this turn of the event loop */
     struct {
         char *path, *version;
     } recent[MASTER_RECENT];
@@ -912,6 +919,35 @@ static void job_violation(struct master *m, struct job *j, const char *why)
 }
 
 /* Handles one frame; returns -1 when the child must be killed. */
+/* Stores the documents job_dispatch deferred, in order. */
+static void job_store_deferred(struct master *m, struct job *j)
+{
+    json_t *q = j->deferred, *p;
+    size_t i;
+
+    if (!q)
+        return;
+    j->deferred = NULL;
+    j->deferred_bytes = 0;
+    json_array_foreach(q, i, p)
+    {
+        char err[512];
+        int code = 0;
+        json_decref(m_docs_emit(m, j, p, &code, err, sizeof err));
+    }
+    json_decref(q);
+}
+
+/* A tools/call that copies an item into the workspace: it needs nothing the
+ * deferred documents would change, so it is answered before they are stored. */
+static int is_fetch_call(struct job *j, json_t *params)
+{
+    const json_t *tool =
+        toolkit_tool(j->def->toolkit, json_string_value(json_object_get(params, "name")));
+    const char *op = json_string_value(json_object_get(tool, "operation"));
+    return op && strcmp(op, "fetch") == 0;
+}
+
 static int job_dispatch(struct master *m, struct job *j, json_t *msg)
 {
     const char *method = json_string_value(json_object_get(msg, "method"));
@@ -939,6 +975,25 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
             return -1;
         }
         json_t *p = params ? json_incref(params) : json_object();
+        /* Documents wait until the explorer's next fetch is answered (or
+         * anything else arrives that may depend on them: a checkpoint, a
+         * listing, the end), so that extraction and storage overlap. */
+        if (me->fn == m_docs_emit && !id) {
+            if (!j->deferred)
+                j->deferred = json_array();
+            j->deferred_bytes += json_string_length(json_object_get(p, "text")) + 1024;
+            json_array_append_new(j->deferred, p);
+            if (json_array_size(j->deferred) >= MASTER_DEFER_DOCS ||
+                j->deferred_bytes >= MASTER_DEFER_BYTES)
+                job_store_deferred(m, j);
+            return 0;
+        }
+        if (j->deferred) {
+            if (me->fn == m_tools_call && is_fetch_call(j, p))
+                j->fetch_answered = 1;
+            else
+                job_store_deferred(m, j);
+        }
         j->cur_id = id;
         res = me->fn(m, j, p, &code, err, sizeof err);
         j->cur_id = NULL;
@@ -1131,6 +1186,7 @@ static void job_close_driver(struct job *j)
 
 static void job_ended(struct master *m, struct job *j, int status)
 {
+    job_store_deferred(m, j); /* what it said before dying counts */
     close(j->w.fd);
     j->w.fd = -1;
     j->w.pid = 0;
@@ -1203,6 +1259,7 @@ static void job_io(struct master *m, struct job *j, short revents)
     json_t *msg;
     int rc;
 
+    j->io_seen = 1;
     if (revents & POLLOUT && proto_conn_flush(&j->conn) < 0) {
         worker_kill(&j->w);
         return;
@@ -1498,6 +1555,14 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         for (size_t i = 1; i < net0; i++)
             if (pfd[i].revents)
                 job_io(&m, who[i], pfd[i].revents);
+        /* Store what waited: once the explorer's next fetch is answered, or
+         * when it said nothing more in this turn (busy, or finishing). */
+        for (size_t i = 0; i < m.njobs; i++) {
+            struct job *j = &m.jobs[i];
+            if (j->deferred && (j->fetch_answered || !j->io_seen))
+                job_store_deferred(&m, j);
+            j->fetch_answered = j->io_seen = 0;
+        }
         netloop_process(m.net, pfd + net0, nnet);
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -1605,6 +1670,7 @@ out:
         json_decref(j->checkpoint);
         json_decref(j->poison);
         json_decref(j->parts);
+        json_decref(j->deferred);
         free(j->fault);
         free(j->inflight);
         free(j->lat);

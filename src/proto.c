@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void proto_conn_init(struct proto_conn *c, int fd, size_t max_frame)
@@ -29,6 +30,18 @@ void proto_conn_release(struct proto_conn *c)
     buf_release(&c->out);
 }
 
+/* 1 when the input buffer holds at least one complete frame (or a bad header). */
+static int frame_buffered(const struct proto_conn *c)
+{
+    const unsigned char *p = (const unsigned char *)c->in.data;
+    uint32_t len;
+
+    if (c->in.len < 4)
+        return 0;
+    len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return len > c->max_frame || c->in.len - 4 >= len;
+}
+
 int proto_conn_read(struct proto_conn *c)
 {
     char chunk[65536];
@@ -40,6 +53,19 @@ int proto_conn_read(struct proto_conn *c)
                 snprintf(c->err, sizeof c->err, "input over %zu bytes without a complete frame",
                          c->max_frame);
                 return -1;
+            }
+            /* A large frame (a document's text) arrives in many chunks: take
+             * what the socket holds now, without blocking, until one frame is
+             * complete, rather than one chunk per wakeup of the event loop. */
+            while ((size_t)n == sizeof chunk && !frame_buffered(c)) {
+                n = recv(c->fd, chunk, sizeof chunk, MSG_DONTWAIT);
+                if (n <= 0)
+                    break; /* nothing more now (or not a socket); EOF shows next time */
+                if (buf_add(&c->in, chunk, (size_t)n) < 0) {
+                    snprintf(c->err, sizeof c->err, "input over %zu bytes without a complete frame",
+                             c->max_frame);
+                    return -1;
+                }
             }
             return 1;
         }
