@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -392,6 +393,190 @@ static const struct extractor *extractor_for(const char *path, const char *name)
     return NULL;
 }
 
+/* ---- compressed documents: "notes.html.gz", "box.mbox.xz", a gzip'd mail ---- */
+
+static const char *const compressed_exts[] = {".gz", ".bz2", ".xz", ".zst", ".lz4", ".z"};
+
+/* 1 when the first bytes are a gzip, bzip2, xz, zstd or lz4 stream. */
+static int compressed_magic(const unsigned char *h, size_t n)
+{
+    return (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) || (n >= 3 && memcmp(h, "BZh", 3) == 0) ||
+           (n >= 6 && memcmp(h,
+                             "\xfd"
+                             "7zXZ\0",
+                             6) == 0) ||
+           (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0) ||
+           (n >= 4 && memcmp(h, "\x04\x22\x4d\x18", 4) == 0);
+}
+
+/*
+ * Unpacks the compressed file at path: its first bytes into head (peek, out
+ * NULL), or all of it into the file out, within the budget's byte and ratio
+ * limits. Returns the bytes produced, or -1 with err.
+ */
+static long long uncompress_file(const char *path, const struct extract_limits *lim,
+                                 unsigned char *head, size_t *nhead, const char *out, char *err,
+                                 size_t errlen)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    char block[65536];
+    long long total = 0, cap = lim->max_expanded - lim->budget->expanded;
+    double ratio_cap = lim->max_ratio * (double)lim->budget->packed;
+    FILE *f = NULL;
+
+    if (ratio_cap < (double)((long long)32 << 20))
+        ratio_cap = (double)((long long)32 << 20);
+    if ((double)cap > ratio_cap)
+        cap = (long long)ratio_cap;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+        archive_read_next_header(a, &e) != ARCHIVE_OK) {
+        snprintf(err, errlen, "cannot read: %s", archive_error_string(a));
+        archive_read_free(a);
+        return -1;
+    }
+    if (out && !(f = fopen(out, "wxe"))) {
+        snprintf(err, errlen, "cannot unpack: %s", strerror(errno));
+        archive_read_free(a);
+        return -1;
+    }
+    if (nhead)
+        *nhead = 0;
+    for (;;) {
+        la_ssize_t n = archive_read_data(a, block, sizeof block);
+        if (n < 0) {
+            snprintf(err, errlen, "damaged stream: %s", archive_error_string(a));
+            break; /* what came out is read */
+        }
+        if (n == 0)
+            break;
+        if (!out) {
+            size_t take = (size_t)n < 4096 - *nhead ? (size_t)n : 4096 - *nhead;
+            memcpy(head + *nhead, block, take);
+            *nhead += take;
+            if (*nhead == 4096)
+                break;
+            continue;
+        }
+        total += n;
+        if (total > cap) {
+            snprintf(err, errlen,
+                     "compressed file expands to more than %lld bytes (max_expanded / max_ratio)",
+                     cap);
+            total = -1;
+            break;
+        }
+        if (extract_budget_late(lim->budget)) {
+            snprintf(err, errlen, "%s", lim->budget->error);
+            total = -1;
+            break;
+        }
+        if (fwrite(block, 1, (size_t)n, f) != (size_t)n) {
+            snprintf(err, errlen, "cannot unpack: %s", strerror(errno));
+            total = -1;
+            break;
+        }
+    }
+    if (f && fclose(f) != 0 && total >= 0) {
+        snprintf(err, errlen, "cannot unpack: %s", strerror(errno));
+        total = -1;
+    }
+    archive_read_free(a);
+    if (total > 0)
+        lim->budget->expanded += total;
+    return total;
+}
+
+struct unwrapped {
+    extract_emit_fn fn;
+    void *arg;
+};
+
+/* The file's own documents say they came out of a compressed stream. */
+static int emit_unwrapped(const struct extract_doc *d, void *arg)
+{
+    struct unwrapped *u = arg;
+    struct extract_doc nd = *d;
+    int rc;
+
+    if (d->part)
+        return u->fn(d, u->arg);
+    nd.metadata = d->metadata ? json_deep_copy(d->metadata) : json_object();
+    json_object_set_new(nd.metadata, "compressed", json_true());
+    rc = u->fn(&nd, u->arg);
+    json_decref(nd.metadata);
+    return rc;
+}
+
+/*
+ * A compressed file whose content is a richer format than text (HTML, mail,
+ * an mbox, CSV: by the name without its compression suffix, or by the first
+ * unpacked bytes) is unpacked beside it and read as that format. Returns the
+ * documents, or EXTRACT_NOT_MINE when plain text reading is the right thing.
+ */
+static long extract_compressed(const char *path, const char *name, const struct extract_limits *lim,
+                               extract_emit_fn fn, void *arg, char *err, size_t errlen)
+{
+    static const char *const rich[] = {".html", ".htm", ".xhtml", ".eml",
+                                       ".mbox", ".mbx", ".csv",   ".tsv"};
+    unsigned char head[4096];
+    size_t nhead = 0;
+    char inner[1024], tmp[1200];
+    int fd, want = 0;
+    ssize_t n;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return EXTRACT_NOT_MINE;
+    n = read(fd, head, 16);
+    close(fd);
+    if (n <= 0 || !compressed_magic(head, (size_t)n) || lim->budget->depth >= lim->max_depth)
+        return EXTRACT_NOT_MINE;
+    snprintf(inner, sizeof inner, "%s", name ? name : "file");
+    for (size_t i = 0; i < sizeof compressed_exts / sizeof compressed_exts[0]; i++) {
+        size_t a = strlen(inner), b = strlen(compressed_exts[i]);
+        if (a > b && strcasecmp(inner + a - b, compressed_exts[i]) == 0) {
+            inner[a - b] = '\0';
+            break;
+        }
+    }
+    const char *slash = strrchr(inner, '/'), *dot = strrchr(slash ? slash : inner, '.');
+    for (size_t i = 0; dot && i < sizeof rich / sizeof rich[0]; i++)
+        want |= strcasecmp(dot, rich[i]) == 0;
+    if (!want) {
+        if (uncompress_file(path, lim, head, &nhead, NULL, err, errlen) < 0 || nhead == 0)
+            return EXTRACT_NOT_MINE;
+        want = extract_mbox_detect(NULL, head, nhead) || extract_mail_detect(NULL, head, nhead) ||
+               html_sniff(head, nhead);
+    }
+    if (!want)
+        return EXTRACT_NOT_MINE;
+    snprintf(tmp, sizeof tmp, "%.1000s/.trawl-unz-%d-%ld", lim->budget->tmpdir, (int)getpid(),
+             lim->budget->seq++);
+    if (uncompress_file(path, lim, NULL, NULL, tmp, err, errlen) < 0) {
+        /* a bomb or a broken stream: recorded with the reason */
+        struct extract_doc d = {0};
+        json_t *meta = json_object();
+        unlink(tmp);
+        json_object_set_new(meta, "compressed", json_true());
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = name;
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+        return 1;
+    }
+    struct unwrapped u = {fn, arg};
+    lim->budget->depth++;
+    long docs = extract_file(tmp, inner, lim, emit_unwrapped, &u, err, errlen);
+    lim->budget->depth--;
+    unlink(tmp);
+    return docs;
+}
+
 long extract_file(const char *path, const char *name, const struct extract_limits *lim,
                   extract_emit_fn fn, void *arg, char *err, size_t errlen)
 {
@@ -431,6 +616,10 @@ long extract_file(const char *path, const char *name, const struct extract_limit
         if (n >= 0 || strcmp(x->name, "archive") == 0)
             return n;
         /* a file that only looked like mail or HTML is still read as text */
+    } else {
+        long n = extract_compressed(path, name, lim, fn, arg, err, errlen);
+        if (n >= 0)
+            return n;
     }
     meta = json_object();
     memset(&r, 0, sizeof r);
