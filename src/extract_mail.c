@@ -1333,9 +1333,9 @@ void extract_mail_key(const char *msg, size_t n, char *key, size_t keylen)
             }
             const char *lt = memchr(v, '<', (size_t)(ve - v));
             const char *gt = lt ? memchr(lt, '>', (size_t)(ve - lt)) : NULL;
-            if (lt && gt) {
+            if (lt) { /* <id>, or an unterminated <id */
                 v = lt + 1;
-                ve = gt;
+                ve = gt ? gt : ve;
             }
             for (; v < ve && k + 1 < keylen && k < 200; v++) {
                 unsigned char ch = (unsigned char)*v;

@@ -41,5 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     extract_mail(path, "m.eml", NULL, check, NULL, err, sizeof err);
     extract_mbox(path, "m.mbox", NULL, check, NULL, err, sizeof err);
     unlink(path);
+    /* a message's key: short, printable, never a path separator or a part marker */
+    char key[224];
+    extract_mail_key((const char *)data, size, key, sizeof key);
+    size_t kn = strlen(key);
+    if (kn == 0 || kn > 200 || strpbrk(key, "/#\\~ "))
+        abort();
+    for (size_t i = 0; i < kn; i++)
+        if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
+            abort();
     return 0;
 }
