@@ -196,6 +196,9 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
         ex->errors++;
         c.out.error = "no file in the result";
         ex_log(ex, "error", "fetch '%s': no file in the result", path);
+    } else if (ex->fault == FAULT_STALL) {
+        for (;;) /* stuck in a parser: the master's per-file watchdog ends it */
+            pause();
     } else if (extract_file(local, path, &ex->lim, emit_doc, &c, err, sizeof err) < 0) {
         c.out.error = err;
         ex_log(ex, "error", "extract '%s': %s", path, err);

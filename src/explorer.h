@@ -18,6 +18,7 @@ enum explorer_fault {
     FAULT_OVERSIZE,  /* send a frame over the maximum */
     FAULT_FORBIDDEN, /* call a tool outside the toolkit */
     FAULT_GARBAGE,   /* send bytes that are not a frame */
+    FAULT_STALL,     /* hang inside the extraction of the first file fetched */
 };
 
 #endif

@@ -71,6 +71,12 @@ struct job {
     json_t *deferred;
     size_t deferred_bytes;
     int fetch_answered, io_seen; /* in this turn of the event loop */
+    /* The per-file watchdog: a file the explorer still extracts after twice
+     * its time budget (extract.max_seconds) and 5 s is stuck where the
+     * extractors' own checks cannot see (inside a library): the explorer is
+     * stopped, the file recorded with the reason, and the source resumed. */
+    double file_t0, file_budget;
+    int budget_killed, budget_kills;
     struct {
         char *path, *version;
     } recent[MASTER_RECENT];
@@ -279,7 +285,8 @@ typedef json_t *(*method_fn)(struct master *m, struct job *j, json_t *params, in
 
 static int fault_code(const char *f)
 {
-    static const char *const names[] = {"", "crash", "hang", "oversize", "forbidden", "garbage"};
+    static const char *const names[] = {"",          "crash",   "hang", "oversize",
+                                        "forbidden", "garbage", "stall"};
     for (int i = 1; i < (int)(sizeof names / sizeof names[0]); i++)
         if (f && strcmp(f, names[i]) == 0)
             return i;
@@ -317,6 +324,9 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
             json_object_update(x, sx);
         if (json_object_size(x))
             json_object_set(task, "extract", x);
+        j->file_budget = json_number_value(json_object_get(x, "max_seconds"));
+        if (j->file_budget <= 0)
+            j->file_budget = 10;
         json_decref(x);
     }
     if (j->fault && (!j->fault_once || j->attempts == 1))
@@ -364,6 +374,7 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
     }
     if (j->inflight && json_is_string(json_object_get(out, "file"))) {
         const char *v = json_string_value(json_object_get(out, "version"));
+        j->file_t0 = now_s(); /* the explorer extracts it from now on */
         j->bytes += (long)json_integer_value(json_object_get(out, "size"));
         if (v)
             remember_version(j, j->inflight, v);
@@ -421,6 +432,7 @@ static json_t *m_tools_call(struct master *m, struct job *j, json_t *params, int
     }
     /* The item being fetched when a child dies is skipped on the retry. */
     const char *target = json_string_value(json_object_get(args, "path"));
+    j->file_t0 = 0;
     free(j->inflight);
     j->inflight = target ? strdup(target) : NULL;
     struct driver_call *call = calloc(1, sizeof *call);
@@ -1214,17 +1226,41 @@ static void job_ended(struct master *m, struct job *j, int status)
                      j->done ? "" : " before finishing");
         }
     }
+    char *stuck = j->budget_killed && j->inflight ? strdup(j->inflight) : NULL;
     if (j->inflight) { /* don't feed the same file to the next attempt */
         json_array_append_new(j->poison, json_string(j->inflight));
         logf_(m, j, "'%s' was being fetched when the explorer died: skipped on retry", j->inflight);
         free(j->inflight);
         j->inflight = NULL;
     }
+    if (stuck) { /* recorded by its metadata, with the version it has */
+        json_t *d = json_object(), *meta = json_object(), *r;
+        char reason[200];
+        const char *base = strrchr(stuck, '/') ? strrchr(stuck, '/') + 1 : stuck;
+        int code = 0;
+        snprintf(reason, sizeof reason,
+                 "time budget exceeded: still extracting after %g s (twice the max_seconds limit "
+                 "and 5 s); the explorer was stopped",
+                 j->file_budget * 2 + 5);
+        json_object_set_new(meta, "extract_error", json_string(reason));
+        json_object_set_new(d, "external_id", json_string(stuck));
+        json_object_set_new(d, "title", json_string(base));
+        json_object_set_new(d, "mime", json_string("application/octet-stream"));
+        json_object_set_new(d, "text", json_string(""));
+        json_object_set_new(d, "metadata", meta);
+        r = m_docs_emit(m, j, d, &code, reason, sizeof reason);
+        json_decref(r);
+        json_decref(d);
+        free(stuck);
+        j->budget_kills++; /* not held against the source's attempts */
+    }
+    j->budget_killed = 0;
+    j->file_t0 = 0;
     logf_(m, j, "failed: %s", j->error);
     /* Crashes and deadlines are retried; a child that broke the protocol is not
      * trusted with the source again. */
     if (!m->interrupted && j->end != END_INTERRUPTED && j->end != END_VIOLATION &&
-        j->attempts < (m->o->max_attempts ? m->o->max_attempts : 3)) {
+        j->attempts - j->budget_kills < (m->o->max_attempts ? m->o->max_attempts : 3)) {
         j->retries++;
         j->state = JOB_QUEUED;
         return;
@@ -1532,6 +1568,19 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
                              o->deadline_s);
                     worker_kill(&j->w);
                 } else if (left > 0 && left * 1000 < timeout) {
+                    timeout = (int)(left * 1000) + 1;
+                }
+            }
+            if (j->inflight && j->file_t0 > 0 && j->end == END_NONE) {
+                double left = j->file_t0 + j->file_budget * 2 + 5 - t;
+                if (left <= 0) {
+                    j->end = END_CRASH;
+                    j->budget_killed = 1;
+                    snprintf(j->error, sizeof j->error,
+                             "'%.200s' was still being extracted after %g s: explorer stopped",
+                             j->inflight, j->file_budget * 2 + 5);
+                    worker_kill(&j->w);
+                } else if (left * 1000 < timeout) {
                     timeout = (int)(left * 1000) + 1;
                 }
             }

@@ -47,4 +47,21 @@ touch -d '2001-01-01' src/slow.mbox src/many.tar # a new version: extracted agai
 run onboard acme sources.json --json
 is "$RC" 0 "second run"
 jq_ok '.sources.files.documents_deleted == 0' "parts the budget did not reach are not marked deleted"
+
+# Stuck where the extractors' checks cannot see (TRAWL_FAULT=...:stall hangs
+# the explorer inside the extraction of its first file): the master's
+# per-file watchdog stops it after twice the budget and 5 s, records the
+# file with the reason, and the restarted explorer does the rest.
+mkdir -p stall && printf 'first\n' >stall/a.txt && printf 'second\n' >stall/b.txt
+cat >stall.json <<JSON
+{"sources": [{"name": "st", "type": "folder", "path": "$SCRATCH/stall", "extract": {"max_seconds": 0.5}}]}
+JSON
+TRAWL_FAULT=st:stall:once run onboard acme stall.json --json
+is "$RC" 0 "a source with a stuck file completes"
+like "$(q "select json_extract(d.metadata, '\$.extract_error') from documents d join sources s on s.id = d.source_id where s.name = 'st' and external_id = 'a.txt'")" \
+    "^time budget exceeded: still extracting after 6 s" "the stuck file is recorded with the reason"
+is "$(q "select text from documents d join sources s on s.id = d.source_id where s.name = 'st' and external_id = 'b.txt'")" "second" \
+    "the other file is extracted by the restarted explorer"
+run onboard acme stall.json --json
+jq_ok '.sources.st.documents_new == 0 and .sources.st.status == "ok"' "the next run does not try the stuck file again"
 done_testing
