@@ -194,6 +194,20 @@ static int extract_stream(const char *path, struct extract_result *r, int filter
     return rc;
 }
 
+static int compressed_magic(const unsigned char *h, size_t n);
+
+/* 1 when the file begins with the signature of a compression format. */
+static int starts_compressed(const char *path)
+{
+    unsigned char h[16];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, h, sizeof h) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    return n > 0 && compressed_magic(h, (size_t)n);
+}
+
 /* A plain file: text (possibly compressed) or binary. */
 static int extract_plain(const char *path, struct extract_result *r, char *err, size_t errlen)
 {
@@ -216,7 +230,11 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
     snprintf(first, sizeof first, "%s", err);
     buf_reset(&r->text);
     r->compressed = r->truncated = 0;
-    if (!r->late && extract_stream(path, r, 0, err, errlen) == 0 && r->text.len > 0)
+    /* read as it is: text, or (when it does not start like a gzip, bzip2,
+     * xz, zstd or lz4 stream that is damaged) plain binary such as a BPF
+     * program, described by its metadata like any binary, without an error */
+    if (!r->late && extract_stream(path, r, 0, err, errlen) == 0 &&
+        (r->text.len > 0 || !starts_compressed(path)))
         return 0;
     buf_reset(&r->text);
     r->mime = "application/octet-stream";
