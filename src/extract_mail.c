@@ -119,9 +119,12 @@ static int charset_is_utf8(const char *cs)
            strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
 }
 
-/* Converts n bytes in charset cs to UTF-8 appended to out. Returns 0, or -1
- * when iconv does not know the charset (the bytes are then cleaned as UTF-8
- * and the caller says so). */
+static void to_utf8_run(iconv_t cd, const char *s, size_t n, struct buf *out);
+
+/* Converts n bytes in charset cs to UTF-8 appended to out. Returns 0, or
+ * when iconv does not know the charset -1 (the bytes were cleaned as UTF-8)
+ * or -2 (they were not UTF-8 and were read as Windows-1252); the caller says
+ * so. */
 static int to_utf8(const char *s, size_t n, const char *cs, struct buf *out)
 {
     char name[48];
@@ -138,10 +141,51 @@ static int to_utf8(const char *s, size_t n, const char *cs, struct buf *out)
     if (strcasecmp(name, "iso-8859-1") == 0 || strcasecmp(name, "latin1") == 0 ||
         strcasecmp(name, "us-ascii") == 0)
         snprintf(name, sizeof name, "WINDOWS-1252");
+    /* Windows font names ("GB2312_CHARSET") and Microsoft's labels */
+    if (k > 8 && strcasecmp(name + k - 8, "_CHARSET") == 0)
+        name[k -= 8] = '\0';
+    static const char *const alias[][2] = {{"ks_c_5601-1987", "CP949"},
+                                           {"ks_c_5601", "CP949"},
+                                           {"x-sjis", "SHIFT_JIS"},
+                                           {"x-gbk", "GBK"},
+                                           {"x-euc-tw", "EUC-TW"},
+                                           {"unicode-1-1-utf-7", "UTF-7"},
+                                           {"x-mac-roman", "MACINTOSH"},
+                                           {"cp-850", "CP850"},
+                                           {"x-user-defined", "WINDOWS-1252"},
+                                           {"ansi_x3.4-1968", "ASCII"},
+                                           {"CHINESEBIG5", "BIG5"},
+                                           {"SHIFTJIS", "SHIFT_JIS"},
+                                           {"HANGEUL", "CP949"},
+                                           {"ANSI", "WINDOWS-1252"},
+                                           {"EASTEUROPE", "WINDOWS-1250"},
+                                           {"RUSSIAN", "WINDOWS-1251"},
+                                           {"GREEK", "WINDOWS-1253"},
+                                           {"TURKISH", "WINDOWS-1254"}};
+    for (size_t a = 0; a < sizeof alias / sizeof alias[0]; a++)
+        if (strcasecmp(name, alias[a][0]) == 0) {
+            snprintf(name, sizeof name, "%s", alias[a][1]);
+            break;
+        }
     if (!k || (cd = iconv_open("UTF-8", name)) == (iconv_t)-1) {
-        extract_utf8_clean(out, s, n);
-        return -1;
+        /* a label nobody knows ("DEFAULT", "unknown-8bit"): UTF-8 when the
+         * bytes are, else what mail clients assume, Windows-1252 */
+        if (extract_utf8_valid(s, n) || (cd = iconv_open("UTF-8", "WINDOWS-1252")) == (iconv_t)-1) {
+            extract_utf8_clean(out, s, n);
+            return -1;
+        }
+        to_utf8_run(cd, s, n, out);
+        iconv_close(cd);
+        return -2;
     }
+    to_utf8_run(cd, s, n, out);
+    iconv_close(cd);
+    return 0;
+}
+
+/* Runs an open conversion over n bytes into out: invalid sequences become U+FFFD. */
+static void to_utf8_run(iconv_t cd, const char *s, size_t n, struct buf *out)
+{
     char *in = (char *)s, tmp[4096];
     size_t inleft = n;
     while (inleft > 0) {
@@ -159,8 +203,6 @@ static int to_utf8(const char *s, size_t n, const char *cs, struct buf *out)
             iconv(cd, NULL, NULL, NULL, NULL);
         }
     }
-    iconv_close(cd);
-    return 0;
 }
 
 /* ---- transfer encodings -------------------------------------------------------- */
@@ -688,8 +730,10 @@ static void add_text(struct msg *m, const char *p, size_t n, const char *cte, co
     buf_init(&raw, EXTRACT_MAIL_MAX_MESSAGE);
     buf_init(&utf, EXTRACT_MAX_TEXT);
     decode_body(m, p, n, cte, &raw);
-    if (to_utf8(raw.data ? raw.data : "", raw.len, charset, &utf) < 0)
-        note(m, "unknown charset '%.40s': text read as UTF-8", charset);
+    int conv = to_utf8(raw.data ? raw.data : "", raw.len, charset, &utf);
+    if (conv < 0)
+        note(m, "unknown charset '%.40s': text read as %s", charset,
+             conv == -2 ? "Windows-1252" : "UTF-8");
     if (m->text.len && buf_adds(&m->text, "\n\n") < 0) {
         buf_release(&raw);
         buf_release(&utf);

@@ -135,6 +135,22 @@ int main(void)
     ok(strstr(meta_s(g.meta[0], "extract_error"), "bogus-42") != NULL, "unknown charset noted");
     release(&g);
 
+    run("k.eml",
+        "Subject: k\nContent-Type: text/plain; "
+        "charset=ks_c_5601-1987\n\n\xc7\xd1\xb1\xb9\xbe\xee\n",
+        &g, 0);
+    ok(strstr(g.text[0], "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4") != NULL,
+       "Microsoft's ks_c_5601-1987 label read as CP949 (Korean)");
+    ok(meta_s(g.meta[0], "extract_error") == NULL, "a known alias is no error");
+    release(&g);
+
+    run("u.eml", "Subject: u\nContent-Type: text/plain; charset=unknown-8bit\n\ncaf\xe9 cr\xe8me\n",
+        &g, 0);
+    ok(strstr(g.text[0], "caf\xc3\xa9 cr\xc3\xa8me") != NULL,
+       "an unknown label on bytes that are not UTF-8: read as Windows-1252");
+    ok(strstr(meta_s(g.meta[0], "extract_error"), "Windows-1252") != NULL, "and noted so");
+    release(&g);
+
     {
         /* 40 nested multiparts: depth capped, no stack blow-up */
         struct buf deep = BUF_INIT;
