@@ -260,7 +260,8 @@ int extract_budget_late(struct extract_budget *b)
         return 0;
     if (!b->error[0])
         snprintf(b->error, sizeof b->error,
-                 "time budget exceeded: extraction took longer than %g s (the max_seconds limit)",
+                 "time budget exceeded: extraction took longer than %.3g s (the max_seconds limit, "
+                 "plus 1 s per 16 MiB of the file)",
                  b->seconds);
     return 1;
 }
@@ -286,8 +287,8 @@ void extract_limits_setup(struct extract_limits *out, const struct extract_limit
         struct stat st;
         memset(own, 0, sizeof *own);
         own->packed = stat(path, &st) == 0 ? (long long)st.st_size : 0;
-        own->seconds = out->max_seconds;
-        own->deadline = mono_now() + out->max_seconds;
+        own->seconds = out->max_seconds + (double)own->packed * EXTRACT_SECONDS_PER_BYTE;
+        own->deadline = mono_now() + own->seconds;
         if (slash && slash > path)
             snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
         else

@@ -13,6 +13,10 @@
 
 #define EXTRACT_MAX_TEXT ((size_t)4 << 20) /* fits a protocol frame */
 
+/* A large file takes time legitimately (a 50 GB Takeout part, a 2 GB mbox):
+ * its time budget grows by one second per 16 MiB. */
+#define EXTRACT_SECONDS_PER_BYTE (1.0 / (16 << 20))
+
 #include <jansson.h>
 
 /**
@@ -40,7 +44,8 @@ struct extract_limits {
     long max_parts;         /* parts per file, default 100000 */
     long long max_expanded; /* bytes unpacked per file, default 4 GiB */
     double max_ratio;       /* unpacked / packed bytes, default 200 */
-    double max_seconds;     /* wall-clock time per file, nested parts included, default 10 */
+    double max_seconds;     /* wall-clock time per file, nested parts included, default 10,
+                               plus EXTRACT_SECONDS_PER_BYTE for each byte of the file */
     /* Shared by a file and everything nested in it, so limits hold across
      * levels (a 42.zip); NULL at the top, set by containers that hand their
      * members back to extract_file. */

@@ -6,6 +6,8 @@
  * that covers them, so a checkpoint never runs ahead of its data.
  */
 #include "master.h"
+
+#include "extract.h"
 #include "structurer.h"
 
 #include "buf.h"
@@ -75,7 +77,7 @@ struct job {
      * its time budget (extract.max_seconds) and 5 s is stuck where the
      * extractors' own checks cannot see (inside a library): the explorer is
      * stopped, the file recorded with the reason, and the source resumed. */
-    double file_t0, file_budget;
+    double file_t0, file_budget, file_size;
     int budget_killed, budget_kills;
     struct {
         char *path, *version;
@@ -375,6 +377,7 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
     if (j->inflight && json_is_string(json_object_get(out, "file"))) {
         const char *v = json_string_value(json_object_get(out, "version"));
         j->file_t0 = now_s(); /* the explorer extracts it from now on */
+        j->file_size = (double)json_integer_value(json_object_get(out, "size"));
         j->bytes += (long)json_integer_value(json_object_get(out, "size"));
         if (v)
             remember_version(j, j->inflight, v);
@@ -1196,6 +1199,13 @@ static void job_close_driver(struct job *j)
         call_unlink(j, j->calls);
 }
 
+/* When the per-file watchdog stops the explorer: twice the file's time
+ * budget (as the extractors reckon it) and 5 s. */
+static double job_file_hard_limit(const struct job *j)
+{
+    return (j->file_budget + j->file_size * EXTRACT_SECONDS_PER_BYTE) * 2 + 5;
+}
+
 static void job_ended(struct master *m, struct job *j, int status)
 {
     job_store_deferred(m, j); /* what it said before dying counts */
@@ -1239,9 +1249,9 @@ static void job_ended(struct master *m, struct job *j, int status)
         const char *base = strrchr(stuck, '/') ? strrchr(stuck, '/') + 1 : stuck;
         int code = 0;
         snprintf(reason, sizeof reason,
-                 "time budget exceeded: still extracting after %g s (twice the max_seconds limit "
-                 "and 5 s); the explorer was stopped",
-                 j->file_budget * 2 + 5);
+                 "time budget exceeded: still extracting after %.3g s (twice the file's time "
+                 "budget, and 5 s); the explorer was stopped",
+                 job_file_hard_limit(j));
         json_object_set_new(meta, "extract_error", json_string(reason));
         json_object_set_new(d, "external_id", json_string(stuck));
         json_object_set_new(d, "title", json_string(base));
@@ -1572,13 +1582,13 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
                 }
             }
             if (j->inflight && j->file_t0 > 0 && j->end == END_NONE) {
-                double left = j->file_t0 + j->file_budget * 2 + 5 - t;
+                double hard = job_file_hard_limit(j), left = j->file_t0 + hard - t;
                 if (left <= 0) {
                     j->end = END_CRASH;
                     j->budget_killed = 1;
                     snprintf(j->error, sizeof j->error,
-                             "'%.200s' was still being extracted after %g s: explorer stopped",
-                             j->inflight, j->file_budget * 2 + 5);
+                             "'%.200s' was still being extracted after %.3g s: explorer stopped",
+                             j->inflight, hard);
                     worker_kill(&j->w);
                 } else if (left * 1000 < timeout) {
                     timeout = (int)(left * 1000) + 1;
