@@ -522,27 +522,27 @@ int sandbox_seccomp_build(int log, int pidns, void **bpf, size_t *len, char *err
         r = add(ctx, SCMP_ACT_ALLOW, "mprotect", 1, &noexec);
     /* prlimit only to read our own limits */
     if (r >= 0) {
-        struct scmp_arg_cmp c[2] = {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)};
+        struct scmp_arg_cmp c[2] = {SCMP_A0(SCMP_CMP_EQ, 0, 0), SCMP_A2(SCMP_CMP_EQ, 0, 0)};
         r = add(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, c);
     }
     /* ioctl: what stdio asks (is this a terminal?) and socket-buffer queries; no TIOCSTI */
     {
         static const unsigned long ok_ioctls[] = {TCGETS, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};
         for (size_t i = 0; i < sizeof ok_ioctls / sizeof ok_ioctls[0] && r >= 0; i++) {
-            struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, ok_ioctls[i]);
+            struct scmp_arg_cmp c = SCMP_A1(SCMP_CMP_EQ, ok_ioctls[i], 0);
             r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &c);
         }
     }
     /* signals only to ourselves: in a pid namespace we are pid 1 (raise, abort) */
     if (r >= 0 && pidns) {
-        struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, 1);
+        struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, 1, 0);
         r = add(ctx, SCMP_ACT_ALLOW, "kill", 1, &c);
         if (r >= 0)
             r = add(ctx, SCMP_ACT_ALLOW, "tgkill", 1, &c);
         if (r >= 0)
             r = add(ctx, SCMP_ACT_ALLOW, "tkill", 1, &c);
     } else if (r >= 0) {
-        struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, 0);
+        struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_EQ, 0, 0);
         r = add(ctx, SCMP_ACT_ALLOW, "kill", 1, &c); /* own process group: harmless */
     }
     if (r < 0) {

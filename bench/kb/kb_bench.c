@@ -852,7 +852,8 @@ static void load_trawl(const struct opts *o, const struct corpus *c, struct tree
     buf_init(&title, MIB);
     buf_init(&body, 16 * MIB);
     buf_init(&arena, 256 * MIB);
-    kb_check(kb, kb_open(db, 0, &kb), db);
+    int open_rc = kb_open(db, 0, &kb);
+    kb_check(kb, open_rc, db);
     kb_check(kb, kb_client_id(kb, "acme", 1, &cid), "create client");
 
     t0 = now_s();
@@ -1656,14 +1657,16 @@ int main(int argc, char **argv)
     if (!o.keep)
         unlink(tsv);
 
-    kb_check(kb, kb_open(tdb, 0, &kb), tdb);
+    int open_rc = kb_open(tdb, 0, &kb);
+    kb_check(kb, open_rc, tdb);
     for (int i = 0; i < 5; i++)
         kb_check(kb, kb_client_id(kb, g_clients[i], 1, &cids[i]), "client");
     fprintf(stderr, "posting %ld forum entries\n", o.forum);
     load_forum(&o, &c, kb, cids, &r->tl);
     /* search from a fresh connection on a checkpointed file, as the baseline does */
     kb_close(kb);
-    kb_check(kb, kb_open(tdb, 0, &kb), tdb);
+    open_rc = kb_open(tdb, 0, &kb);
+    kb_check(kb, open_rc, tdb);
 
     if (sqlite3_open_v2(bdb, &base, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         die("open '%s': %s", bdb, sqlite3_errmsg(base));
