@@ -44,6 +44,10 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
     long v;
     int c, rc, json = 0;
 
+    /* The structure phase runs by default with one structurer per online
+     * CPU; --structurers 0 keeps the explore-time folder placement. */
+    v = sysconf(_SC_NPROCESSORS_ONLN);
+    mo.structurers = v < 1 ? 1 : v > 64 ? 64 : (int)v;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {

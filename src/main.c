@@ -31,7 +31,10 @@ static const struct cli_command commands[] = {
      "  --sandbox strict     refuse to run unless every sandbox layer is available\n"
      "  --json               print the run record as JSON at the end\n"
      "  --metrics FILE       write the run's figures in Prometheus text format\n"
-     "  --connectors DIR     also load toolkits from DIR (as $TRAWL_CONNECTORS does)\n"},
+     "  --connectors DIR     also load toolkits from DIR (as $TRAWL_CONNECTORS does)\n"
+     "  --structurers K      structure phase with K sandboxed structurers (default: the\n"
+     "                       number of online CPUs; 0 = keep the folder placement)\n"
+     "  --rebuild            restructure all the client's stored documents afresh\n"},
     {"tree", cmd_tree, "CLIENT [PATH] [--depth N] [--json]",
      "show a client's knowledge tree (or the subtree at PATH) with entry counts",
      "Each line is a node: its title, its path and the number of entries in its\n"

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct tw {
     const char *term, *word;
@@ -516,4 +517,188 @@ double st_nmi(const int *pred, const int *truth, size_t n)
     if (hp + ht <= 0)
         return 1;
     return 2 * mi / (hp + ht);
+}
+
+struct idref {
+    const char *id;
+    size_t doc;
+};
+
+static int cmp_idref(const void *a, const void *b)
+{
+    const struct idref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c ? c : (x->doc < y->doc ? -1 : x->doc > y->doc);
+}
+
+static void uf_union(size_t *p, size_t a, size_t b)
+{
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a < b)
+        p[b] = a;
+    else if (b < a)
+        p[a] = b;
+}
+
+int st_threads(const struct st_mail *m, size_t n, size_t *root)
+{
+    struct idref *ids, *keys;
+    size_t nids = 0, nkeys = 0, i, j, *par;
+
+    for (i = 0; i < n; i++)
+        nids += (m[i].msgid && *m[i].msgid) + (m[i].irt && *m[i].irt) + m[i].nrefs;
+    ids = malloc((nids ? nids : 1) * sizeof *ids);
+    keys = malloc((n ? n : 1) * sizeof *keys);
+    par = malloc((n ? n : 1) * sizeof *par);
+    if (!ids || !keys || !par) {
+        free(ids);
+        free(keys);
+        free(par);
+        return -1;
+    }
+    nids = 0;
+    for (i = 0; i < n; i++) {
+        par[i] = i;
+        if (m[i].msgid && *m[i].msgid)
+            ids[nids++] = (struct idref){m[i].msgid, i};
+        if (m[i].irt && *m[i].irt)
+            ids[nids++] = (struct idref){m[i].irt, i};
+        for (j = 0; j < m[i].nrefs; j++)
+            if (m[i].refs[j] && *m[i].refs[j])
+                ids[nids++] = (struct idref){m[i].refs[j], i};
+        if (m[i].subject_key && *m[i].subject_key)
+            keys[nkeys++] = (struct idref){m[i].subject_key, i};
+    }
+    /* Documents naming the same message id are in one thread. */
+    if (nids)
+        qsort(ids, nids, sizeof *ids, cmp_idref);
+    for (i = 1; i < nids; i++)
+        if (strcmp(ids[i].id, ids[i - 1].id) == 0)
+            uf_union(par, ids[i].doc, ids[i - 1].doc);
+    /* A reply without references joins the first message of its subject. */
+    if (nkeys)
+        qsort(keys, nkeys, sizeof *keys, cmp_idref);
+    for (i = 0, j = 0; i < nkeys; i++) {
+        const struct st_mail *x = &m[keys[i].doc];
+        if (strcmp(keys[i].id, keys[j].id) != 0)
+            j = i; /* first document of this subject */
+        if (i != j && x->reply && !(x->irt && *x->irt) && !x->nrefs)
+            uf_union(par, keys[i].doc, keys[j].doc);
+    }
+    for (i = 0; i < n; i++) {
+        int any = (m[i].msgid && *m[i].msgid) || (m[i].irt && *m[i].irt) || m[i].nrefs ||
+                  (m[i].subject_key && *m[i].subject_key);
+        size_t r = uf_find(par, i);
+        root[i] = any || r != i ? r : SIZE_MAX;
+    }
+    free(ids);
+    free(keys);
+    free(par);
+    return 0;
+}
+
+int st_subject_is_reply(const char *s)
+{
+    static const char *const pre[] = {"re", "fw",   "fwd", "aw", "sv",
+                                      "wg", "antw", "tr",  "rv", "vs"};
+
+    if (!s)
+        return 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s != '[')
+            break;
+        const char *e = strchr(s, ']');
+        if (!e || e - s > 64)
+            break;
+        s = e + 1;
+    }
+    for (size_t k = 0; k < sizeof pre / sizeof pre[0]; k++) {
+        size_t l = strlen(pre[k]);
+        const char *q = s + l;
+        if (strncasecmp(s, pre[k], l) != 0)
+            continue;
+        if (*q == '[' || *q == '(') { /* Re[2]: */
+            while (*q && *q != ']' && *q != ')')
+                q++;
+            if (*q)
+                q++;
+        }
+        while (*q == ' ')
+            q++;
+        if (*q == ':')
+            return 1;
+    }
+    return 0;
+}
+
+struct band {
+    uint64_t h;
+    size_t doc;
+};
+
+static int cmp_band(const void *a, const void *b)
+{
+    const struct band *x = a, *y = b;
+
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+#define ST_BANDS 16
+#define ST_ROWS (TS_MINHASH / ST_BANDS)
+
+long st_neardup_minhash(const uint32_t *sig, const unsigned char *has, size_t n, int min_agree,
+                        size_t *group)
+{
+    struct band *v = malloc((n ? n : 1) * sizeof *v);
+    size_t *size;
+    long multi = 0;
+
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        group[i] = i;
+    for (int b = 0; b < ST_BANDS; b++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t h = 0x84222325cbf29ce4ULL;
+            if (!has[i])
+                continue;
+            for (int r = 0; r < ST_ROWS; r++)
+                h = (h ^ sig[i * TS_MINHASH + (size_t)(b * ST_ROWS + r)]) * 0x100000001b3ULL;
+            v[m++] = (struct band){h, i};
+        }
+        qsort(v, m, sizeof *v, cmp_band);
+        /* Within a bucket, each member is checked against the bucket's first
+         * and its predecessor: linear in the bucket, transitive through union. */
+        for (size_t a = 0, e; a < m; a = e) {
+            for (e = a + 1; e < m && v[e].h == v[a].h; e++) {
+                size_t x = v[e].doc;
+                if (uf_find(group, x) != uf_find(group, v[a].doc) &&
+                    ts_minhash_agree(sig + x * TS_MINHASH, sig + v[a].doc * TS_MINHASH) >=
+                        min_agree)
+                    uf_union(group, x, v[a].doc);
+                if (e - 1 > a && uf_find(group, x) != uf_find(group, v[e - 1].doc) &&
+                    ts_minhash_agree(sig + x * TS_MINHASH, sig + v[e - 1].doc * TS_MINHASH) >=
+                        min_agree)
+                    uf_union(group, x, v[e - 1].doc);
+            }
+        }
+    }
+    free(v);
+    for (size_t i = 0; i < n; i++)
+        group[i] = uf_find(group, i);
+    size = calloc(n ? n : 1, sizeof *size);
+    if (!size)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (++size[group[i]] == 2)
+            multi++;
+    free(size);
+    return multi;
 }
