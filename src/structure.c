@@ -186,40 +186,59 @@ static double dot_dense(const struct st_vec *a, const double *cent)
     return s;
 }
 
-/* Lloyd iterations of spherical k-means with farthest-first seeds.
- * cent: k * nvocab doubles. Returns the centroid silhouette. */
-static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
-                           int *assign, double *cent, double *best_sim)
+static uint64_t xs_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Lloyd iterations of spherical k-means from k-means++ seeds drawn with a
+ * fixed pseudo-random sequence (rng): deterministic for the same input.
+ * cent: k * nvocab doubles. Returns the mean similarity of the documents to
+ * their centroid (the objective); assign gets the groups. */
+static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n, int k, int *assign,
+                         double *cent, double *best_sim, uint64_t rng)
 {
     size_t V = c->nvocab, i;
     int g, it;
-    double sil = 0;
+    double obj = 0;
 
     memset(cent, 0, (size_t)k * V * sizeof *cent);
-    for (i = 0; i < n; i++)
-        best_sim[i] = -1;
-    {
+    for (g = 0; g < k; g++) {
         size_t seed = 0;
-        for (g = 0; g < k; g++) {
-            const struct st_vec *v = &c->vecs[mem[seed]];
-            double worst = 2;
-            for (i = 0; i < v->n; i++)
-                cent[(size_t)g * V + v->ids[i]] = v->w[i];
+        if (g == 0) {
+            seed = (size_t)(xs_next(&rng) % n);
+        } else {
+            double tot = 0, r;
             for (i = 0; i < n; i++) {
-                double s = st_dot(&c->vecs[mem[i]], v);
-                if (s > best_sim[i])
-                    best_sim[i] = s;
-                if (best_sim[i] < worst) {
-                    worst = best_sim[i];
-                    seed = i;
-                }
+                double d = 1 - best_sim[i];
+                tot += d > 0 ? d * d : 0;
             }
+            r = (double)(xs_next(&rng) >> 11) / 9007199254740992.0 * tot;
+            for (seed = 0; seed + 1 < n; seed++) {
+                double d = 1 - best_sim[seed];
+                d = d > 0 ? d * d : 0;
+                if (r < d)
+                    break;
+                r -= d;
+            }
+        }
+        const struct st_vec *v = &c->vecs[mem[seed]];
+        for (i = 0; i < v->n; i++)
+            cent[(size_t)g * V + v->ids[i]] = v->w[i];
+        for (i = 0; i < n; i++) {
+            double s = st_dot(&c->vecs[mem[i]], v);
+            if (g == 0 || s > best_sim[i])
+                best_sim[i] = s;
         }
     }
     for (i = 0; i < n; i++)
         assign[i] = -1;
     for (it = 0; it < 30; it++) {
         int changed = 0;
+        obj = 0;
         for (i = 0; i < n; i++) {
             int bg = 0;
             double bs = -1;
@@ -233,6 +252,7 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
             if (assign[i] != bg)
                 changed = 1;
             assign[i] = bg;
+            obj += bs;
         }
         if (!changed)
             break;
@@ -258,9 +278,19 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
                 ce[t] /= norm;
         }
     }
-    for (i = 0; i < n; i++) {
+    return n ? obj / (double)n : 0;
+}
+
+/* The centroid silhouette of a clustering (cent from kmeans_run). */
+static double silhouette(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                         const int *assign, const double *cent)
+{
+    size_t V = c->nvocab;
+    double sil = 0;
+
+    for (size_t i = 0; i < n; i++) {
         double own = dot_dense(&c->vecs[mem[i]], cent + (size_t)assign[i] * V), other = -1, a, b, m;
-        for (g = 0; g < k; g++)
+        for (int g = 0; g < k; g++)
             if (g != assign[i]) {
                 double s = dot_dense(&c->vecs[mem[i]], cent + (size_t)g * V);
                 if (s > other)
@@ -272,6 +302,48 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
         sil += m > 0 ? (b - a) / m : 0;
     }
     return n ? sil / (double)n : 0;
+}
+
+#define ST_RESTARTS 3
+
+/* The best of ST_RESTARTS k-means++ runs by objective; returns its
+ * centroid silhouette. */
+static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                           int *assign, double *cent, double *best_sim)
+{
+    int *tmp = malloc(n * sizeof *tmp);
+    double best = -2;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n << 20) ^ (uint64_t)k;
+
+    if (!tmp)
+        return -1;
+    for (int r = 0; r < ST_RESTARTS; r++) {
+        double obj = kmeans_run(c, mem, n, k, tmp, cent, best_sim, rng + (uint64_t)r * 7919);
+        if (obj > best + 1e-12) {
+            best = obj;
+            memcpy(assign, tmp, n * sizeof *tmp);
+        }
+    }
+    free(tmp);
+    /* centroids of the chosen run, for the silhouette */
+    {
+        size_t V = c->nvocab;
+        memset(cent, 0, (size_t)k * V * sizeof *cent);
+        for (size_t i = 0; i < n; i++) {
+            const struct st_vec *v = &c->vecs[mem[i]];
+            for (size_t t = 0; t < v->n; t++)
+                cent[(size_t)assign[i] * V + v->ids[t]] += v->w[t];
+        }
+        for (int g = 0; g < k; g++) {
+            double norm = 0, *ce = cent + (size_t)g * V;
+            for (size_t t = 0; t < V; t++)
+                norm += ce[t] * ce[t];
+            norm = norm > 0 ? sqrt(norm) : 1;
+            for (size_t t = 0; t < V; t++)
+                ce[t] /= norm;
+        }
+    }
+    return silhouette(c, mem, n, k, assign, cent);
 }
 
 /* Number groups by first member; returns the number of non-empty groups. */

@@ -36,6 +36,7 @@ struct st_corpus {
  * max_terms highest-weighted terms; 0 = all). Returns 0 or -1. */
 int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs, size_t max_terms);
 void st_corpus_free(struct st_corpus *c);
+
 double st_dot(const struct st_vec *a, const struct st_vec *b);
 
 /* Cluster the documents listed in members[0..n) into k groups (k = 0: the

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPHASE_BATCH 32
@@ -193,15 +194,54 @@ int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char 
 
 /* ---- the structurer child ---------------------------------------------------- */
 
+/* A mail document's text starts with the extractor's header lines (From,
+ * To, Cc, Date, Subject, Attachments) and a blank line. Of those only the
+ * subject says what the message is about; names, addresses and dates would
+ * make topics of people. Appends subject and body to out. */
+static void mail_content(const char *text, struct buf *out)
+{
+    const char *p = text;
+
+    while (*p && *p != '\n') {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l > 9 && strncmp(p, "Subject: ", 9) == 0) {
+            const char *v = p + 9;
+            while (st_subject_is_reply(v)) { /* Re: Fwd: ... */
+                const char *c = strchr(v, ':');
+                if (!c || c >= p + l)
+                    break;
+                v = c + 1;
+            }
+            buf_add(out, v, (size_t)(p + l - v));
+            buf_addch(out, '\n');
+        } else if (!memchr(p, ':', l)) {
+            break; /* not a header block after all */
+        }
+        p += l + (e != NULL);
+    }
+    if (*p == '\n')
+        p++;
+    else if (p != text && *p) /* no blank line: keep everything */
+        p = text;
+    buf_adds(out, p);
+}
+
 static json_t *analyse(json_t *doc)
 {
     const char *text = json_string_value(json_object_get(doc, "text"));
     json_t *r = json_object(), *terms = json_array();
     struct ts_doc d;
-    struct buf sum = BUF_INIT;
+    struct buf sum = BUF_INIT, content = BUF_INIT;
     char hex[17], mhex[TS_MINHASH * 8 + 1];
     uint32_t mh[TS_MINHASH];
-    size_t tl = text ? strlen(text) : 0;
+    size_t tl;
+
+    if (text && json_is_true(json_object_get(doc, "mail"))) {
+        mail_content(text, &content);
+        text = buf_str(&content);
+    }
+    tl = text ? strlen(text) : 0;
 
     json_object_set(r, "i", json_object_get(doc, "i"));
     if (ts_doc_build(&d, text ? text : "", tl) == 0) {
@@ -222,6 +262,7 @@ static json_t *analyse(json_t *doc)
     if (ts_summary(text ? text : "", tl, 3, 400, &sum) == 0 && sum.len)
         json_object_set_new(r, "summary", json_stringn(sum.data, sum.len));
     buf_release(&sum);
+    buf_release(&content);
     return r;
 }
 
@@ -383,8 +424,9 @@ static json_t *next_batch(struct sctx *s, struct sworker *w)
 
     w->lo = s->next;
     while (s->next < s->p->n && s->next - w->lo < SPHASE_BATCH) {
-        json_array_append_new(
-            docs, json_pack("{sIss}", "i", (json_int_t)s->next, "text", s->p->v[s->next].text));
+        const struct sphase_item *it = &s->p->v[s->next];
+        json_array_append_new(docs, json_pack("{sIsssb}", "i", (json_int_t)s->next, "text",
+                                              it->text, "mail", it->msgid || it->thread));
         s->next++;
     }
     w->hi = s->next;
@@ -510,7 +552,8 @@ static int analyse_all(struct sctx *s, int K, const char *root, int strict, char
         struct sworker w = {0};
         if (s->docs[i].done)
             continue;
-        doc = json_pack("{sIss}", "i", (json_int_t)i, "text", s->p->v[i].text);
+        doc = json_pack("{sIsssb}", "i", (json_int_t)i, "text", s->p->v[i].text, "mail",
+                        s->p->v[i].msgid || s->p->v[i].thread);
         r = analyse(doc);
         params = json_pack("{s[o]}", "docs", r);
         w.lo = i;
@@ -1327,22 +1370,34 @@ static void noise_compute(struct sctx *s, struct kb *kb, int64_t client_id, int6
     for (size_t i = 0; i < n; i++)
         if (s->thread[i] != SIZE_MAX)
             tsize[s->thread[i]]++;
+    /* Discussion lists send List-Unsubscribe and Precedence: list too: those
+     * headers make a newsletter only of a sender with three or more messages
+     * that are no conversation; volume alone needs SPHASE_VOLUME_MIN. */
+    for (size_t i = 0; i < n; i++)
+        if (!p->v[i].from)
+            p->v[i].noise &= ~(unsigned)(SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK);
     qsort_r(ord, nm, sizeof *ord, cmp_from, p);
     for (size_t a = 0, b; a < nm; a = b) {
-        size_t conv = 0;
+        size_t conv = 0, bulk = 0;
+        int newsletter;
         for (b = a; b < nm && strcmp(p->v[ord[b]].from, p->v[ord[a]].from) == 0; b++) {
             size_t i = ord[b];
             /* a reply, or a message in a thread of more than one: a conversation */
             conv += p->v[i].reply || p->v[i].irt || p->v[i].nrefs ||
                     (s->thread[i] != SIZE_MAX && tsize[s->thread[i]] > 1);
+            bulk += (p->v[i].noise & (SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK)) != 0;
         }
-        if (b - a < SPHASE_VOLUME_MIN || conv)
+        newsletter = !conv && (b - a >= SPHASE_VOLUME_MIN || (b - a >= 3 && bulk == b - a));
+        for (size_t t = a; t < b; t++) {
+            if (!newsletter)
+                p->v[ord[t]].noise &= ~(unsigned)(SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK);
+            else if (b - a >= SPHASE_VOLUME_MIN)
+                p->v[ord[t]].noise |= SPHASE_NOISE_VOLUME;
+        }
+        if (!newsletter)
             continue;
-        for (size_t t = a; t < b; t++)
-            p->v[ord[t]].noise |= SPHASE_NOISE_VOLUME;
-        if (!(p->v[ord[a]].noise & SPHASE_NOISE_VOLUME) ||
-            (p->v[ord[a]].noise & SPHASE_NOISE_FORUM))
-            continue;
+        if (p->v[ord[a]].noise & SPHASE_NOISE_FORUM)
+            continue; /* known already */
         {
             struct kb_forum_entry f = {0};
             struct buf title = BUF_INIT, body = BUF_INIT;
@@ -1372,8 +1427,8 @@ out:
     free(tsize);
 }
 
-/* Routes noise into its own subtree: noise/newsletters or
- * noise/notifications, one entry group per sender. Returns how many. */
+/* Routes noise into its own subtree: noise/SENDER/GROUP, the skill titled
+ * "Newsletter from ..." or "Notifications from ...". Returns how many. */
 static size_t place_noise(struct sctx *s, struct kb *kb, int64_t client_id, char *placed)
 {
     struct sphase *p = s->p;
@@ -1386,19 +1441,23 @@ static size_t place_noise(struct sctx *s, struct kb *kb, int64_t client_id, char
         struct buf path = BUF_INIT;
         if (placed[i] || !z)
             continue;
-        kind = z & (SPHASE_NOISE_AUTO | SPHASE_NOISE_NOREPLY) ? "notifications" : "newsletters";
+        kind = z & (SPHASE_NOISE_AUTO | SPHASE_NOISE_NOREPLY) ? "Notifications" : "Newsletter";
         why = z & SPHASE_NOISE_UNSUBSCRIBE ? "noise: a List-Unsubscribe header"
               : z & SPHASE_NOISE_BULK      ? "noise: Precedence bulk, list or junk"
               : z & SPHASE_NOISE_AUTO      ? "noise: an Auto-Submitted header"
               : z & SPHASE_NOISE_NOREPLY   ? "noise: a no-reply sender"
-              : z & SPHASE_NOISE_FORUM     ? "noise: forum pattern 'noise sender' for its sender"
+              : z & SPHASE_NOISE_FORUM     ? "noise: forum finding 'noise sender' for its sender"
                                            : "noise: a high-volume sender nobody replies to";
-        buf_addf(&path, "noise/%s", kind);
-        kb_node_ensure(kb, client_id, "noise", "Noise: newsletters and notifications", NULL,
-                       &node_id);
-        kb_node_ensure(kb, client_id, buf_str(&path), kind, NULL, &node_id);
-        if (p->v[i].from)
-            ts_slug(p->v[i].from, s->group[i], 40);
+        {
+            char sender[48], title[200];
+            ts_slug(p->v[i].from ? p->v[i].from : "unknown-sender", sender, 40);
+            buf_addf(&path, "noise/%s", sender);
+            snprintf(title, sizeof title, "%s from %.150s", kind,
+                     p->v[i].from ? p->v[i].from : "an unknown sender");
+            kb_node_ensure(kb, client_id, "noise", "Noise: newsletters and notifications", NULL,
+                           &node_id);
+            kb_node_ensure(kb, client_id, buf_str(&path), title, NULL, &node_id);
+        }
         place_entry(kb, client_id, s, i, buf_str(&path), why);
         buf_release(&path);
         placed[i] = 1;
@@ -1525,8 +1584,16 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         snprintf(err, errlen, "out of memory for %zu documents", n);
         goto out;
     }
-    if (analyse_all(&s, K, root, strict, err, errlen) < 0)
-        goto out;
+    {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (analyse_all(&s, K, root, strict, err, errlen) < 0)
+            goto out;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (log)
+            fprintf(log, "trawl: %d structurers analysed %zu documents in %.3f s\n", K, n,
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
     for (size_t i = 0; i < n; i++) {
         tdocs[i] = s.docs[i].d;
         s.sig[i] = s.docs[i].sig;
@@ -1568,7 +1635,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     }
     if (nu) {
         /* Authority 3: discovery. Domains, then skills within each domain. */
-        if (st_corpus_build(&corpus, tdocs, n, 64) < 0) {
+        if (st_corpus_build(&corpus, tdocs, n, 0) < 0) { /* every term: cut vectors cluster worse */
             snprintf(err, errlen, "out of memory building the vocabulary");
             goto out_tx;
         }
@@ -1602,14 +1669,14 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
                 if (dom[i] == g)
                     gm[m++] = i;
             nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
-            if (nsk > 1) { /* a skill is worth a node only with a tenth of its domain */
+            if (nsk > 1) { /* a skill is worth a node only with a 20th of its domain */
                 size_t cnt[8] = {0}, least = m;
                 for (size_t t = 0; t < m; t++)
                     cnt[tmp[t] & 7]++;
                 for (int h = 0; h < nsk && h < 8; h++)
                     if (cnt[h] < least)
                         least = cnt[h];
-                if (least < 3 || least * 10 < m)
+                if (least < 3 || least * 20 < m)
                     nsk = 1;
             }
             if (nsk < 1)
