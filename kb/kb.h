@@ -215,6 +215,14 @@ struct kb_doc_view {
 };
 typedef int (*kb_doc_fn)(const struct kb_doc_view *doc, void *arg);
 
+/**
+ * Calls fn for every entry on the node at path and below it, ordered by
+ * (path, id); fn returning non-zero stops with that value. Used by
+ * `trawl tree --explain`. KB_EINVAL for a malformed path.
+ */
+int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
+                     int (*fn)(const struct kb_entry_view *e, void *arg), void *arg);
+
 /** Fetches one entry; fn (may be NULL) is called for each linked document. */
 int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
                   int (*entry_fn)(const struct kb_entry_view *e, void *arg), kb_doc_fn fn,

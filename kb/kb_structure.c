@@ -63,3 +63,39 @@ int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed)
         *removed = total;
     return 0;
 }
+
+int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
+                     int (*fn)(const struct kb_entry_view *e, void *arg), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = 0, r;
+
+    if ((rc = kb_path_check(kb, path)) < 0)
+        return rc;
+    rc = 0;
+    /* The (client, path) index: the node itself, then the range below it. */
+    st = kb_prepare(kb,
+                    "SELECT e.id, e.key, t.path, e.title, e.body, e.summary, e.metadata "
+                    "FROM knowledge_tree t JOIN knowledge_entries e ON e.client_id = t.client_id "
+                    "AND e.tree_node_id = t.id WHERE t.client_id = ?1 AND (t.path = ?2 OR "
+                    "(t.path >= ?2 || '/' AND t.path < ?2 || '0')) ORDER BY t.path, e.id");
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, client_id);
+    kb_bind_text(st, 2, path);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct kb_entry_view e = {sqlite3_column_int64(st, 0),
+                                  kb_col(st, 1),
+                                  kb_col(st, 2),
+                                  kb_col(st, 3),
+                                  kb_col(st, 4),
+                                  kb_col_null(st, 5),
+                                  kb_col_null(st, 6)};
+        if ((rc = fn(&e, arg)) != 0)
+            break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = kb_sqlfail(kb, "reading the entries under a path");
+    sqlite3_reset(st);
+    return rc;
+}

@@ -19,11 +19,9 @@
 
 #define SPHASE_BATCH 32
 #define SPHASE_MAX_K 64
-#define SPHASE_KEYWORDS 8
-#define SPHASE_DUP_AGREE                                                                           \
-    48 /* of TS_MINHASH: near-duplicates share ~3/4 of their 3-shingles */ /* words kept on a      \
-                                                                              skill node to place  \
-                                                                              later documents */
+#define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
+/* of TS_MINHASH: near-duplicates share about 70% of their word 3-shingles */
+#define SPHASE_DUP_AGREE 45
 
 static char *meta_str(json_t *meta, const char *key, size_t max)
 {
