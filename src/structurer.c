@@ -703,10 +703,15 @@ static void why_hits(struct buf *out, const char *prefix, const struct ts_doc *d
     int shown = 0;
 
     for (int w = 0; w < nstems; w++)
-        hits += ts_doc_count(d, stems[w]);
+        hits += ts_doc_count(d, stems[w]); /* counted as the placement scored it */
     buf_addf(out, "%s: %ld keyword hits (", prefix, hits);
     for (int w = 0; w < nstems && shown < 6; w++) {
         size_t lo = 0, hi = d->n;
+        int seen = 0;
+        for (int v = 0; v < w; v++)
+            seen |= strcmp(stems[v], stems[w]) == 0;
+        if (seen)
+            continue; /* "pension" and "pensions" are one stem */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             int r = strcmp(d->terms[mid].term, stems[w]);
