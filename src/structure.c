@@ -2,6 +2,7 @@
 #include "structure.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -85,8 +86,9 @@ int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs
     c->words = malloc((total ? total : 1) * sizeof *c->words);
     c->df = calloc(total ? total : 1, sizeof *c->df);
     c->vecs = calloc(ndocs ? ndocs : 1, sizeof *c->vecs);
+    c->tid = calloc(ndocs ? ndocs : 1, sizeof *c->tid);
     tmp = malloc((maxn ? maxn : 1) * sizeof *tmp);
-    if (!all || !c->vocab || !c->words || !c->df || !c->vecs || !tmp)
+    if (!all || !c->vocab || !c->words || !c->df || !c->vecs || !c->tid || !tmp)
         goto fail;
     for (i = k = 0; i < ndocs; i++)
         for (j = 0; j < docs[i].n; j++) {
@@ -110,9 +112,13 @@ int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs
         const struct ts_doc *d = &docs[i];
         size_t n = d->n;
         double norm = 0;
+        c->tid[i] = malloc((n ? n : 1) * sizeof *c->tid[i]);
+        if (!c->tid[i])
+            goto fail;
         for (j = 0; j < n; j++) {
             long id = vocab_id(c, d->terms[j].term);
             tmp[j].id = (uint32_t)(id < 0 ? 0 : id);
+            c->tid[i][j] = tmp[j].id;
             tmp[j].w =
                 ts_bm25_weight(d->terms[j].count, d->ntokens, avgdl, c->df[tmp[j].id], ndocs);
         }
@@ -153,6 +159,10 @@ void st_corpus_free(struct st_corpus *c)
             free(c->vecs[i].ids);
             free(c->vecs[i].w);
         }
+    if (c->tid)
+        for (i = 0; i < c->ndocs; i++)
+            free(c->tid[i]);
+    free(c->tid);
     free(c->vecs);
     free(c->vocab);
     free(c->words);
@@ -186,6 +196,69 @@ static double dot_dense(const struct st_vec *a, const double *cent)
     return s;
 }
 
+struct assign_job {
+    const struct st_corpus *c;
+    const size_t *mem;
+    size_t lo, hi;
+    int k;
+    const double *cent;
+    int *best;
+    double *sim;
+};
+
+static void *assign_range(void *arg)
+{
+    struct assign_job *j = arg;
+    size_t V = j->c->nvocab;
+
+    for (size_t i = j->lo; i < j->hi; i++) {
+        int bg = 0;
+        double bs = -1;
+        for (int g = 0; g < j->k; g++) {
+            double s = dot_dense(&j->c->vecs[j->mem[i]], j->cent + (size_t)g * V);
+            if (s > bs + 1e-12) {
+                bs = s;
+                bg = g;
+            }
+        }
+        j->best[i] = bg;
+        j->sim[i] = bs;
+    }
+    return NULL;
+}
+
+#define ST_MAX_THREADS 64
+
+/* The nearest centroid of every document, on c->threads threads. Each
+ * document's result depends on nothing but its own vector, so any number of
+ * threads gives the same answer. */
+static void assign_all(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                       const double *cent, int *best, double *sim)
+{
+    struct assign_job job[ST_MAX_THREADS];
+    pthread_t th[ST_MAX_THREADS];
+    int T = c->threads < 1                ? 1
+            : c->threads > ST_MAX_THREADS ? ST_MAX_THREADS
+                                          : c->threads,
+        t, started[ST_MAX_THREADS] = {0};
+
+    if (n < 512)
+        T = 1;
+    for (t = 0; t < T; t++) {
+        job[t] = (struct assign_job){
+            c, mem, n * (size_t)t / (size_t)T, n * (size_t)(t + 1) / (size_t)T, k, cent, best, sim};
+        if (t > 0 && pthread_create(&th[t], NULL, assign_range, &job[t]) == 0)
+            started[t] = 1;
+    }
+    assign_range(&job[0]);
+    for (t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            assign_range(&job[t]); /* no thread: do it here */
+    }
+}
+
 static uint64_t xs_next(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -204,7 +277,14 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
     size_t V = c->nvocab, i;
     int g, it;
     double obj = 0;
+    int *nbest = malloc((n ? n : 1) * sizeof *nbest);
+    double *nsim = malloc((n ? n : 1) * sizeof *nsim);
 
+    if (!nbest || !nsim) {
+        free(nbest);
+        free(nsim);
+        return -2;
+    }
     memset(cent, 0, (size_t)k * V * sizeof *cent);
     for (g = 0; g < k; g++) {
         size_t seed = 0;
@@ -239,20 +319,12 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
     for (it = 0; it < 30; it++) {
         int changed = 0;
         obj = 0;
-        for (i = 0; i < n; i++) {
-            int bg = 0;
-            double bs = -1;
-            for (g = 0; g < k; g++) {
-                double s = dot_dense(&c->vecs[mem[i]], cent + (size_t)g * V);
-                if (s > bs + 1e-12) {
-                    bs = s;
-                    bg = g;
-                }
-            }
-            if (assign[i] != bg)
+        assign_all(c, mem, n, k, cent, nbest, nsim);
+        for (i = 0; i < n; i++) { /* in order: the same sum whatever the threads */
+            if (assign[i] != nbest[i])
                 changed = 1;
-            assign[i] = bg;
-            obj += bs;
+            assign[i] = nbest[i];
+            obj += nsim[i];
         }
         if (!changed)
             break;
@@ -278,6 +350,8 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
                 ce[t] /= norm;
         }
     }
+    free(nbest);
+    free(nsim);
     return n ? obj / (double)n : 0;
 }
 
@@ -437,10 +511,8 @@ int st_label(const struct st_corpus *c, const int *group_of, int ngroups, int gr
         if (group_of[i] < 0)
             continue;
         for (j = 0; j < c->docs[i].n; j++) {
-            long id = vocab_id(c, c->docs[i].terms[j].term);
+            uint32_t id = c->tid[i][j];
             double cnt = c->docs[i].terms[j].count;
-            if (id < 0)
-                continue;
             fall[id] += cnt;
             totall += cnt;
             if (group_of[i] == group) {

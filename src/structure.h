@@ -30,6 +30,8 @@ struct st_corpus {
     uint32_t *df;
     size_t nvocab;
     struct st_vec *vecs; /* one per document */
+    uint32_t **tid;      /* tid[i][j]: vocabulary id of docs[i].terms[j] */
+    int threads;         /* for the k-means assignment step; 0 or 1 = none */
 };
 
 /* Build vocabulary, DF and BM25 vectors (each document keeps at most

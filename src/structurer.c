@@ -1544,6 +1544,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct patterns ps = {0};
     struct blocklist bl = {0};
     struct skills sk = {0};
+    struct timespec tk0, tk1;
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
@@ -1642,7 +1643,13 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             snprintf(err, errlen, "out of memory building the vocabulary");
             goto out_tx;
         }
+        corpus.threads = K; /* the structurers are done: their cores are free */
+        clock_gettime(CLOCK_MONOTONIC, &tk0);
         ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
+        clock_gettime(CLOCK_MONOTONIC, &tk1);
+        if (log)
+            fprintf(log, "trawl: %d domains found in %.3f s\n", ndom,
+                    (double)(tk1.tv_sec - tk0.tv_sec) + (double)(tk1.tv_nsec - tk0.tv_nsec) / 1e9);
         if (ndom < 1)
             ndom = 1;
         for (size_t i = 0; i < n; i++)
