@@ -196,7 +196,7 @@ int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char 
  * To, Cc, Date, Subject, Attachments) and a blank line. Of those only the
  * subject says what the message is about; names, addresses and dates would
  * make topics of people. Appends subject and body to out. */
-static void mail_content(const char *text, struct buf *out)
+void sphase_mail_content(const char *text, struct buf *out)
 {
     const char *p = text;
 
@@ -228,7 +228,8 @@ static void mail_content(const char *text, struct buf *out)
 static json_t *analyse(json_t *doc)
 {
     const char *text = json_string_value(json_object_get(doc, "text"));
-    json_t *r = json_object(), *terms = json_array();
+    json_t *r = json_object();
+    struct buf terms = BUF_INIT; /* "stem\tword\tcount\n" lines: cheap for the master to read */
     struct ts_doc d;
     struct buf sum = BUF_INIT, content = BUF_INIT;
     char hex[17], mhex[TS_MINHASH * 8 + 1];
@@ -236,7 +237,7 @@ static json_t *analyse(json_t *doc)
     size_t tl;
 
     if (text && json_is_true(json_object_get(doc, "mail"))) {
-        mail_content(text, &content);
+        sphase_mail_content(text, &content);
         text = buf_str(&content);
     }
     tl = text ? strlen(text) : 0;
@@ -244,14 +245,15 @@ static json_t *analyse(json_t *doc)
     json_object_set(r, "i", json_object_get(doc, "i"));
     if (ts_doc_build(&d, text ? text : "", tl) == 0) {
         for (size_t k = 0; k < d.n; k++)
-            json_array_append_new(terms, json_pack("[ssi]", d.terms[k].term, d.terms[k].word,
-                                                   (json_int_t)d.terms[k].count));
+            buf_addf(&terms, "%s\t%s\t%" PRIu32 "\n", d.terms[k].term, d.terms[k].word,
+                     d.terms[k].count);
         snprintf(hex, sizeof hex, "%016" PRIx64, ts_simhash(&d));
         json_object_set_new(r, "simhash", json_string(hex));
         json_object_set_new(r, "ntokens", json_integer((json_int_t)d.ntokens));
         ts_doc_free(&d);
     }
-    json_object_set_new(r, "terms", terms);
+    json_object_set_new(r, "terms", json_stringn(terms.data ? terms.data : "", terms.len));
+    buf_release(&terms);
     if (ts_minhash(text ? text : "", tl, mh) >= 3) {
         for (int k = 0; k < TS_MINHASH; k++)
             snprintf(mhex + 8 * k, 9, "%08" PRIx32, mh[k]);
@@ -338,6 +340,67 @@ static int cmp_item(const void *a, const void *b)
     return c ? c : strcmp(x->ext, y->ext);
 }
 
+int sphase_terms_parse(const char *s, size_t len, struct ts_doc *d)
+{
+    const char *t, *end = s + len;
+    size_t lines = 0;
+    int dropped = 0;
+
+    memset(d, 0, sizeof *d);
+    for (t = s; t < end; t++)
+        lines += *t == '\n';
+    d->terms = calloc(lines + 2, sizeof *d->terms);
+    if (!d->terms)
+        return -1;
+    for (t = s; t < end;) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t)), *tab1, *tab2;
+        size_t sl, wl, pl;
+        char *mem, *e = NULL;
+        unsigned long cnt;
+        int c = 0;
+        if (!nl)
+            nl = end;
+        tab1 = memchr(t, '\t', (size_t)(nl - t));
+        tab2 = tab1 ? memchr(tab1 + 1, '\t', (size_t)(nl - tab1 - 1)) : NULL;
+        sl = tab1 ? (size_t)(tab1 - t) : 0;
+        wl = tab2 ? (size_t)(tab2 - tab1 - 1) : 0;
+        cnt = tab2 && tab2 + 1 < nl && tab2[1] >= '1' && tab2[1] <= '9' ? strtoul(tab2 + 1, &e, 10)
+                                                                        : 0;
+        if (d->n) { /* strictly after the previous stem, in byte order */
+            const char *prev = d->terms[d->n - 1].term;
+            pl = strlen(prev);
+            c = memcmp(prev, t, pl < sl ? pl : sl);
+            if (!c)
+                c = pl < sl ? -1 : 1;
+        } else {
+            c = -1;
+        }
+        if (!tab2 || e != nl || !sl || !wl || cnt == 0 || cnt > UINT32_MAX ||
+            sl > 2 * TS_TOKEN_MAX || wl > TS_TOKEN_MAX || memchr(t, 0, sl) ||
+            memchr(tab1 + 1, 0, wl) || c >= 0) {
+            dropped++; /* malformed, unsorted, duplicate or oversized: left out */
+            t = nl + 1;
+            continue;
+        }
+        mem = malloc(sl + wl + 2);
+        if (!mem) {
+            ts_doc_free(d);
+            return -1;
+        }
+        memcpy(mem, t, sl);
+        mem[sl] = '\0';
+        memcpy(mem + sl + 1, tab1 + 1, wl);
+        mem[sl + 1 + wl] = '\0';
+        d->terms[d->n].term = mem;
+        d->terms[d->n].word = mem + sl + 1;
+        d->terms[d->n].count = (uint32_t)cnt;
+        d->ntokens += (size_t)cnt;
+        d->n++;
+        t = nl + 1;
+    }
+    return dropped;
+}
+
 /* Takes a structurer's results for [lo, hi); anything malformed leaves the
  * document empty (it still gets placed) and counts as a violation. */
 static int take_results(struct sctx *s, struct sworker *w, json_t *params)
@@ -351,47 +414,23 @@ static int take_results(struct sctx *s, struct sworker *w, json_t *params)
     json_array_foreach(docs, k, r)
     {
         json_int_t i = json_integer_value(json_object_get(r, "i"));
-        json_t *terms = json_object_get(r, "terms"), *t;
+        const char *terms = json_string_value(json_object_get(r, "terms")), *end;
         const char *hex = json_string_value(json_object_get(r, "simhash"));
         const char *sum = json_string_value(json_object_get(r, "summary"));
         struct sdoc *sd;
-        size_t n;
-        if (i < (json_int_t)w->lo || i >= (json_int_t)w->hi || s->docs[i].done ||
-            !json_is_array(terms)) {
+        if (i < (json_int_t)w->lo || i >= (json_int_t)w->hi || s->docs[i].done || !terms) {
             bad = 1;
             continue;
         }
         sd = &s->docs[i];
         sd->done = 1;
         s->ndone++;
-        sd->d.terms = calloc(json_array_size(terms) + 1, sizeof *sd->d.terms);
-        if (!sd->d.terms)
-            return -1;
-        json_array_foreach(terms, n, t)
+        end = terms + json_string_length(json_object_get(r, "terms"));
         {
-            const char *stem = json_string_value(json_array_get(t, 0));
-            const char *word = json_string_value(json_array_get(t, 1));
-            json_int_t cnt = json_integer_value(json_array_get(t, 2));
-            size_t sl, wl;
-            char *mem;
-            if (!stem || !word || cnt <= 0 || cnt > UINT32_MAX || !*stem ||
-                strlen(stem) > 2 * TS_TOKEN_MAX || strlen(word) > TS_TOKEN_MAX ||
-                (sd->d.n && strcmp(sd->d.terms[sd->d.n - 1].term, stem) >= 0)) {
-                bad = 1;
-                continue; /* unsorted, duplicate or oversized terms are dropped */
-            }
-            sl = strlen(stem);
-            wl = strlen(word);
-            mem = malloc(sl + wl + 2);
-            if (!mem)
+            int dropped = sphase_terms_parse(terms, (size_t)(end - terms), &sd->d);
+            if (dropped < 0)
                 return -1;
-            memcpy(mem, stem, sl + 1);
-            memcpy(mem + sl + 1, word, wl + 1);
-            sd->d.terms[sd->d.n].term = mem;
-            sd->d.terms[sd->d.n].word = mem + sl + 1;
-            sd->d.terms[sd->d.n].count = (uint32_t)cnt;
-            sd->d.ntokens += (size_t)cnt;
-            sd->d.n++;
+            bad |= dropped > 0;
         }
         sd->sig = hex ? strtoull(hex, NULL, 16) : 0;
         {

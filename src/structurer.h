@@ -13,6 +13,7 @@
  */
 
 #include "kb.h"
+#include "textstat.h"
 
 #include <jansson.h>
 
@@ -77,6 +78,17 @@ int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char 
  * inside a transaction of its own. Returns 0 or -1 with err. */
 int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const char *root,
                int strict, int rebuild, FILE *log, char *err, size_t errlen);
+
+/* Reads a structurer's term lines ("stem\tword\tcount\n", stems strictly
+ * ascending) into d (hostile input: any bytes). Lines that are malformed,
+ * out of order, duplicated or oversized are dropped. Returns how many were
+ * dropped, or -1 (out of memory). ts_doc_free(d) afterwards. */
+int sphase_terms_parse(const char *s, size_t len, struct ts_doc *d);
+
+/* What a structurer analyses of a mail document's text: the extractor's
+ * header lines give only the subject (no Re:/Fwd:), then the body. Appends
+ * to out. */
+void sphase_mail_content(const char *text, struct buf *out);
 
 /* The structurer child: fn for worker_spawn. */
 int structurer_main(int fd, void *arg);
