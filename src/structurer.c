@@ -199,10 +199,19 @@ int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char 
 void sphase_mail_content(const char *text, struct buf *out)
 {
     const char *p = text;
+    size_t start = out->len;
 
     while (*p && *p != '\n') {
         const char *e = strchr(p, '\n');
         size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (!memchr(p, ':', l) || !e) {
+            /* not a header block after all: the whole text */
+            out->len = start;
+            if (out->data)
+                out->data[start] = '\0';
+            buf_adds(out, text);
+            return;
+        }
         if (l > 9 && strncmp(p, "Subject: ", 9) == 0) {
             const char *v = p + 9;
             while (st_subject_is_reply(v)) { /* Re: Fwd: ... */
@@ -213,15 +222,11 @@ void sphase_mail_content(const char *text, struct buf *out)
             }
             buf_add(out, v, (size_t)(p + l - v));
             buf_addch(out, '\n');
-        } else if (!memchr(p, ':', l)) {
-            break; /* not a header block after all */
         }
-        p += l + (e != NULL);
+        p = e + 1;
     }
     if (*p == '\n')
         p++;
-    else if (p != text && *p) /* no blank line: keep everything */
-        p = text;
     buf_adds(out, p);
 }
 
