@@ -1566,6 +1566,18 @@ static void threads_together(const struct sctx *s, const size_t *mem, size_t nu,
     free(v);
 }
 
+/* Logs how long the step since *t took ("trawl: step: 0.123 s") and restarts *t. */
+static void step_done(FILE *log, struct timespec *t, const char *step)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (log)
+        fprintf(log, "trawl: %s: %.3f s\n", step,
+                (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9);
+    *t = now;
+}
+
 static int tx_fail(struct kb *kb, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s", kb_errmsg(kb));
@@ -1588,7 +1600,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct patterns ps = {0};
     struct blocklist bl = {0};
     struct skills sk = {0};
-    struct timespec tk0, tk1;
+    struct timespec tk;
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
@@ -1646,6 +1658,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tdocs[i] = s.docs[i].d;
         s.sig[i] = s.docs[i].sig;
     }
+    clock_gettime(CLOCK_MONOTONIC, &tk);
     if (groups_compute(&s) < 0) {
         snprintf(err, errlen, "out of memory grouping documents");
         goto out;
@@ -1667,6 +1680,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
+    step_done(log, &tk, "threads, near-duplicates, noise, taxonomy and patterns");
     for (size_t i = 0; i < n; i++)
         if (!placed[i])
             mem[nu++] = i;
@@ -1688,12 +1702,9 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             goto out_tx;
         }
         corpus.threads = K; /* the structurers are done: their cores are free */
-        clock_gettime(CLOCK_MONOTONIC, &tk0);
+        step_done(log, &tk, "vocabulary and vectors");
         ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
-        clock_gettime(CLOCK_MONOTONIC, &tk1);
-        if (log)
-            fprintf(log, "trawl: %d domains found in %.3f s\n", ndom,
-                    (double)(tk1.tv_sec - tk0.tv_sec) + (double)(tk1.tv_nsec - tk0.tv_nsec) / 1e9);
+        step_done(log, &tk, "domains");
         if (ndom < 1)
             ndom = 1;
         for (size_t i = 0; i < n; i++)
@@ -1772,6 +1783,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             free(gm);
             free(gof);
         }
+        step_done(log, &tk, "skills and labels");
         threads_together(&s, mem, nu, dom, skill);
         for (size_t t = 0; t < nu; t++) {
             size_t i = mem[t];
@@ -1798,6 +1810,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
+    step_done(log, &tk, "entries written");
     rc = 0;
     goto out;
 out_tx:
