@@ -75,10 +75,11 @@ int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
     rc = 0;
     /* The (client, path) index: the node itself, then the range below it. */
     st = kb_prepare(kb,
-                    "SELECT e.id, e.key, t.path, e.title, e.body, e.summary, e.metadata "
+                    "SELECT e.id, e.key, t.path, e.title, x.body, e.summary, e.metadata "
                     "FROM knowledge_tree t JOIN knowledge_entries e ON e.client_id = t.client_id "
-                    "AND e.tree_node_id = t.id WHERE t.client_id = ?1 AND (t.path = ?2 OR "
-                    "(t.path >= ?2 || '/' AND t.path < ?2 || '0')) ORDER BY t.path, e.id");
+                    "AND e.tree_node_id = t.id LEFT JOIN entry_text x ON x.id = e.text_id "
+                    "WHERE t.client_id = ?1 AND (t.path = ?2 OR (t.path >= ?2 || '/' AND "
+                    "t.path < ?2 || '0')) ORDER BY t.path, e.id");
     if (!st)
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, client_id);
