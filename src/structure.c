@@ -439,6 +439,8 @@ static int renumber(int *assign, size_t n, int k)
     return next;
 }
 
+#define ST_SAMPLE 4000 /* documents k is chosen on */
+
 int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k, int kmax,
               int *assign)
 {
@@ -460,6 +462,28 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
         hi = (int)(n / 2);
     if (hi < lo)
         return 1;
+    if (k == 0 && n > ST_SAMPLE) {
+        /* Choosing k costs (kmax - 1) clusterings: on a large set they run on
+         * an evenly spaced sample, and only the chosen k on everything. */
+        size_t *sample = malloc(ST_SAMPLE * sizeof *sample);
+        int *sa = malloc(ST_SAMPLE * sizeof *sa), ks;
+        if (!sample || !sa) {
+            free(sample);
+            free(sa);
+            return -1;
+        }
+        for (i = 0; i < ST_SAMPLE; i++)
+            sample[i] = members[i * n / ST_SAMPLE];
+        ks = st_kmeans(c, sample, ST_SAMPLE, 0, kmax, sa);
+        free(sample);
+        free(sa);
+        if (ks < 0)
+            return -1;
+        if (ks <= 1)
+            return 1;
+        lo = hi = ks;
+        k = ks;
+    }
     cent = malloc((size_t)hi * (c->nvocab ? c->nvocab : 1) * sizeof *cent);
     tmp_sim = malloc(n * sizeof *tmp_sim);
     try = malloc(n * sizeof *try);

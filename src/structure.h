@@ -42,7 +42,8 @@ void st_corpus_free(struct st_corpus *c);
 double st_dot(const struct st_vec *a, const struct st_vec *b);
 
 /* Cluster the documents listed in members[0..n) into k groups (k = 0: the
- * best k in 2..kmax by silhouette; 1 if n is too small or nothing splits).
+ * best k in 2..kmax by silhouette, chosen on an evenly spaced sample of 4000
+ * when there are more; 1 if n is too small or nothing splits).
  * assign[i] receives the group of members[i], groups numbered by their
  * first member. Returns the number of groups, or -1. */
 int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k, int kmax,
