@@ -98,14 +98,24 @@ int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs
         }
     if (total)
         qsort(all, total, sizeof *all, cmp_tw);
-    for (i = 0; i < total; i++) {
-        if (c->nvocab && strcmp(c->vocab[c->nvocab - 1], all[i].term) == 0) {
-            c->df[c->nvocab - 1]++;
-            continue;
+    /* A stem reads as the surface form most documents use (ties: the
+     * shortest): a stemmed search index in one file must not name a topic. */
+    for (i = 0, j = 0; i < total; i = j) {
+        size_t best = 1, run;
+        const char *word = all[i].word;
+        for (j = i; j < total && strcmp(all[j].term, all[i].term) == 0; j += run) {
+            for (run = 1; j + run < total && strcmp(all[j + run].term, all[i].term) == 0 &&
+                          strcmp(all[j + run].word, all[j].word) == 0;
+                 run++)
+                ;
+            if (run > best) {
+                best = run;
+                word = all[j].word;
+            }
         }
         c->vocab[c->nvocab] = (char *)all[i].term;
-        c->words[c->nvocab] = all[i].word;
-        c->df[c->nvocab] = 1;
+        c->words[c->nvocab] = word;
+        c->df[c->nvocab] = (uint32_t)(j - i);
         c->nvocab++;
     }
     for (i = 0; i < ndocs; i++) {

@@ -1157,7 +1157,7 @@ static void clean_label(const struct st_corpus *c, const int *group_of, int ngro
     const char *w;
     int got = 0;
 
-    st_label(c, group_of, ngroups, g, want + 6, &raw);
+    st_label(c, group_of, ngroups, g, want + 24, &raw); /* many may be blocked */
     for (w = buf_str(&raw); *w && got < want;) {
         size_t l = strcspn(w, "-");
         char word[TS_TOKEN_MAX + 1];
