@@ -95,6 +95,9 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
             return cli_usage(cmd, "unknown option");
         }
     }
+    if (mo.rebuild && mo.structurers == 0)
+        return cli_usage(cmd,
+                         "--rebuild needs the structure phase, which --structurers 0 turns off");
     if (argc - optind != 2)
         return cli_usage(cmd, argc - optind < 2 ? "missing CLIENT or SOURCES.json"
                                                 : "too many arguments");

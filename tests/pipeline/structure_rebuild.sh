@@ -68,6 +68,9 @@ run --db fresh.db export acme
 ok "$(cmp -s <(exported rebuilt.jsonl) <(exported "$OUT"); echo $?)" \
     "the rebuilt tree equals a fresh onboarding of the same documents, byte for byte"
 
+expect_fail 2 "--rebuild needs the structure phase" "--rebuild with --structurers 0 is a usage error" \
+    --db r.db onboard acme docs.json --structurers 0 --rebuild
+
 # ---- mail: threads, noise, explain
 mkdir -p mail
 msg()
