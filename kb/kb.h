@@ -158,6 +158,26 @@ typedef int (*kb_node_fn)(const struct kb_node *node, void *arg);
 int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb_node_fn fn,
                void *arg);
 
+/* ---- for the structure phase (kb_structure.c) ---------------------------- */
+
+struct kb_stored_doc {
+    const char *source, *source_type, *external_id, *title, *text, *metadata_json;
+};
+typedef int (*kb_stored_doc_fn)(const struct kb_stored_doc *d, void *arg);
+
+/**
+ * Calls fn for every stored, not deleted document of the client, ordered by
+ * (source name, external id); fn returning non-zero stops with that value.
+ * The strings live until fn returns.
+ */
+int kb_documents_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg);
+
+/**
+ * Deletes the client's tree nodes left with no entries and no children
+ * (entry groups, then skills, then domains); removed (may be NULL) gets how many.
+ */
+int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed);
+
 /* ---- entries -------------------------------------------------------------- */
 
 struct kb_doc_ref {
@@ -194,6 +214,14 @@ struct kb_doc_view {
     int deleted;
 };
 typedef int (*kb_doc_fn)(const struct kb_doc_view *doc, void *arg);
+
+/**
+ * Calls fn for every entry on the node at path and below it, ordered by
+ * (path, id); fn returning non-zero stops with that value. Used by
+ * `trawl tree --explain`. KB_EINVAL for a malformed path.
+ */
+int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
+                     int (*fn)(const struct kb_entry_view *e, void *arg), void *arg);
 
 /** Fetches one entry; fn (may be NULL) is called for each linked document. */
 int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,

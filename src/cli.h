@@ -51,6 +51,9 @@ const struct cli_command *cli_find(const char *name);
 
 int cmd_onboard(struct cli *cli, int argc, char **argv);
 int cmd_tree(struct cli *cli, int argc, char **argv);
+/* trawl tree CLIENT --explain PATH (cmd_explain.c) */
+int tree_explain(struct cli *cli, struct kb *kb, int64_t client_id, const char *client,
+                 const char *path, int json);
 int cmd_search(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_runs(struct cli *cli, int argc, char **argv);

@@ -47,6 +47,10 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
     long v;
     int c, rc, json = 0;
 
+    /* The structure phase runs by default with one structurer per online
+     * CPU; --structurers 0 keeps the explore-time folder placement. */
+    v = sysconf(_SC_NPROCESSORS_ONLN);
+    mo.structurers = v < 1 ? 1 : v > 64 ? 64 : (int)v;
     optind = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -94,6 +98,9 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
             return cli_usage(cmd, "unknown option");
         }
     }
+    if (mo.rebuild && mo.structurers == 0)
+        return cli_usage(cmd,
+                         "--rebuild needs the structure phase, which --structurers 0 turns off");
     if (argc - optind != 2)
         return cli_usage(cmd, argc - optind < 2 ? "missing CLIENT or SOURCES.json"
                                                 : "too many arguments");

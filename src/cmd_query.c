@@ -56,8 +56,11 @@ static int tree_node(const struct kb_node *n, void *arg)
 
 int cmd_tree(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"depth", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'}, {0}};
+    static const struct option opts[] = {{"depth", required_argument, NULL, 'd'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"explain", required_argument, NULL, 'e'},
+                                         {0}};
+    const char *explain = NULL;
     const struct cli_command *cmd = cli_find("tree");
     struct tree_out t = {cli, 0, -1, NULL, {0}, 0};
     struct kb *kb;
@@ -72,6 +75,8 @@ int cmd_tree(struct cli *cli, int argc, char **argv)
                 return cli_usage(cmd, "--depth needs a positive number, not '%s'", optarg);
         } else if (c == 'j') {
             t.json = 1;
+        } else if (c == 'e') {
+            explain = optarg;
         } else {
             return cli_usage(cmd, "unknown option");
         }
@@ -80,6 +85,15 @@ int cmd_tree(struct cli *cli, int argc, char **argv)
         return cli_usage(cmd, argc - optind < 1 ? "missing CLIENT" : "too many arguments");
     const char *client = argv[optind], *path = argc - optind == 2 ? argv[optind + 1] : NULL;
     if ((rc = cli_open(cli, KB_OPEN_NOCREATE, &kb)) || (rc = cli_client(kb, client, &cid))) {
+        kb_close(kb);
+        return rc;
+    }
+    if (explain) {
+        if (path) {
+            kb_close(kb);
+            return cli_usage(cmd, "give PATH or --explain PATH, not both");
+        }
+        rc = tree_explain(cli, kb, cid, client, explain, t.json);
         kb_close(kb);
         return rc;
     }

@@ -1138,6 +1138,17 @@ static void message(struct mctx *c, const char *p, size_t n, const char *part, c
         json_object_set_new(meta, "date", json_string(iso));
     if (list)
         json_object_set_new(meta, "list_id", json_string(list));
+    { /* what the structurers route as noise: newsletters, notifications */
+        static const char *const nh[] = {"precedence", "list-unsubscribe", "auto-submitted"};
+        static const char *const nk[] = {"precedence", "list_unsubscribe", "auto_submitted"};
+        for (size_t k = 0; k < sizeof nh / sizeof nh[0]; k++) {
+            char *v = hdr_get(h, nh[k]);
+            size_t vl = v ? strlen(v) : 0;
+            if (v && vl && extract_utf8_valid(v, vl < 200 ? vl : 200))
+                json_object_set_new(meta, nk[k], json_stringn(v, vl < 200 ? vl : 200));
+            free(v);
+        }
+    }
     if (labels) {
         /* comma-separated; Takeout quotes a label that holds a comma */
         struct buf lab = BUF_INIT;

@@ -31,13 +31,18 @@ static const struct cli_command commands[] = {
      "  --sandbox strict     refuse to run unless every sandbox layer is available\n"
      "  --json               print the run record as JSON at the end\n"
      "  --metrics FILE       write the run's figures in Prometheus text format\n"
-     "  --connectors DIR     also load toolkits from DIR (as $TRAWL_CONNECTORS does)\n"},
-    {"tree", cmd_tree, "CLIENT [PATH] [--depth N] [--json]",
+     "  --connectors DIR     also load toolkits from DIR (as $TRAWL_CONNECTORS does)\n"
+     "  --structurers K      structure phase with K sandboxed structurers (default: the\n"
+     "                       number of online CPUs; 0 = keep the folder placement)\n"
+     "  --rebuild            restructure all the client's stored documents afresh\n"},
+    {"tree", cmd_tree, "CLIENT [PATH] [--depth N] [--json] | CLIENT --explain PATH [--json]",
      "show a client's knowledge tree (or the subtree at PATH) with entry counts",
      "Each line is a node: its title, its path and the number of entries in its\n"
      "subtree (the entries on the node itself in parentheses when it has both).\n\n"
      "  --depth N   show N levels below PATH (default: all)\n"
-     "  --json      print the subtree as nested JSON (see README, 'JSON output')\n"},
+     "  --json      print the subtree as nested JSON (see README, 'JSON output')\n"
+     "  --explain PATH  why the entries under PATH were placed there: the client's\n"
+     "              taxonomy, a forum pattern, a noise rule or the skill's topic terms\n"},
     {"search", cmd_search, "CLIENT QUERY [--under PATH] [--limit N] [--json]",
      "ranked full-text search of a client's entries, optionally within a subtree",
      "QUERY is free text: words must all match, \"quoted words\" match as a phrase,\n"

@@ -479,8 +479,7 @@ static const char *recent_version(struct job *j, const char *external_id)
 /* Until the structurers place documents, each gets an entry in a tree that
  * follows its source and folders: source / top folder / next folder. */
 static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
-                          const char *text, const char *file_type, int64_t doc_id,
-                          const char *thread_key)
+                          const char *text, const char *file_type, int64_t doc_id, json_t *doc_meta)
 {
     struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
     const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
@@ -490,7 +489,7 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
 
     (void)doc_id;
     if (m->o->structurers > 0 &&
-        sphase_add(&m->phase, j->def->name, ext, title, text, file_type, thread_key) < 0)
+        sphase_add(&m->phase, j->def->name, ext, title, text, doc_meta) < 0)
         return -1;
     slug_into(&path, j->def->name, strlen(j->def->name));
     buf_addch(&path, '/');
@@ -588,7 +587,7 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         (res != KB_UNCHANGED &&
          place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
                         d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
-                        id, json_string_value(json_object_get(meta, "thread_key"))) < 0)) {
+                        id, meta) < 0)) {
         free(meta_s);
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));
@@ -1653,7 +1652,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         }
     }
     tx_commit(&m);
-    if (o->structurers > 0 && !m.interrupted && m.phase.n) {
+    if (o->structurers > 0 && !m.interrupted && (m.phase.n || o->rebuild)) {
         char serr[300];
         m.phase.taxonomy = src->taxonomy;
         m.phase.client = o->client;

@@ -2,8 +2,10 @@
 #include "structure.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct tw {
     const char *term, *word;
@@ -84,8 +86,9 @@ int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs
     c->words = malloc((total ? total : 1) * sizeof *c->words);
     c->df = calloc(total ? total : 1, sizeof *c->df);
     c->vecs = calloc(ndocs ? ndocs : 1, sizeof *c->vecs);
+    c->tid = calloc(ndocs ? ndocs : 1, sizeof *c->tid);
     tmp = malloc((maxn ? maxn : 1) * sizeof *tmp);
-    if (!all || !c->vocab || !c->words || !c->df || !c->vecs || !tmp)
+    if (!all || !c->vocab || !c->words || !c->df || !c->vecs || !c->tid || !tmp)
         goto fail;
     for (i = k = 0; i < ndocs; i++)
         for (j = 0; j < docs[i].n; j++) {
@@ -95,23 +98,37 @@ int st_corpus_build(struct st_corpus *c, const struct ts_doc *docs, size_t ndocs
         }
     if (total)
         qsort(all, total, sizeof *all, cmp_tw);
-    for (i = 0; i < total; i++) {
-        if (c->nvocab && strcmp(c->vocab[c->nvocab - 1], all[i].term) == 0) {
-            c->df[c->nvocab - 1]++;
-            continue;
+    /* A stem reads as the surface form most documents use (ties: the
+     * shortest): a stemmed search index in one file must not name a topic. */
+    for (i = 0, j = 0; i < total; i = j) {
+        size_t best = 1, run;
+        const char *word = all[i].word;
+        for (j = i; j < total && strcmp(all[j].term, all[i].term) == 0; j += run) {
+            for (run = 1; j + run < total && strcmp(all[j + run].term, all[i].term) == 0 &&
+                          strcmp(all[j + run].word, all[j].word) == 0;
+                 run++)
+                ;
+            if (run > best) {
+                best = run;
+                word = all[j].word;
+            }
         }
         c->vocab[c->nvocab] = (char *)all[i].term;
-        c->words[c->nvocab] = all[i].word;
-        c->df[c->nvocab] = 1;
+        c->words[c->nvocab] = word;
+        c->df[c->nvocab] = (uint32_t)(j - i);
         c->nvocab++;
     }
     for (i = 0; i < ndocs; i++) {
         const struct ts_doc *d = &docs[i];
         size_t n = d->n;
         double norm = 0;
+        c->tid[i] = malloc((n ? n : 1) * sizeof *c->tid[i]);
+        if (!c->tid[i])
+            goto fail;
         for (j = 0; j < n; j++) {
             long id = vocab_id(c, d->terms[j].term);
             tmp[j].id = (uint32_t)(id < 0 ? 0 : id);
+            c->tid[i][j] = tmp[j].id;
             tmp[j].w =
                 ts_bm25_weight(d->terms[j].count, d->ntokens, avgdl, c->df[tmp[j].id], ndocs);
         }
@@ -152,6 +169,10 @@ void st_corpus_free(struct st_corpus *c)
             free(c->vecs[i].ids);
             free(c->vecs[i].w);
         }
+    if (c->tid)
+        for (i = 0; i < c->ndocs; i++)
+            free(c->tid[i]);
+    free(c->tid);
     free(c->vecs);
     free(c->vocab);
     free(c->words);
@@ -185,53 +206,135 @@ static double dot_dense(const struct st_vec *a, const double *cent)
     return s;
 }
 
-/* Lloyd iterations of spherical k-means with farthest-first seeds.
- * cent: k * nvocab doubles. Returns the centroid silhouette. */
-static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
-                           int *assign, double *cent, double *best_sim)
+struct assign_job {
+    const struct st_corpus *c;
+    const size_t *mem;
+    size_t lo, hi;
+    int k;
+    const double *cent;
+    int *best;
+    double *sim;
+};
+
+static void *assign_range(void *arg)
+{
+    struct assign_job *j = arg;
+    size_t V = j->c->nvocab;
+
+    for (size_t i = j->lo; i < j->hi; i++) {
+        int bg = 0;
+        double bs = -1;
+        for (int g = 0; g < j->k; g++) {
+            double s = dot_dense(&j->c->vecs[j->mem[i]], j->cent + (size_t)g * V);
+            if (s > bs + 1e-12) {
+                bs = s;
+                bg = g;
+            }
+        }
+        j->best[i] = bg;
+        j->sim[i] = bs;
+    }
+    return NULL;
+}
+
+#define ST_MAX_THREADS 64
+
+/* The nearest centroid of every document, on c->threads threads. Each
+ * document's result depends on nothing but its own vector, so any number of
+ * threads gives the same answer. */
+static void assign_all(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                       const double *cent, int *best, double *sim)
+{
+    struct assign_job job[ST_MAX_THREADS];
+    pthread_t th[ST_MAX_THREADS];
+    int T = c->threads < 1                ? 1
+            : c->threads > ST_MAX_THREADS ? ST_MAX_THREADS
+                                          : c->threads,
+        t, started[ST_MAX_THREADS] = {0};
+
+    if (n < 512)
+        T = 1;
+    for (t = 0; t < T; t++) {
+        job[t] = (struct assign_job){
+            c, mem, n * (size_t)t / (size_t)T, n * (size_t)(t + 1) / (size_t)T, k, cent, best, sim};
+        if (t > 0 && pthread_create(&th[t], NULL, assign_range, &job[t]) == 0)
+            started[t] = 1;
+    }
+    assign_range(&job[0]);
+    for (t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            assign_range(&job[t]); /* no thread: do it here */
+    }
+}
+
+static uint64_t xs_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Lloyd iterations of spherical k-means from k-means++ seeds drawn with a
+ * fixed pseudo-random sequence (rng): deterministic for the same input.
+ * cent: k * nvocab doubles. Returns the mean similarity of the documents to
+ * their centroid (the objective); assign gets the groups. */
+static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n, int k, int *assign,
+                         double *cent, double *best_sim, uint64_t rng)
 {
     size_t V = c->nvocab, i;
     int g, it;
-    double sil = 0;
+    double obj = 0;
+    int *nbest = malloc((n ? n : 1) * sizeof *nbest);
+    double *nsim = malloc((n ? n : 1) * sizeof *nsim);
 
+    if (!nbest || !nsim) {
+        free(nbest);
+        free(nsim);
+        return -2;
+    }
     memset(cent, 0, (size_t)k * V * sizeof *cent);
-    for (i = 0; i < n; i++)
-        best_sim[i] = -1;
-    {
+    for (g = 0; g < k; g++) {
         size_t seed = 0;
-        for (g = 0; g < k; g++) {
-            const struct st_vec *v = &c->vecs[mem[seed]];
-            double worst = 2;
-            for (i = 0; i < v->n; i++)
-                cent[(size_t)g * V + v->ids[i]] = v->w[i];
+        if (g == 0) {
+            seed = (size_t)(xs_next(&rng) % n);
+        } else {
+            double tot = 0, r;
             for (i = 0; i < n; i++) {
-                double s = st_dot(&c->vecs[mem[i]], v);
-                if (s > best_sim[i])
-                    best_sim[i] = s;
-                if (best_sim[i] < worst) {
-                    worst = best_sim[i];
-                    seed = i;
-                }
+                double d = 1 - best_sim[i];
+                tot += d > 0 ? d * d : 0;
             }
+            r = (double)(xs_next(&rng) >> 11) / 9007199254740992.0 * tot;
+            for (seed = 0; seed + 1 < n; seed++) {
+                double d = 1 - best_sim[seed];
+                d = d > 0 ? d * d : 0;
+                if (r < d)
+                    break;
+                r -= d;
+            }
+        }
+        const struct st_vec *v = &c->vecs[mem[seed]];
+        for (i = 0; i < v->n; i++)
+            cent[(size_t)g * V + v->ids[i]] = v->w[i];
+        for (i = 0; i < n; i++) {
+            double s = st_dot(&c->vecs[mem[i]], v);
+            if (g == 0 || s > best_sim[i])
+                best_sim[i] = s;
         }
     }
     for (i = 0; i < n; i++)
         assign[i] = -1;
     for (it = 0; it < 30; it++) {
         int changed = 0;
-        for (i = 0; i < n; i++) {
-            int bg = 0;
-            double bs = -1;
-            for (g = 0; g < k; g++) {
-                double s = dot_dense(&c->vecs[mem[i]], cent + (size_t)g * V);
-                if (s > bs + 1e-12) {
-                    bs = s;
-                    bg = g;
-                }
-            }
-            if (assign[i] != bg)
+        obj = 0;
+        assign_all(c, mem, n, k, cent, nbest, nsim);
+        for (i = 0; i < n; i++) { /* in order: the same sum whatever the threads */
+            if (assign[i] != nbest[i])
                 changed = 1;
-            assign[i] = bg;
+            assign[i] = nbest[i];
+            obj += nsim[i];
         }
         if (!changed)
             break;
@@ -257,9 +360,21 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
                 ce[t] /= norm;
         }
     }
-    for (i = 0; i < n; i++) {
+    free(nbest);
+    free(nsim);
+    return n ? obj / (double)n : 0;
+}
+
+/* The centroid silhouette of a clustering (cent from kmeans_run). */
+static double silhouette(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                         const int *assign, const double *cent)
+{
+    size_t V = c->nvocab;
+    double sil = 0;
+
+    for (size_t i = 0; i < n; i++) {
         double own = dot_dense(&c->vecs[mem[i]], cent + (size_t)assign[i] * V), other = -1, a, b, m;
-        for (g = 0; g < k; g++)
+        for (int g = 0; g < k; g++)
             if (g != assign[i]) {
                 double s = dot_dense(&c->vecs[mem[i]], cent + (size_t)g * V);
                 if (s > other)
@@ -271,6 +386,48 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
         sil += m > 0 ? (b - a) / m : 0;
     }
     return n ? sil / (double)n : 0;
+}
+
+#define ST_RESTARTS 3
+
+/* The best of ST_RESTARTS k-means++ runs by objective; returns its
+ * centroid silhouette. */
+static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                           int *assign, double *cent, double *best_sim)
+{
+    int *tmp = malloc(n * sizeof *tmp);
+    double best = -2;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n << 20) ^ (uint64_t)k;
+
+    if (!tmp)
+        return -1;
+    for (int r = 0; r < ST_RESTARTS; r++) {
+        double obj = kmeans_run(c, mem, n, k, tmp, cent, best_sim, rng + (uint64_t)r * 7919);
+        if (obj > best + 1e-12) {
+            best = obj;
+            memcpy(assign, tmp, n * sizeof *tmp);
+        }
+    }
+    free(tmp);
+    /* centroids of the chosen run, for the silhouette */
+    {
+        size_t V = c->nvocab;
+        memset(cent, 0, (size_t)k * V * sizeof *cent);
+        for (size_t i = 0; i < n; i++) {
+            const struct st_vec *v = &c->vecs[mem[i]];
+            for (size_t t = 0; t < v->n; t++)
+                cent[(size_t)assign[i] * V + v->ids[t]] += v->w[t];
+        }
+        for (int g = 0; g < k; g++) {
+            double norm = 0, *ce = cent + (size_t)g * V;
+            for (size_t t = 0; t < V; t++)
+                norm += ce[t] * ce[t];
+            norm = norm > 0 ? sqrt(norm) : 1;
+            for (size_t t = 0; t < V; t++)
+                ce[t] /= norm;
+        }
+    }
+    return silhouette(c, mem, n, k, assign, cent);
 }
 
 /* Number groups by first member; returns the number of non-empty groups. */
@@ -291,6 +448,8 @@ static int renumber(int *assign, size_t n, int k)
     free(map);
     return next;
 }
+
+#define ST_SAMPLE 4000 /* documents k is chosen on */
 
 int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k, int kmax,
               int *assign)
@@ -313,6 +472,28 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
         hi = (int)(n / 2);
     if (hi < lo)
         return 1;
+    if (k == 0 && n > ST_SAMPLE) {
+        /* Choosing k costs (kmax - 1) clusterings: on a large set they run on
+         * an evenly spaced sample, and only the chosen k on everything. */
+        size_t *sample = malloc(ST_SAMPLE * sizeof *sample);
+        int *sa = malloc(ST_SAMPLE * sizeof *sa), ks;
+        if (!sample || !sa) {
+            free(sample);
+            free(sa);
+            return -1;
+        }
+        for (i = 0; i < ST_SAMPLE; i++)
+            sample[i] = members[i * n / ST_SAMPLE];
+        ks = st_kmeans(c, sample, ST_SAMPLE, 0, kmax, sa);
+        free(sample);
+        free(sa);
+        if (ks < 0)
+            return -1;
+        if (ks <= 1)
+            return 1;
+        lo = hi = ks;
+        k = ks;
+    }
     cent = malloc((size_t)hi * (c->nvocab ? c->nvocab : 1) * sizeof *cent);
     tmp_sim = malloc(n * sizeof *tmp_sim);
     try = malloc(n * sizeof *try);
@@ -364,10 +545,8 @@ int st_label(const struct st_corpus *c, const int *group_of, int ngroups, int gr
         if (group_of[i] < 0)
             continue;
         for (j = 0; j < c->docs[i].n; j++) {
-            long id = vocab_id(c, c->docs[i].terms[j].term);
+            uint32_t id = c->tid[i][j];
             double cnt = c->docs[i].terms[j].count;
-            if (id < 0)
-                continue;
             fall[id] += cnt;
             totall += cnt;
             if (group_of[i] == group) {
@@ -516,4 +695,188 @@ double st_nmi(const int *pred, const int *truth, size_t n)
     if (hp + ht <= 0)
         return 1;
     return 2 * mi / (hp + ht);
+}
+
+struct idref {
+    const char *id;
+    size_t doc;
+};
+
+static int cmp_idref(const void *a, const void *b)
+{
+    const struct idref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+
+    return c ? c : (x->doc < y->doc ? -1 : x->doc > y->doc);
+}
+
+static void uf_union(size_t *p, size_t a, size_t b)
+{
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a < b)
+        p[b] = a;
+    else if (b < a)
+        p[a] = b;
+}
+
+int st_threads(const struct st_mail *m, size_t n, size_t *root)
+{
+    struct idref *ids, *keys;
+    size_t nids = 0, nkeys = 0, i, j, *par;
+
+    for (i = 0; i < n; i++)
+        nids += (m[i].msgid && *m[i].msgid) + (m[i].irt && *m[i].irt) + m[i].nrefs;
+    ids = malloc((nids ? nids : 1) * sizeof *ids);
+    keys = malloc((n ? n : 1) * sizeof *keys);
+    par = malloc((n ? n : 1) * sizeof *par);
+    if (!ids || !keys || !par) {
+        free(ids);
+        free(keys);
+        free(par);
+        return -1;
+    }
+    nids = 0;
+    for (i = 0; i < n; i++) {
+        par[i] = i;
+        if (m[i].msgid && *m[i].msgid)
+            ids[nids++] = (struct idref){m[i].msgid, i};
+        if (m[i].irt && *m[i].irt)
+            ids[nids++] = (struct idref){m[i].irt, i};
+        for (j = 0; j < m[i].nrefs; j++)
+            if (m[i].refs[j] && *m[i].refs[j])
+                ids[nids++] = (struct idref){m[i].refs[j], i};
+        if (m[i].subject_key && *m[i].subject_key)
+            keys[nkeys++] = (struct idref){m[i].subject_key, i};
+    }
+    /* Documents naming the same message id are in one thread. */
+    if (nids)
+        qsort(ids, nids, sizeof *ids, cmp_idref);
+    for (i = 1; i < nids; i++)
+        if (strcmp(ids[i].id, ids[i - 1].id) == 0)
+            uf_union(par, ids[i].doc, ids[i - 1].doc);
+    /* A reply without references joins the first message of its subject. */
+    if (nkeys)
+        qsort(keys, nkeys, sizeof *keys, cmp_idref);
+    for (i = 0, j = 0; i < nkeys; i++) {
+        const struct st_mail *x = &m[keys[i].doc];
+        if (strcmp(keys[i].id, keys[j].id) != 0)
+            j = i; /* first document of this subject */
+        if (i != j && x->reply && !(x->irt && *x->irt) && !x->nrefs)
+            uf_union(par, keys[i].doc, keys[j].doc);
+    }
+    for (i = 0; i < n; i++) {
+        int any = (m[i].msgid && *m[i].msgid) || (m[i].irt && *m[i].irt) || m[i].nrefs ||
+                  (m[i].subject_key && *m[i].subject_key);
+        size_t r = uf_find(par, i);
+        root[i] = any || r != i ? r : SIZE_MAX;
+    }
+    free(ids);
+    free(keys);
+    free(par);
+    return 0;
+}
+
+int st_subject_is_reply(const char *s)
+{
+    static const char *const pre[] = {"re", "fw",   "fwd", "aw", "sv",
+                                      "wg", "antw", "tr",  "rv", "vs"};
+
+    if (!s)
+        return 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (*s != '[')
+            break;
+        const char *e = strchr(s, ']');
+        if (!e || e - s > 64)
+            break;
+        s = e + 1;
+    }
+    for (size_t k = 0; k < sizeof pre / sizeof pre[0]; k++) {
+        size_t l = strlen(pre[k]);
+        const char *q = s + l;
+        if (strncasecmp(s, pre[k], l) != 0)
+            continue;
+        if (*q == '[' || *q == '(') { /* Re[2]: */
+            while (*q && *q != ']' && *q != ')')
+                q++;
+            if (*q)
+                q++;
+        }
+        while (*q == ' ')
+            q++;
+        if (*q == ':')
+            return 1;
+    }
+    return 0;
+}
+
+struct band {
+    uint64_t h;
+    size_t doc;
+};
+
+static int cmp_band(const void *a, const void *b)
+{
+    const struct band *x = a, *y = b;
+
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+#define ST_BANDS 16
+#define ST_ROWS (TS_MINHASH / ST_BANDS)
+
+long st_neardup_minhash(const uint32_t *sig, const unsigned char *has, size_t n, int min_agree,
+                        size_t *group)
+{
+    struct band *v = malloc((n ? n : 1) * sizeof *v);
+    size_t *size;
+    long multi = 0;
+
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        group[i] = i;
+    for (int b = 0; b < ST_BANDS; b++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t h = 0x84222325cbf29ce4ULL;
+            if (!has[i])
+                continue;
+            for (int r = 0; r < ST_ROWS; r++)
+                h = (h ^ sig[i * TS_MINHASH + (size_t)(b * ST_ROWS + r)]) * 0x100000001b3ULL;
+            v[m++] = (struct band){h, i};
+        }
+        qsort(v, m, sizeof *v, cmp_band);
+        /* Within a bucket, each member is checked against the bucket's first
+         * and its predecessor: linear in the bucket, transitive through union. */
+        for (size_t a = 0, e; a < m; a = e) {
+            for (e = a + 1; e < m && v[e].h == v[a].h; e++) {
+                size_t x = v[e].doc;
+                if (uf_find(group, x) != uf_find(group, v[a].doc) &&
+                    ts_minhash_agree(sig + x * TS_MINHASH, sig + v[a].doc * TS_MINHASH) >=
+                        min_agree)
+                    uf_union(group, x, v[a].doc);
+                if (e - 1 > a && uf_find(group, x) != uf_find(group, v[e - 1].doc) &&
+                    ts_minhash_agree(sig + x * TS_MINHASH, sig + v[e - 1].doc * TS_MINHASH) >=
+                        min_agree)
+                    uf_union(group, x, v[e - 1].doc);
+            }
+        }
+    }
+    free(v);
+    for (size_t i = 0; i < n; i++)
+        group[i] = uf_find(group, i);
+    size = calloc(n ? n : 1, sizeof *size);
+    if (!size)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (++size[group[i]] == 2)
+            multi++;
+    free(size);
+    return multi;
 }

@@ -11,19 +11,110 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPHASE_BATCH 32
 #define SPHASE_MAX_K 64
 #define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
+/* of TS_MINHASH: near-duplicates share about 70% of their word 3-shingles */
+#define SPHASE_DUP_AGREE 45
+
+static char *meta_str(json_t *meta, const char *key, size_t max)
+{
+    const char *v = json_string_value(json_object_get(meta, key));
+
+    return v && *v ? strndup(v, max) : NULL;
+}
+
+/* The address inside "Name <a@b>" or a bare address, lower case. */
+static char *meta_addr(json_t *meta)
+{
+    const char *v = json_string_value(json_object_get(meta, "from_address"));
+    char *a;
+
+    if (!v || !*v)
+        return NULL;
+    a = strndup(v, 320);
+    for (char *c = a; c && *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return a;
+}
+
+static int noreply_sender(const char *addr)
+{
+    static const char *const local[] = {
+        "noreply",      "no-reply",      "no_reply",     "donotreply",    "do-not-reply",
+        "do_not_reply", "notifications", "notification", "mailer-daemon", "postmaster",
+        "bounce",       "bounces",       "newsletter",   "news",          "alerts",
+        "alert",        "auto-confirm",  "automated"};
+    const char *at = addr ? strchr(addr, '@') : NULL;
+    size_t l;
+
+    if (!at)
+        return 0;
+    l = (size_t)(at - addr);
+    for (size_t k = 0; k < sizeof local / sizeof local[0]; k++)
+        if (strlen(local[k]) == l && strncmp(addr, local[k], l) == 0)
+            return 1;
+    /* bounces+xyz@, noreply-123@ */
+    return strncmp(addr, "noreply", 7) == 0 || strncmp(addr, "no-reply", 8) == 0 ||
+           strncmp(addr, "bounce", 6) == 0;
+}
+
+static unsigned meta_noise(json_t *meta, const char *from)
+{
+    const char *prec = json_string_value(json_object_get(meta, "precedence"));
+    const char *as = json_string_value(json_object_get(meta, "auto_submitted"));
+    unsigned n = 0;
+
+    if (json_is_string(json_object_get(meta, "list_unsubscribe")))
+        n |= SPHASE_NOISE_UNSUBSCRIBE;
+    if (prec) {
+        while (*prec == ' ')
+            prec++;
+        if (strncasecmp(prec, "bulk", 4) == 0 || strncasecmp(prec, "list", 4) == 0 ||
+            strncasecmp(prec, "junk", 4) == 0)
+            n |= SPHASE_NOISE_BULK;
+    }
+    if (as) {
+        while (*as == ' ')
+            as++;
+        if (*as && strncasecmp(as, "no", 2) != 0)
+            n |= SPHASE_NOISE_AUTO;
+    }
+    if (noreply_sender(from))
+        n |= SPHASE_NOISE_NOREPLY;
+    return n;
+}
+
+static void item_free(struct sphase_item *it)
+{
+    free(it->thread);
+    free(it->source);
+    free(it->ext);
+    free(it->title);
+    free(it->text);
+    free(it->file_type);
+    free(it->msgid);
+    free(it->irt);
+    for (size_t k = 0; k < it->nrefs; k++)
+        free(it->refs[k]);
+    free(it->refs);
+    free(it->from);
+}
 
 int sphase_add(struct sphase *p, const char *source, const char *ext, const char *title,
-               const char *text, const char *file_type, const char *thread_key)
+               const char *text, json_t *meta)
 {
     struct sphase_item *it;
     size_t tl = strlen(text ? text : "");
+    json_t *refs = json_object_get(meta, "references"), *r;
+    size_t k;
 
     if (p->n == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 256;
@@ -39,33 +130,33 @@ int sphase_add(struct sphase *p, const char *source, const char *ext, const char
             tl--;
     }
     it = &p->v[p->n];
+    memset(it, 0, sizeof *it);
     it->source = strdup(source);
     it->ext = strdup(ext);
     it->title = strdup(title ? title : ext);
     it->text = strndup(text ? text : "", tl);
-    it->file_type = strdup(file_type ? file_type : "");
-    it->thread = thread_key && *thread_key ? strndup(thread_key, 500) : NULL;
+    it->file_type = meta_str(meta, "file_type", 64);
+    if (!it->file_type)
+        it->file_type = strdup("");
+    it->thread = meta_str(meta, "thread_key", 500);
+    it->msgid = meta_str(meta, "message_id", 500);
+    it->irt = meta_str(meta, "in_reply_to", 500);
+    it->from = meta_addr(meta);
+    it->reply = st_subject_is_reply(json_string_value(json_object_get(meta, "subject")));
+    it->noise = meta_noise(meta, it->from);
+    if (json_is_array(refs) && json_array_size(refs)) {
+        it->refs = calloc(json_array_size(refs), sizeof *it->refs);
+        if (it->refs)
+            json_array_foreach(refs, k, r) if (json_is_string(r) && json_string_length(r) &&
+                                               json_string_length(r) <= 500) it->refs[it->nrefs++] =
+                strdup(json_string_value(r));
+    }
     if (!it->source || !it->ext || !it->title || !it->text || !it->file_type) {
-        free(it->thread);
-        free(it->source);
-        free(it->ext);
-        free(it->title);
-        free(it->text);
-        free(it->file_type);
+        item_free(it);
         return -1;
     }
     p->n++;
     return 0;
-}
-
-static void item_free(struct sphase_item *it)
-{
-    free(it->thread);
-    free(it->source);
-    free(it->ext);
-    free(it->title);
-    free(it->text);
-    free(it->file_type);
 }
 
 void sphase_free(struct sphase *p)
@@ -76,31 +167,107 @@ void sphase_free(struct sphase *p)
     memset(p, 0, sizeof *p);
 }
 
+static int stored_doc(const struct kb_stored_doc *d, void *arg)
+{
+    struct sphase *p = arg;
+    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
+    int rc = sphase_add(p, d->source, d->external_id, d->title, d->text,
+                        json_is_object(meta) ? meta : NULL);
+
+    json_decref(meta);
+    return rc < 0 ? -1 : 0;
+}
+
+int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < p->n; i++)
+        item_free(&p->v[i]);
+    p->n = 0;
+    if (kb_documents_each(kb, client_id, stored_doc, p) != 0) {
+        snprintf(err, errlen, "reading the stored documents: %s", kb_errmsg(kb));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the structurer child ---------------------------------------------------- */
+
+/* A mail document's text starts with the extractor's header lines (From,
+ * To, Cc, Date, Subject, Attachments) and a blank line. Of those only the
+ * subject says what the message is about; names, addresses and dates would
+ * make topics of people. Appends subject and body to out. */
+void sphase_mail_content(const char *text, struct buf *out)
+{
+    const char *p = text;
+    size_t start = out->len;
+
+    while (*p && *p != '\n') {
+        const char *e = strchr(p, '\n');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (!memchr(p, ':', l) || !e) {
+            /* not a header block after all: the whole text */
+            out->len = start;
+            if (out->data)
+                out->data[start] = '\0';
+            buf_adds(out, text);
+            return;
+        }
+        if (l > 9 && strncmp(p, "Subject: ", 9) == 0) {
+            const char *v = p + 9;
+            while (st_subject_is_reply(v)) { /* Re: Fwd: ... */
+                const char *c = strchr(v, ':');
+                if (!c || c >= p + l)
+                    break;
+                v = c + 1;
+            }
+            buf_add(out, v, (size_t)(p + l - v));
+            buf_addch(out, '\n');
+        }
+        p = e + 1;
+    }
+    if (*p == '\n')
+        p++;
+    buf_adds(out, p);
+}
 
 static json_t *analyse(json_t *doc)
 {
     const char *text = json_string_value(json_object_get(doc, "text"));
-    json_t *r = json_object(), *terms = json_array();
+    json_t *r = json_object();
+    struct buf terms = BUF_INIT; /* "stem\tword\tcount\n" lines: cheap for the master to read */
     struct ts_doc d;
-    struct buf sum = BUF_INIT;
-    char hex[17];
-    size_t tl = text ? strlen(text) : 0;
+    struct buf sum = BUF_INIT, content = BUF_INIT;
+    char hex[17], mhex[TS_MINHASH * 8 + 1];
+    uint32_t mh[TS_MINHASH];
+    size_t tl;
+
+    if (text && json_is_true(json_object_get(doc, "mail"))) {
+        sphase_mail_content(text, &content);
+        text = buf_str(&content);
+    }
+    tl = text ? strlen(text) : 0;
 
     json_object_set(r, "i", json_object_get(doc, "i"));
     if (ts_doc_build(&d, text ? text : "", tl) == 0) {
         for (size_t k = 0; k < d.n; k++)
-            json_array_append_new(terms, json_pack("[ssi]", d.terms[k].term, d.terms[k].word,
-                                                   (json_int_t)d.terms[k].count));
+            buf_addf(&terms, "%s\t%s\t%" PRIu32 "\n", d.terms[k].term, d.terms[k].word,
+                     d.terms[k].count);
         snprintf(hex, sizeof hex, "%016" PRIx64, ts_simhash(&d));
         json_object_set_new(r, "simhash", json_string(hex));
         json_object_set_new(r, "ntokens", json_integer((json_int_t)d.ntokens));
         ts_doc_free(&d);
     }
-    json_object_set_new(r, "terms", terms);
+    json_object_set_new(r, "terms", json_stringn(terms.data ? terms.data : "", terms.len));
+    buf_release(&terms);
+    if (ts_minhash(text ? text : "", tl, mh) >= 3) {
+        for (int k = 0; k < TS_MINHASH; k++)
+            snprintf(mhex + 8 * k, 9, "%08" PRIx32, mh[k]);
+        json_object_set_new(r, "minhash", json_string(mhex));
+    }
     if (ts_summary(text ? text : "", tl, 3, 400, &sum) == 0 && sum.len)
         json_object_set_new(r, "summary", json_stringn(sum.data, sum.len));
     buf_release(&sum);
+    buf_release(&content);
     return r;
 }
 
@@ -145,6 +312,8 @@ out:
 struct sdoc {
     struct ts_doc d;
     uint64_t sig;
+    uint32_t mh[TS_MINHASH];
+    int has_mh; /* at least 3 shingles */
     char *summary;
     int done;
 };
@@ -161,6 +330,11 @@ struct sctx {
     struct sdoc *docs;
     size_t next, ndone;
     FILE *log;
+    /* per document, after the analysis */
+    uint64_t *sig;
+    size_t *thread;    /* first document of its mail thread, or SIZE_MAX */
+    size_t *dupof;     /* first document of its near-duplicate set, or SIZE_MAX */
+    char (*group)[48]; /* entry group slug */
 };
 
 static int cmp_item(const void *a, const void *b)
@@ -169,6 +343,67 @@ static int cmp_item(const void *a, const void *b)
     int c = strcmp(x->source, y->source);
 
     return c ? c : strcmp(x->ext, y->ext);
+}
+
+int sphase_terms_parse(const char *s, size_t len, struct ts_doc *d)
+{
+    const char *t, *end = s + len;
+    size_t lines = 0;
+    int dropped = 0;
+
+    memset(d, 0, sizeof *d);
+    for (t = s; t < end; t++)
+        lines += *t == '\n';
+    d->terms = calloc(lines + 2, sizeof *d->terms);
+    if (!d->terms)
+        return -1;
+    for (t = s; t < end;) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t)), *tab1, *tab2;
+        size_t sl, wl, pl;
+        char *mem, *e = NULL;
+        unsigned long cnt;
+        int c = 0;
+        if (!nl)
+            nl = end;
+        tab1 = memchr(t, '\t', (size_t)(nl - t));
+        tab2 = tab1 ? memchr(tab1 + 1, '\t', (size_t)(nl - tab1 - 1)) : NULL;
+        sl = tab1 ? (size_t)(tab1 - t) : 0;
+        wl = tab2 ? (size_t)(tab2 - tab1 - 1) : 0;
+        cnt = tab2 && tab2 + 1 < nl && tab2[1] >= '1' && tab2[1] <= '9' ? strtoul(tab2 + 1, &e, 10)
+                                                                        : 0;
+        if (d->n) { /* strictly after the previous stem, in byte order */
+            const char *prev = d->terms[d->n - 1].term;
+            pl = strlen(prev);
+            c = memcmp(prev, t, pl < sl ? pl : sl);
+            if (!c)
+                c = pl < sl ? -1 : 1;
+        } else {
+            c = -1;
+        }
+        if (!tab2 || e != nl || !sl || !wl || cnt == 0 || cnt > UINT32_MAX ||
+            sl > 2 * TS_TOKEN_MAX || wl > TS_TOKEN_MAX || memchr(t, 0, sl) ||
+            memchr(tab1 + 1, 0, wl) || c >= 0) {
+            dropped++; /* malformed, unsorted, duplicate or oversized: left out */
+            t = nl + 1;
+            continue;
+        }
+        mem = malloc(sl + wl + 2);
+        if (!mem) {
+            ts_doc_free(d);
+            return -1;
+        }
+        memcpy(mem, t, sl);
+        mem[sl] = '\0';
+        memcpy(mem + sl + 1, tab1 + 1, wl);
+        mem[sl + 1 + wl] = '\0';
+        d->terms[d->n].term = mem;
+        d->terms[d->n].word = mem + sl + 1;
+        d->terms[d->n].count = (uint32_t)cnt;
+        d->ntokens += (size_t)cnt;
+        d->n++;
+        t = nl + 1;
+    }
+    return dropped;
 }
 
 /* Takes a structurer's results for [lo, hi); anything malformed leaves the
@@ -184,49 +419,40 @@ static int take_results(struct sctx *s, struct sworker *w, json_t *params)
     json_array_foreach(docs, k, r)
     {
         json_int_t i = json_integer_value(json_object_get(r, "i"));
-        json_t *terms = json_object_get(r, "terms"), *t;
+        const char *terms = json_string_value(json_object_get(r, "terms")), *end;
         const char *hex = json_string_value(json_object_get(r, "simhash"));
         const char *sum = json_string_value(json_object_get(r, "summary"));
         struct sdoc *sd;
-        size_t n;
-        if (i < (json_int_t)w->lo || i >= (json_int_t)w->hi || s->docs[i].done ||
-            !json_is_array(terms)) {
+        if (i < (json_int_t)w->lo || i >= (json_int_t)w->hi || s->docs[i].done || !terms) {
             bad = 1;
             continue;
         }
         sd = &s->docs[i];
         sd->done = 1;
         s->ndone++;
-        sd->d.terms = calloc(json_array_size(terms) + 1, sizeof *sd->d.terms);
-        if (!sd->d.terms)
-            return -1;
-        json_array_foreach(terms, n, t)
+        end = terms + json_string_length(json_object_get(r, "terms"));
         {
-            const char *stem = json_string_value(json_array_get(t, 0));
-            const char *word = json_string_value(json_array_get(t, 1));
-            json_int_t cnt = json_integer_value(json_array_get(t, 2));
-            size_t sl, wl;
-            char *mem;
-            if (!stem || !word || cnt <= 0 || cnt > UINT32_MAX || !*stem ||
-                strlen(stem) > 2 * TS_TOKEN_MAX || strlen(word) > TS_TOKEN_MAX ||
-                (sd->d.n && strcmp(sd->d.terms[sd->d.n - 1].term, stem) >= 0)) {
-                bad = 1;
-                continue; /* unsorted, duplicate or oversized terms are dropped */
-            }
-            sl = strlen(stem);
-            wl = strlen(word);
-            mem = malloc(sl + wl + 2);
-            if (!mem)
+            int dropped = sphase_terms_parse(terms, (size_t)(end - terms), &sd->d);
+            if (dropped < 0)
                 return -1;
-            memcpy(mem, stem, sl + 1);
-            memcpy(mem + sl + 1, word, wl + 1);
-            sd->d.terms[sd->d.n].term = mem;
-            sd->d.terms[sd->d.n].word = mem + sl + 1;
-            sd->d.terms[sd->d.n].count = (uint32_t)cnt;
-            sd->d.ntokens += (size_t)cnt;
-            sd->d.n++;
+            bad |= dropped > 0;
         }
         sd->sig = hex ? strtoull(hex, NULL, 16) : 0;
+        {
+            const char *mh = json_string_value(json_object_get(r, "minhash"));
+            if (mh && strlen(mh) == TS_MINHASH * 8 &&
+                strspn(mh, "0123456789abcdef") == strlen(mh)) {
+                for (int q = 0; q < TS_MINHASH; q++) {
+                    char part[9];
+                    memcpy(part, mh + 8 * q, 8);
+                    part[8] = '\0';
+                    sd->mh[q] = (uint32_t)strtoul(part, NULL, 16);
+                }
+                sd->has_mh = 1;
+            } else if (mh) {
+                bad = 1;
+            }
+        }
         sd->summary = sum ? strndup(sum, 1000) : NULL;
     }
     if (bad && s->log)
@@ -240,8 +466,9 @@ static json_t *next_batch(struct sctx *s, struct sworker *w)
 
     w->lo = s->next;
     while (s->next < s->p->n && s->next - w->lo < SPHASE_BATCH) {
-        json_array_append_new(
-            docs, json_pack("{sIss}", "i", (json_int_t)s->next, "text", s->p->v[s->next].text));
+        const struct sphase_item *it = &s->p->v[s->next];
+        json_array_append_new(docs, json_pack("{sIsssb}", "i", (json_int_t)s->next, "text",
+                                              it->text, "mail", it->msgid || it->thread));
         s->next++;
     }
     w->hi = s->next;
@@ -367,7 +594,8 @@ static int analyse_all(struct sctx *s, int K, const char *root, int strict, char
         struct sworker w = {0};
         if (s->docs[i].done)
             continue;
-        doc = json_pack("{sIss}", "i", (json_int_t)i, "text", s->p->v[i].text);
+        doc = json_pack("{sIsssb}", "i", (json_int_t)i, "text", s->p->v[i].text, "mail",
+                        s->p->v[i].msgid || s->p->v[i].thread);
         r = analyse(doc);
         params = json_pack("{s[o]}", "docs", r);
         w.lo = i;
@@ -379,43 +607,30 @@ static int analyse_all(struct sctx *s, int K, const char *root, int strict, char
     return 0;
 }
 
-/* Writes document i's entry under skill path sp, in its entry group:
- * near-duplicate set, else its top folder, else its source. */
-static void place_entry(struct kb *kb, int64_t client_id, struct sphase *p, struct sctx *s,
-                        size_t i, const char *sp, const size_t *dup, const uint64_t *sig, FILE *log)
+/* Writes document i's entry under skill path sp, in its entry group; why
+ * (kept in the entry's metadata as placed_by) says what put it there. */
+static void place_entry(struct kb *kb, int64_t client_id, struct sctx *s, size_t i, const char *sp,
+                        const char *why)
 {
-    struct sphase_item *it = &p->v[i];
+    struct sphase_item *it = &s->p->v[i];
     struct buf path = BUF_INIT, key = BUF_INIT, meta = BUF_INIT;
     struct kb_doc_ref ref = {it->source, it->ext};
     struct kb_entry e = {0};
-    const char *slash = strchr(it->ext, '/');
-    char folder[48], hex[17];
+    char hex[17];
     json_t *mj = json_object();
     char *ms;
 
-    if (it->thread) { /* mail threads first: the explorer's thread key */
-        char ts[40];
-        ts_slug(it->thread, ts, sizeof ts);
-        snprintf(folder, sizeof folder, "thread-%s", ts);
-    } else if (dup && dup[i] != i) {
-        snprintf(folder, sizeof folder, "near-duplicates");
-    } else if (slash) {
-        char top[48];
-        size_t fl = (size_t)(slash - it->ext) < 40 ? (size_t)(slash - it->ext) : 40;
-        memcpy(top, it->ext, fl);
-        top[fl] = '\0';
-        ts_slug(top, folder, 40);
-    } else {
-        ts_slug(it->source, folder, 40);
-    }
-    buf_addf(&path, "%s/%s", sp, folder);
+    buf_addf(&path, "%s/%s", sp, s->group[i]);
     buf_addf(&key, "doc:%s:%s", it->source, it->ext);
-    snprintf(hex, sizeof hex, "%016" PRIx64, sig[i]);
+    snprintf(hex, sizeof hex, "%016" PRIx64, s->sig[i]);
     json_object_set_new(mj, "source", json_string(it->source));
     json_object_set_new(mj, "file_type", json_string(it->file_type));
     json_object_set_new(mj, "simhash", json_string(hex));
-    if (dup && dup[i] != i)
-        json_object_set_new(mj, "near_duplicate_of", json_string(p->v[dup[i]].ext));
+    json_object_set_new(mj, "placed_by", json_string(why));
+    if (s->dupof[i] != SIZE_MAX && s->dupof[i] != i)
+        json_object_set_new(mj, "near_duplicate_of", json_string(s->p->v[s->dupof[i]].ext));
+    if (s->thread[i] != SIZE_MAX && s->thread[i] != i)
+        json_object_set_new(mj, "thread_of", json_string(s->p->v[s->thread[i]].ext));
     ms = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
     buf_adds(&meta, ms);
     free(ms);
@@ -428,8 +643,8 @@ static void place_entry(struct kb *kb, int64_t client_id, struct sphase *p, stru
     e.metadata_json = buf_str(&meta);
     e.docs = &ref;
     e.ndocs = 1;
-    if (kb_entry_upsert(kb, client_id, &e, NULL, NULL) < 0 && log)
-        fprintf(log, "trawl: cannot place %s:%s: %s\n", it->source, it->ext, kb_errmsg(kb));
+    if (kb_entry_upsert(kb, client_id, &e, NULL, NULL) < 0 && s->log)
+        fprintf(s->log, "trawl: cannot place %s:%s: %s\n", it->source, it->ext, kb_errmsg(kb));
     buf_release(&path);
     buf_release(&key);
     buf_release(&meta);
@@ -523,10 +738,45 @@ static size_t tax_load(json_t *tax, struct taxskill **out, FILE *log)
     return n;
 }
 
+/* "PREFIX: N keyword hits (word, word)" for a document scored against stems:
+ * the words are the document's own readable forms. */
+static void why_hits(struct buf *out, const char *prefix, const struct ts_doc *d,
+                     char (*stems)[2 * TS_TOKEN_MAX + 1], int nstems)
+{
+    long hits = 0;
+    int shown = 0;
+
+    for (int w = 0; w < nstems; w++)
+        hits += ts_doc_count(d, stems[w]); /* counted as the placement scored it */
+    buf_addf(out, "%s: %ld keyword hits (", prefix, hits);
+    for (int w = 0; w < nstems && shown < 6; w++) {
+        size_t lo = 0, hi = d->n;
+        int seen = 0;
+        for (int v = 0; v < w; v++)
+            seen |= strcmp(stems[v], stems[w]) == 0;
+        if (seen)
+            continue; /* "pension" and "pensions" are one stem */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int r = strcmp(d->terms[mid].term, stems[w]);
+            if (!r) {
+                buf_addf(out, "%s%s", shown++ ? ", " : "",
+                         d->terms[mid].word ? d->terms[mid].word : d->terms[mid].term);
+                break;
+            }
+            if (r < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    buf_addch(out, ')');
+}
+
 /* Places the documents that use a taxonomy skill's keywords (at least two
  * occurrences); placed[i] is set for them. Returns how many. */
 static size_t place_taxonomy(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
-                             const uint64_t *sig, char *placed, FILE *log)
+                             char *placed, FILE *log)
 {
     struct taxskill *v;
     size_t nsk = tax_load(p->taxonomy, &v, log), count = 0;
@@ -535,6 +785,9 @@ static size_t place_taxonomy(struct sphase *p, struct sctx *s, struct kb *kb, in
     for (size_t i = 0; i < p->n && nsk; i++) {
         long best = 0;
         size_t bk = 0;
+        struct buf why = BUF_INIT;
+        if (placed[i])
+            continue;
         for (size_t k = 0; k < nsk; k++) {
             long score = 0;
             for (int w = 0; w < v[k].n; w++)
@@ -552,7 +805,9 @@ static size_t place_taxonomy(struct sphase *p, struct sctx *s, struct kb *kb, in
                 fprintf(log, "trawl: taxonomy skill %s: %s\n", v[bk].path, kb_errmsg(kb));
             continue;
         }
-        place_entry(kb, client_id, p, s, i, v[bk].path, NULL, sig, log);
+        why_hits(&why, "the client's taxonomy", &s->docs[i].d, v[bk].stems, v[bk].n);
+        place_entry(kb, client_id, s, i, v[bk].path, buf_str(&why));
+        buf_release(&why);
         placed[i] = 1;
         count++;
     }
@@ -649,6 +904,8 @@ struct patterns {
     struct kb *kb;
     struct taxskill *v;
     size_t n;
+    int64_t *own; /* this client's runs: its own patterns are not outside knowledge */
+    size_t nown;
 };
 
 static int pattern_hit(const struct kb_forum_entry *f, void *arg)
@@ -657,6 +914,9 @@ static int pattern_hit(const struct kb_forum_entry *f, void *arg)
     struct taxskill *nv, *k;
     const char *w;
 
+    for (size_t r = 0; r < ps->nown; r++)
+        if (f->run_id == ps->own[r])
+            return 0;
     if (f->client_id != 0 || !f->title || !f->body ||
         strncmp(f->title, "skill pattern: ", 15) != 0 || strncmp(f->body, "keywords: ", 10) != 0 ||
         strlen(f->title + 15) >= sizeof ps->v->path)
@@ -687,10 +947,25 @@ static int pattern_hit(const struct kb_forum_entry *f, void *arg)
     return 0;
 }
 
-static void patterns_load(struct kb *kb, struct patterns *ps)
+static int own_run(const struct kb_run *run, void *arg)
+{
+    struct patterns *ps = arg;
+    int64_t *nv = realloc(ps->own, (ps->nown + 1) * sizeof *nv);
+
+    if (!nv)
+        return -1;
+    ps->own = nv;
+    ps->own[ps->nown++] = run->id;
+    return 0;
+}
+
+/* Global skill patterns, except those this client's own runs posted. */
+static void patterns_load(struct kb *kb, const char *client, struct patterns *ps)
 {
     struct kb_forum_filter flt = {0};
 
+    if (client)
+        kb_runs_list(kb, client, own_run, ps);
     flt.global_only = 1;
     flt.phase = "structure";
     flt.limit = 200;
@@ -701,8 +976,7 @@ static void patterns_load(struct kb *kb, struct patterns *ps)
 /* Authority 2: places unplaced documents that use a pattern's keywords at
  * least twice into the pattern's skill. Returns how many. */
 static size_t place_patterns(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
-                             const struct patterns *ps, const uint64_t *sig, char *placed,
-                             FILE *log)
+                             const struct patterns *ps, char *placed, FILE *log)
 {
     size_t count = 0;
     int64_t node_id;
@@ -725,7 +999,14 @@ static size_t place_patterns(struct sphase *p, struct sctx *s, struct kb *kb, in
             continue;
         if (kb_node_ensure(kb, client_id, ps->v[bk].path, NULL, ps->v[bk].summary, &node_id) < 0)
             continue;
-        place_entry(kb, client_id, p, s, i, ps->v[bk].path, NULL, sig, log);
+        {
+            struct buf why = BUF_INIT, pre = BUF_INIT;
+            buf_addf(&pre, "forum pattern 'skill pattern: %s'", ps->v[bk].path);
+            why_hits(&why, buf_str(&pre), &s->docs[i].d, ps->v[bk].stems, ps->v[bk].n);
+            place_entry(kb, client_id, s, i, ps->v[bk].path, buf_str(&why));
+            buf_release(&why);
+            buf_release(&pre);
+        }
         placed[i] = 1;
         count++;
     }
@@ -824,8 +1105,7 @@ static int skill_node(const struct kb_node *node, void *arg)
  * it: the skill whose keywords the document uses most (earlier keywords
  * weigh more); documents matching none go to unsorted/new. */
 static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, int64_t client_id,
-                             const struct skills *sk, const uint64_t *sig, const char *placed,
-                             FILE *log)
+                             const struct skills *sk, const char *placed, FILE *log)
 {
     int64_t node_id;
     size_t nplaced = 0, todo = 0;
@@ -835,6 +1115,8 @@ static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, in
     for (size_t i = 0; i < p->n; i++) {
         long best = 0;
         const char *where = "unsorted/new";
+        size_t bk = 0;
+        struct buf why = BUF_INIT;
         if (placed[i])
             continue;
         for (size_t k = 0; k < sk->n; k++) {
@@ -845,14 +1127,20 @@ static int place_incremental(struct sphase *p, struct sctx *s, struct kb *kb, in
             if (score > best) {
                 best = score;
                 where = sk->v[k].path;
+                bk = k;
             }
         }
         todo++;
-        if (best)
+        if (best) {
             nplaced++;
-        else
+            why_hits(&why, "keywords of the existing skill", &s->docs[i].d, sk->v[bk].stems,
+                     sk->v[bk].n);
+        } else {
             kb_node_ensure(kb, client_id, where, "New documents", NULL, &node_id);
-        place_entry(kb, client_id, p, s, i, where, NULL, sig, log);
+            buf_adds(&why, "a later run: no skill of the existing tree matched");
+        }
+        place_entry(kb, client_id, s, i, where, buf_str(&why));
+        buf_release(&why);
     }
     if (log)
         fprintf(log, "trawl: %zu of %zu documents placed into the existing tree\n", nplaced, todo);
@@ -869,7 +1157,7 @@ static void clean_label(const struct st_corpus *c, const int *group_of, int ngro
     const char *w;
     int got = 0;
 
-    st_label(c, group_of, ngroups, g, want + 6, &raw);
+    st_label(c, group_of, ngroups, g, want + 24, &raw); /* many may be blocked */
     for (w = buf_str(&raw); *w && got < want;) {
         size_t l = strcspn(w, "-");
         char word[TS_TOKEN_MAX + 1];
@@ -931,24 +1219,406 @@ static void title_of(const char *slug, char *out, size_t outsz)
     out[n] = '\0';
 }
 
+/* ---- entry groups ---------------------------------------------------------------- */
+
+/* A set of group names with their owners, to keep different threads or
+ * near-duplicate sets apart when their subjects slug the same. */
+struct nameset {
+    struct {
+        char name[80];
+        size_t owner;
+    } * v;
+    size_t cap;
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Returns 1 when name is free or already owner's (and claims it), 0 if
+ * another owner holds it. */
+static int name_claim(struct nameset *ns, const char *name, size_t owner)
+{
+    size_t i = (size_t)(name_hash(name) % ns->cap);
+
+    for (;; i = (i + 1) % ns->cap) {
+        if (!ns->v[i].name[0]) {
+            snprintf(ns->v[i].name, sizeof ns->v[i].name, "%s", name);
+            ns->v[i].owner = owner;
+            return 1;
+        }
+        if (strcmp(ns->v[i].name, name) == 0)
+            return ns->v[i].owner == owner;
+    }
+}
+
+/* A unique group name "PREFIX-<slug of text>" for owner, suffixed -2, -3
+ * when another owner has it. */
+static void group_name(struct nameset *ns, const char *prefix, const char *text, size_t owner,
+                       char out[48])
+{
+    char slug[40], cand[80];
+    size_t l;
+
+    ts_slug(text, slug, 33);
+    snprintf(cand, sizeof cand, "%.8s-%s", prefix, slug);
+    for (int k = 2; !name_claim(ns, cand, owner); k++)
+        snprintf(cand, sizeof cand, "%.8s-%s-%d", prefix, slug, k);
+    l = strlen(cand) < 47 ? strlen(cand) : 47;
+    memcpy(out, cand, l);
+    out[l] = '\0';
+}
+
+/* Threads (Message-ID / In-Reply-To / References, the subject as a fallback),
+ * near-duplicate sets and folders: the entry group of every document. */
+static int groups_compute(struct sctx *s)
+{
+    struct sphase *p = s->p;
+    size_t n = p->n, *size = calloc(n ? n : 1, sizeof *size);
+    struct st_mail *m = calloc(n ? n : 1, sizeof *m);
+    struct nameset ns = {calloc(2 * n + 16, sizeof *ns.v), 2 * n + 16};
+    size_t nthreads = 0, ndup = 0;
+
+    if (!size || !m || !ns.v) {
+        free(size);
+        free(m);
+        free(ns.v);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sphase_item *it = &p->v[i];
+        m[i] = (struct st_mail){it->msgid, it->irt, it->refs, it->nrefs, it->thread, it->reply};
+    }
+    if (st_threads(m, n, s->thread) < 0) {
+        free(size);
+        free(m);
+        free(ns.v);
+        return -1;
+    }
+    {
+        uint32_t *mh = malloc((n ? n : 1) * TS_MINHASH * sizeof *mh);
+        unsigned char *has = malloc(n ? n : 1);
+        long r = -1;
+        if (mh && has) {
+            for (size_t i = 0; i < n; i++) {
+                memcpy(mh + i * TS_MINHASH, s->docs[i].mh, sizeof s->docs[i].mh);
+                has[i] = (unsigned char)s->docs[i].has_mh;
+            }
+            r = st_neardup_minhash(mh, has, n, SPHASE_DUP_AGREE, s->dupof);
+        }
+        free(mh);
+        free(has);
+        if (r < 0) {
+            free(size);
+            free(m);
+            free(ns.v);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        size[s->dupof[i]]++;
+    for (size_t i = 0; i < n; i++) {
+        struct sphase_item *it = &p->v[i];
+        size_t t = s->thread[i];
+        if (size[s->dupof[i]] < 2 || s->p->v[i].text[0] == '\0')
+            s->dupof[i] = SIZE_MAX; /* empty texts are not duplicates of each other */
+        if (t != SIZE_MAX) {
+            const struct sphase_item *first = &p->v[t];
+            group_name(&ns, "thread", first->thread ? first->thread : first->title, t, s->group[i]);
+            nthreads += t == i;
+        } else if (s->dupof[i] != SIZE_MAX) {
+            group_name(&ns, "dup", p->v[s->dupof[i]].title, n + s->dupof[i], s->group[i]);
+            ndup += s->dupof[i] == i;
+        } else {
+            const char *slash = strchr(it->ext, '/');
+            char top[48];
+            if (slash) {
+                size_t fl = (size_t)(slash - it->ext) < 40 ? (size_t)(slash - it->ext) : 40;
+                memcpy(top, it->ext, fl);
+                top[fl] = '\0';
+                ts_slug(top, s->group[i], 40);
+            } else {
+                ts_slug(it->source, s->group[i], 40);
+            }
+        }
+    }
+    if (s->log)
+        fprintf(s->log, "trawl: %zu mail threads, %zu near-duplicate sets\n", nthreads, ndup);
+    free(size);
+    free(m);
+    free(ns.v);
+    return 0;
+}
+
+/* ---- noise: newsletters and notifications ----------------------------------------- */
+
+#define SPHASE_VOLUME_MIN 10 /* messages from one sender before volume alone counts */
+
+struct noise_senders {
+    char **v;
+    size_t n;
+    int64_t client_id;
+};
+
+static int noise_hit(const struct kb_forum_entry *f, void *arg)
+{
+    struct noise_senders *ns = arg;
+    char **nv;
+
+    if (f->client_id != ns->client_id || !f->title || strncmp(f->title, "noise sender: ", 14) != 0)
+        return 0;
+    nv = realloc(ns->v, (ns->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    ns->v = nv;
+    if ((ns->v[ns->n] = strdup(f->title + 14)))
+        ns->n++;
+    return 0;
+}
+
+static int cmp_from(const void *a, const void *b, void *arg)
+{
+    const struct sphase *p = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(p->v[x].from, p->v[y].from);
+
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Flags high-volume senders nobody replies to, and senders the forum knows
+ * as noise for this client; posts newly found ones (client-scoped: they are
+ * addresses). */
+static void noise_compute(struct sctx *s, struct kb *kb, int64_t client_id, int64_t run_id)
+{
+    struct sphase *p = s->p;
+    struct noise_senders known = {NULL, 0, client_id};
+    struct kb_forum_filter flt = {0};
+    size_t n = p->n, nm = 0, *ord = malloc((n ? n : 1) * sizeof *ord);
+    size_t *tsize = calloc(n ? n : 1, sizeof *tsize);
+
+    flt.client_id = client_id;
+    flt.phase = "structure";
+    flt.limit = 1000;
+    kb_forum_search(kb, "noise sender", &flt, noise_hit, &known);
+    if (!ord || !tsize)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (p->v[i].from) {
+            for (size_t k = 0; k < known.n; k++)
+                if (strcmp(known.v[k], p->v[i].from) == 0)
+                    p->v[i].noise |= SPHASE_NOISE_FORUM;
+            ord[nm++] = i;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (s->thread[i] != SIZE_MAX)
+            tsize[s->thread[i]]++;
+    /* Discussion lists send List-Unsubscribe and Precedence: list too: those
+     * headers make a newsletter only of a sender with three or more messages
+     * that are no conversation; volume alone needs SPHASE_VOLUME_MIN. */
+    for (size_t i = 0; i < n; i++)
+        if (!p->v[i].from)
+            p->v[i].noise &= ~(unsigned)(SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK);
+    qsort_r(ord, nm, sizeof *ord, cmp_from, p);
+    for (size_t a = 0, b; a < nm; a = b) {
+        size_t conv = 0, bulk = 0;
+        int newsletter;
+        for (b = a; b < nm && strcmp(p->v[ord[b]].from, p->v[ord[a]].from) == 0; b++) {
+            size_t i = ord[b];
+            /* a reply, or a message in a thread of more than one: a conversation */
+            conv += p->v[i].reply || p->v[i].irt || p->v[i].nrefs ||
+                    (s->thread[i] != SIZE_MAX && tsize[s->thread[i]] > 1);
+            bulk += (p->v[i].noise & (SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK)) != 0;
+        }
+        newsletter = !conv && (b - a >= SPHASE_VOLUME_MIN || (b - a >= 3 && bulk == b - a));
+        for (size_t t = a; t < b; t++) {
+            if (!newsletter)
+                p->v[ord[t]].noise &= ~(unsigned)(SPHASE_NOISE_UNSUBSCRIBE | SPHASE_NOISE_BULK);
+            else if (b - a >= SPHASE_VOLUME_MIN)
+                p->v[ord[t]].noise |= SPHASE_NOISE_VOLUME;
+        }
+        if (!newsletter)
+            continue;
+        if (p->v[ord[a]].noise & SPHASE_NOISE_FORUM)
+            continue; /* known already */
+        {
+            struct kb_forum_entry f = {0};
+            struct buf title = BUF_INIT, body = BUF_INIT;
+            int64_t id;
+            buf_addf(&title, "noise sender: %s", p->v[ord[a]].from);
+            buf_addf(&body,
+                     "%zu messages, none a reply or replied to: a newsletter or notification "
+                     "sender; its mail goes to noise/",
+                     b - a);
+            f.client_id = client_id;
+            f.run_id = run_id;
+            f.agent = "structurer";
+            f.source_type = "any";
+            f.phase = "structure";
+            f.title = buf_str(&title);
+            f.body = buf_str(&body);
+            kb_forum_post(kb, &f, &id);
+            buf_release(&title);
+            buf_release(&body);
+        }
+    }
+out:
+    for (size_t k = 0; k < known.n; k++)
+        free(known.v[k]);
+    free(known.v);
+    free(ord);
+    free(tsize);
+}
+
+/* Routes noise into its own subtree: noise/SENDER/GROUP, the skill titled
+ * "Newsletter from ..." or "Notifications from ...". Returns how many. */
+static size_t place_noise(struct sctx *s, struct kb *kb, int64_t client_id, char *placed)
+{
+    struct sphase *p = s->p;
+    size_t count = 0;
+    int64_t node_id;
+
+    for (size_t i = 0; i < p->n; i++) {
+        unsigned z = p->v[i].noise;
+        const char *kind, *why;
+        struct buf path = BUF_INIT;
+        if (placed[i] || !z)
+            continue;
+        kind = z & (SPHASE_NOISE_AUTO | SPHASE_NOISE_NOREPLY) ? "Notifications" : "Newsletter";
+        why = z & SPHASE_NOISE_UNSUBSCRIBE ? "noise: a List-Unsubscribe header"
+              : z & SPHASE_NOISE_BULK      ? "noise: Precedence bulk, list or junk"
+              : z & SPHASE_NOISE_AUTO      ? "noise: an Auto-Submitted header"
+              : z & SPHASE_NOISE_NOREPLY   ? "noise: a no-reply sender"
+              : z & SPHASE_NOISE_FORUM     ? "noise: forum finding 'noise sender' for its sender"
+                                           : "noise: a high-volume sender nobody replies to";
+        {
+            char sender[48], title[200];
+            ts_slug(p->v[i].from ? p->v[i].from : "unknown-sender", sender, 40);
+            buf_addf(&path, "noise/%s", sender);
+            snprintf(title, sizeof title, "%s from %.150s", kind,
+                     p->v[i].from ? p->v[i].from : "an unknown sender");
+            kb_node_ensure(kb, client_id, "noise", "Noise: newsletters and notifications", NULL,
+                           &node_id);
+            kb_node_ensure(kb, client_id, buf_str(&path), title, NULL, &node_id);
+        }
+        place_entry(kb, client_id, s, i, buf_str(&path), why);
+        buf_release(&path);
+        placed[i] = 1;
+        count++;
+    }
+    if (count && s->log)
+        fprintf(s->log, "trawl: %zu of %zu documents routed to noise/\n", count, p->n);
+    return count;
+}
+
+/* ---- the phase ---------------------------------------------------------------------- */
+
+struct tsk {
+    size_t thread, doc;
+    int dom, skill;
+};
+
+static int cmp_tsk(const void *a, const void *b)
+{
+    const struct tsk *x = a, *y = b;
+
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* A thread stays together: its messages go to the (domain, skill) most of
+ * them were clustered into (ties: the earliest message's). */
+static void threads_together(const struct sctx *s, const size_t *mem, size_t nu, int *dom,
+                             int *skill)
+{
+    struct tsk *v = malloc((nu ? nu : 1) * sizeof *v);
+    size_t m = 0;
+
+    if (!v)
+        return;
+    for (size_t t = 0; t < nu; t++)
+        if (s->thread[mem[t]] != SIZE_MAX)
+            v[m++] = (struct tsk){s->thread[mem[t]], mem[t], dom[mem[t]], skill[mem[t]]};
+    qsort(v, m, sizeof *v, cmp_tsk);
+    for (size_t a = 0, b; a < m; a = b) {
+        size_t best = a, bestc = 0;
+        for (b = a; b < m && v[b].thread == v[a].thread; b++)
+            ;
+        for (size_t x = a; x < b; x++) {
+            size_t c = 0;
+            for (size_t y = a; y < b; y++)
+                c += v[y].dom == v[x].dom && v[y].skill == v[x].skill;
+            if (c > bestc) {
+                bestc = c;
+                best = x;
+            }
+        }
+        for (size_t x = a; x < b; x++) {
+            dom[v[x].doc] = v[best].dom;
+            skill[v[x].doc] = v[best].skill;
+        }
+    }
+    free(v);
+}
+
+/* Logs how long the step since *t took ("trawl: step: 0.123 s") and restarts *t. */
+static void step_done(FILE *log, struct timespec *t, const char *step)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (log)
+        fprintf(log, "trawl: %s: %.3f s\n", step,
+                (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9);
+    *t = now;
+}
+
+static int tx_fail(struct kb *kb, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s", kb_errmsg(kb));
+    return -1;
+}
+
 int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const char *root,
                int strict, int rebuild, FILE *log, char *err, size_t errlen)
 {
     struct sctx s = {0};
-    struct st_corpus corpus;
+    struct st_corpus corpus = {0};
     struct ts_doc *tdocs = NULL;
-    size_t *mem = NULL, *dup = NULL;
-    uint64_t *sig = NULL;
-    int *dom = NULL, *skill = NULL, *tmp = NULL, ndom, rc = -1;
-    int64_t node_id;
+    size_t *mem = NULL, nu = 0, n;
+    int *dom = NULL, *skill = NULL, *tmp = NULL, ndom = 0, rc = -1, fresh;
+    int64_t node_id, pruned = 0;
     char(*dnames)[48] = NULL;
+    char(**snames)[48] = NULL;
+    char(**kws)[256] = NULL;
     char *placed = NULL;
-    size_t n = p->n, nu = 0;
     struct patterns ps = {0};
     struct blocklist bl = {0};
+    struct skills sk = {0};
+    struct timespec tk;
 
-    if (!n)
-        return 0;
+    /* An existing structured tree takes new documents as they come; without
+     * one (or when asked to rebuild) every stored document is structured. */
+    if (kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) < 0)
+        sk.n = 0;
+    fresh = rebuild || sk.n == 0;
+    if (fresh) {
+        if (sphase_load_stored(p, kb, client_id, err, errlen) < 0)
+            goto out;
+        if (log)
+            fprintf(log, "trawl: %s all %zu stored documents of the client\n",
+                    rebuild ? "rebuilding the tree from" : "structuring", p->n);
+    }
+    n = p->n;
+    if (!n) {
+        rc = 0;
+        goto out;
+    }
     if (K < 1)
         K = 1;
     if (K > SPHASE_MAX_K)
@@ -959,195 +1629,220 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     s.p = p;
     s.log = log;
     s.docs = calloc(n, sizeof *s.docs);
+    s.sig = calloc(n, sizeof *s.sig);
+    s.thread = calloc(n, sizeof *s.thread);
+    s.dupof = calloc(n, sizeof *s.dupof);
+    s.group = calloc(n, sizeof *s.group);
     tdocs = calloc(n, sizeof *tdocs);
     mem = calloc(n, sizeof *mem);
-    dup = calloc(n, sizeof *dup);
-    sig = calloc(n, sizeof *sig);
     dom = calloc(n, sizeof *dom);
     skill = calloc(n, sizeof *skill);
     tmp = calloc(n, sizeof *tmp);
     placed = calloc(n, 1);
-    if (!s.docs || !tdocs || !mem || !dup || !sig || !dom || !skill || !tmp || !placed) {
+    if (!s.docs || !s.sig || !s.thread || !s.dupof || !s.group || !tdocs || !mem || !dom ||
+        !skill || !tmp || !placed) {
         snprintf(err, errlen, "out of memory for %zu documents", n);
         goto out;
     }
-    if (analyse_all(&s, K, root, strict, err, errlen) < 0)
-        goto out;
+    {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (analyse_all(&s, K, root, strict, err, errlen) < 0)
+            goto out;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (log)
+            fprintf(log, "trawl: %d structurers analysed %zu documents in %.3f s\n", K, n,
+                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
     for (size_t i = 0; i < n; i++) {
         tdocs[i] = s.docs[i].d;
-        sig[i] = s.docs[i].sig;
+        s.sig[i] = s.docs[i].sig;
     }
-    /* Authority 1: the client's taxonomy. */
-    if (p->taxonomy) {
-        if (kb_begin(kb) < 0) {
-            snprintf(err, errlen, "%s", kb_errmsg(kb));
-            goto out;
-        }
-        place_taxonomy(p, &s, kb, client_id, sig, placed, log);
-        if (kb_commit(kb) < 0) {
-            snprintf(err, errlen, "%s", kb_errmsg(kb));
-            goto out;
-        }
+    clock_gettime(CLOCK_MONOTONIC, &tk);
+    if (groups_compute(&s) < 0) {
+        snprintf(err, errlen, "out of memory grouping documents");
+        goto out;
     }
+    if (kb_begin(kb) < 0) {
+        tx_fail(kb, err, errlen);
+        goto out;
+    }
+    noise_compute(&s, kb, client_id, p->run_id);
+    /* Authority 1: the client's taxonomy; then noise gets its own subtree. */
+    if (p->taxonomy)
+        place_taxonomy(p, &s, kb, client_id, placed, log);
+    place_noise(&s, kb, client_id, placed);
     /* Authority 2: patterns other onboardings left in the forum. */
-    patterns_load(kb, &ps);
-    if (ps.n) {
-        if (kb_begin(kb) < 0) {
-            snprintf(err, errlen, "%s", kb_errmsg(kb));
-            goto out;
-        }
-        place_patterns(p, &s, kb, client_id, &ps, sig, placed, log);
-        if (kb_commit(kb) < 0) {
-            snprintf(err, errlen, "%s", kb_errmsg(kb));
-            goto out;
-        }
+    patterns_load(kb, p->client, &ps);
+    if (ps.n)
+        place_patterns(p, &s, kb, client_id, &ps, placed, log);
+    if (kb_commit(kb) < 0) {
+        tx_fail(kb, err, errlen);
+        goto out;
     }
+    step_done(log, &tk, "threads, near-duplicates, noise, taxonomy and patterns");
     for (size_t i = 0; i < n; i++)
         if (!placed[i])
             mem[nu++] = i;
-    if (!nu) {
-        rc = 0;
-        goto out;
-    }
-    {
-        struct skills sk = {0};
-        if (!rebuild && kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) == 0 && sk.n) {
-            rc = place_incremental(p, &s, kb, client_id, &sk, sig, placed, log) < 0 ? -1 : 0;
-            if (rc < 0)
-                snprintf(err, errlen, "%s", kb_errmsg(kb));
-            free(sk.v);
+    if (nu && !fresh) {
+        if (place_incremental(p, &s, kb, client_id, &sk, placed, log) < 0) {
+            tx_fail(kb, err, errlen);
             goto out;
         }
-        free(sk.v);
+        nu = 0;
     }
-    if (st_corpus_build(&corpus, tdocs, n, 64) < 0) {
-        snprintf(err, errlen, "out of memory building the vocabulary");
+    if (kb_begin(kb) < 0) {
+        tx_fail(kb, err, errlen);
         goto out;
     }
-    /* Domains, then skills within each domain (of the documents left). */
-    ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
-    if (ndom < 1)
-        ndom = 1;
-    for (size_t i = 0; i < n; i++)
-        dom[i] = -1;
-    for (size_t t = 0; t < nu; t++)
-        dom[mem[t]] = tmp[t];
-    blocklist_build(&bl, p); /* no addresses or client/source names in node labels */
-    dnames = calloc((size_t)ndom, sizeof *dnames);
-    if (!dnames)
-        goto out_corpus;
-    for (int g = 0; g < ndom; g++)
-        unique_label(&corpus, dom, ndom, g, &bl, dnames);
-    st_neardup(sig, n, 2, dup);
-    if (kb_begin(kb) < 0) {
-        snprintf(err, errlen, "%s", kb_errmsg(kb));
-        goto out_corpus;
-    }
-    for (int g = 0; g < ndom; g++) {
-        size_t m = 0, *gm = mem;
-        int nsk;
-        char(*snames)[48], (*kw)[256];
-        char title[128], stitle[256];
-        for (size_t i = 0; i < n; i++)
-            if (dom[i] == g)
-                gm[m++] = i;
-        nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
-        if (nsk > 1) { /* a skill is worth a node only with a tenth of its domain */
-            size_t cnt[8] = {0}, least = m;
-            for (size_t t = 0; t < m; t++)
-                cnt[tmp[t] & 7]++;
-            for (int h = 0; h < nsk && h < 8; h++)
-                if (cnt[h] < least)
-                    least = cnt[h];
-            if (least < 3 || least * 10 < m)
-                nsk = 1;
-        }
-        if (nsk < 1)
-            nsk = 1;
-        if (nsk == 1)
-            for (size_t t = 0; t < m; t++)
-                tmp[t] = 0;
-        snames = calloc((size_t)nsk, sizeof *snames);
-        kw = calloc((size_t)nsk, sizeof *kw);
-        if (!snames || !kw) {
-            free(snames);
-            free(kw);
+    if (nu) {
+        /* Authority 3: discovery. Domains, then skills within each domain. */
+        if (st_corpus_build(&corpus, tdocs, n, 0) < 0) { /* every term: cut vectors cluster worse */
+            snprintf(err, errlen, "out of memory building the vocabulary");
             goto out_tx;
         }
-        {
-            int *gof = malloc(n * sizeof *gof);
-            if (!gof) {
-                free(snames);
-                free(kw);
+        corpus.threads = K; /* the structurers are done: their cores are free */
+        step_done(log, &tk, "vocabulary and vectors");
+        ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
+        step_done(log, &tk, "domains");
+        if (ndom < 1)
+            ndom = 1;
+        for (size_t i = 0; i < n; i++)
+            dom[i] = skill[i] = -1;
+        for (size_t t = 0; t < nu; t++)
+            dom[mem[t]] = tmp[t];
+        blocklist_build(&bl, p); /* no addresses or client/source names in node labels */
+        dnames = calloc((size_t)ndom, sizeof *dnames);
+        snames = calloc((size_t)ndom, sizeof *snames);
+        kws = calloc((size_t)ndom, sizeof *kws);
+        if (!dnames || !snames || !kws) {
+            snprintf(err, errlen, "out of memory placing documents");
+            goto out_tx;
+        }
+        for (int g = 0; g < ndom; g++)
+            unique_label(&corpus, dom, ndom, g, &bl, dnames);
+        for (int g = 0; g < ndom; g++) {
+            size_t m = 0, *gm = malloc(n * sizeof *gm);
+            int nsk, *gof = malloc(n * sizeof *gof);
+            if (!gm || !gof) {
+                free(gm);
+                free(gof);
+                snprintf(err, errlen, "out of memory placing documents");
+                goto out_tx;
+            }
+            for (size_t i = 0; i < n; i++)
+                if (dom[i] == g)
+                    gm[m++] = i;
+            nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
+            if (nsk > 1) { /* a skill is worth a node only with a 20th of its domain */
+                size_t cnt[8] = {0}, least = m;
+                for (size_t t = 0; t < m; t++)
+                    cnt[tmp[t] & 7]++;
+                for (int h = 0; h < nsk && h < 8; h++)
+                    if (cnt[h] < least)
+                        least = cnt[h];
+                if (least < 3 || least * 20 < m)
+                    nsk = 1;
+            }
+            if (nsk < 1)
+                nsk = 1;
+            if (nsk == 1)
+                for (size_t t = 0; t < m; t++)
+                    tmp[t] = 0;
+            snames[g] = calloc((size_t)nsk, sizeof *snames[g]);
+            kws[g] = calloc((size_t)nsk, sizeof *kws[g]);
+            if (!snames[g] || !kws[g]) {
+                free(gm);
+                free(gof);
+                snprintf(err, errlen, "out of memory placing documents");
                 goto out_tx;
             }
             for (size_t i = 0; i < n; i++)
                 gof[i] = -1;
-            for (size_t t = 0; t < m; t++)
+            for (size_t t = 0; t < m; t++) {
                 gof[gm[t]] = tmp[t];
+                skill[gm[t]] = tmp[t];
+            }
             for (int h = 0; h < nsk; h++) {
                 struct buf kb8 = BUF_INIT;
-                unique_label(&corpus, gof, nsk, h, &bl, snames);
+                char stitle[256], pp[130];
+                size_t members = 0;
+                unique_label(&corpus, gof, nsk, h, &bl, snames[g]);
                 clean_label(&corpus, gof, nsk, h, &bl, SPHASE_KEYWORDS, &kb8);
                 title_of(buf_str(&kb8), stitle, sizeof stitle);
-                snprintf(kw[h], sizeof kw[h], "Keywords: %.240s", stitle);
-                {
-                    char pp[130];
-                    snprintf(pp, sizeof pp, "%s/%s", dnames[g], snames[h]);
-                    size_t members = 0;
-                    for (size_t t = 0; t < m; t++)
-                        members += tmp[t] == h;
-                    if (members >= 5) /* one-off clusters teach nothing */
-                        pattern_post(kb, &ps, &bl, p->run_id, pp, kw[h] + 10);
-                }
+                snprintf(kws[g][h], sizeof kws[g][h], "Keywords: %.240s", stitle);
+                snprintf(pp, sizeof pp, "%s/%s", dnames[g], snames[g][h]);
+                for (size_t t = 0; t < m; t++)
+                    members += tmp[t] == h;
+                if (members >= 5) /* one-off clusters teach nothing */
+                    pattern_post(kb, &ps, &bl, p->run_id, pp, kws[g][h] + 10);
                 buf_release(&kb8);
             }
+            if (log)
+                fprintf(log, "trawl: domain %s: %zu documents in %d skills\n", dnames[g], m, nsk);
+            free(gm);
             free(gof);
         }
-        title_of(dnames[g], title, sizeof title);
-        kb_node_ensure(kb, client_id, dnames[g], title, NULL, &node_id);
-        for (size_t t = 0; t < m; t++) {
-            struct buf sp = BUF_INIT;
-            skill[gm[t]] = tmp[t];
-            title_of(snames[tmp[t]], stitle, sizeof stitle);
-            buf_addf(&sp, "%s/%s", dnames[g], snames[tmp[t]]);
-            kb_node_ensure(kb, client_id, buf_str(&sp), stitle, kw[tmp[t]], &node_id);
-            place_entry(kb, client_id, p, &s, gm[t], buf_str(&sp), dup, sig, log);
+        step_done(log, &tk, "skills and labels");
+        threads_together(&s, mem, nu, dom, skill);
+        for (size_t t = 0; t < nu; t++) {
+            size_t i = mem[t];
+            int g = dom[i], h = skill[i];
+            struct buf sp = BUF_INIT, why = BUF_INIT;
+            char title[128], stitle[256];
+            title_of(dnames[g], title, sizeof title);
+            kb_node_ensure(kb, client_id, dnames[g], title, NULL, &node_id);
+            title_of(snames[g][h], stitle, sizeof stitle);
+            buf_addf(&sp, "%s/%s", dnames[g], snames[g][h]);
+            kb_node_ensure(kb, client_id, buf_str(&sp), stitle, kws[g][h], &node_id);
+            buf_addf(&why, "topic terms: %s", kws[g][h] + 10);
+            place_entry(kb, client_id, &s, i, buf_str(&sp), buf_str(&why));
             buf_release(&sp);
+            buf_release(&why);
         }
-        if (log)
-            fprintf(log, "trawl: domain %s: %zu documents in %d skills\n", dnames[g], m, nsk);
-        free(snames);
-        free(kw);
+    }
+    /* Folder places of the explore phase, and nodes a rebuild emptied. */
+    if (kb_tree_prune(kb, client_id, &pruned) < 0) {
+        tx_fail(kb, err, errlen);
+        goto out_tx;
     }
     if (kb_commit(kb) < 0) {
-        snprintf(err, errlen, "%s", kb_errmsg(kb));
-        goto out_corpus;
+        tx_fail(kb, err, errlen);
+        goto out;
     }
+    step_done(log, &tk, "entries written");
     rc = 0;
-    goto out_corpus;
+    goto out;
 out_tx:
     kb_rollback(kb);
-    snprintf(err, errlen, "out of memory placing documents");
-out_corpus:
-    st_corpus_free(&corpus);
 out:
+    st_corpus_free(&corpus);
     if (s.docs)
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < p->n; i++) {
             ts_doc_free(&s.docs[i].d);
             free(s.docs[i].summary);
         }
+    for (int g = 0; snames && g < ndom; g++)
+        free(snames[g]);
+    for (int g = 0; kws && g < ndom; g++)
+        free(kws[g]);
+    free(snames);
+    free(kws);
     free(s.docs);
+    free(s.sig);
+    free(s.thread);
+    free(s.dupof);
+    free(s.group);
     free(tdocs);
     free(mem);
-    free(dup);
-    free(sig);
     free(dom);
     free(skill);
     free(tmp);
     free(dnames);
     free(placed);
     free(ps.v);
+    free(ps.own);
+    free(sk.v);
     blocklist_free(&bl);
     return rc;
 }

@@ -270,6 +270,70 @@ int ts_hamming(uint64_t a, uint64_t b)
     return __builtin_popcountll(a ^ b);
 }
 
+struct mh {
+    uint32_t *sig;
+    uint64_t prev[2];
+    size_t ntok, nsh;
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void mh_add(struct mh *m, uint64_t sh)
+{
+    uint64_t h = mix64(sh);
+
+    m->nsh++;
+    for (int k = 0; k < TS_MINHASH; k++) {
+        /* k-th hash: an odd multiplier and an offset per k, then mixed */
+        uint32_t v = (uint32_t)(mix64(h * (2 * (uint64_t)k + 0x9e3779b97f4a7c15ULL) +
+                                      (uint64_t)k * 0x632be59bd9b4e019ULL) >>
+                                32);
+        if (v < m->sig[k])
+            m->sig[k] = v;
+    }
+}
+
+static int mh_tok(const char *tok, size_t len, size_t off, void *ud)
+{
+    struct mh *m = ud;
+    uint64_t h = XXH64(tok, len, 0x5eed);
+
+    (void)off;
+    if (m->ntok >= 2)
+        mh_add(m, m->prev[0] * 0x100000001b3ULL * 0x100000001b3ULL + m->prev[1] * 0x100000001b3ULL +
+                      h);
+    m->prev[0] = m->prev[1];
+    m->prev[1] = h;
+    m->ntok++;
+    return 0;
+}
+
+size_t ts_minhash(const char *text, size_t len, uint32_t sig[TS_MINHASH])
+{
+    struct mh m = {sig, {0, 0}, 0, 0};
+
+    for (int k = 0; k < TS_MINHASH; k++)
+        sig[k] = UINT32_MAX;
+    ts_tokenize(text, len, mh_tok, &m);
+    if (m.ntok == 1 || m.ntok == 2) /* too short for a 3-shingle: the words are one */
+        mh_add(&m, m.ntok == 1 ? m.prev[1] : m.prev[0] * 0x100000001b3ULL + m.prev[1]);
+    return m.nsh;
+}
+
+int ts_minhash_agree(const uint32_t *a, const uint32_t *b)
+{
+    int n = 0;
+
+    for (int k = 0; k < TS_MINHASH; k++)
+        n += a[k] == b[k];
+    return n;
+}
+
 double ts_bm25_weight(uint32_t tf, size_t dl, double avgdl, size_t df, size_t ndocs)
 {
     const double k1 = 1.2, bb = 0.75;

@@ -54,6 +54,17 @@ uint32_t ts_doc_count(const struct ts_doc *d, const char *term);
 uint64_t ts_simhash(const struct ts_doc *d);
 int ts_hamming(uint64_t a, uint64_t b);
 
+/* MinHash over word 3-shingles (all words, stop words included, lower case):
+ * sig[k] is the least value of the k-th hash function over the shingles, so
+ * two signatures agree in about Jaccard(A, B) * TS_MINHASH places. A text of
+ * one or two words is one shingle. Returns the number of shingles; with 0,
+ * every sig[k] is UINT32_MAX. */
+#define TS_MINHASH 64
+size_t ts_minhash(const char *text, size_t len, uint32_t sig[TS_MINHASH]);
+
+/* Places where two MinHash signatures agree. */
+int ts_minhash_agree(const uint32_t *a, const uint32_t *b);
+
 /* BM25-style saturated TF times smoothed IDF: tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl)) *
  * log(1 + (N - df + 0.5)/(df + 0.5)). */
 double ts_bm25_weight(uint32_t tf, size_t dl, double avgdl, size_t df, size_t ndocs);

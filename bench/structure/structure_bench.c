@@ -1,204 +1,277 @@
 /*
- * Structure-phase benchmark.
+ * The baseline of bench/structure: flat k-means on plain TF-IDF, as a
+ * reader would set it up with a standard toolkit (tokens lower-cased, stop
+ * words removed, no stemming, tf * log(N/df), L2-normalised, k-means++
+ * seeds from a fixed random sequence, Lloyd iterations on cosine
+ * similarity). It reads the documents trawl stored (a `trawl export` JSONL:
+ * the same text the structurers saw) and clusters them once per k given.
  *
- * Quality: a generated labelled corpus (bench/structure/gen.h: topics with
- * their own vocabulary, shared office words, stop words, inflections) is
- * clustered (k chosen automatically) three ways in the same run:
- *   trawl     stop words removed, stemmed, BM25 vectors, spherical k-means
- *   raw       the same clustering on raw tokens (no stop words, no stemming)
- *   random    random groups, as many as trawl found
- * and scored by purity and NMI against the topic labels.
+ *   structure_bench EXPORT.jsonl K1 [K2 ...]
  *
- * Throughput: the per-document work a structurer does (term vector, SimHash,
- * extractive summary) over the corpus with K=1 and K=2 worker processes.
- *
- *   structure_bench [--docs N] [--topics T] [--noise PCT] [--words W]
+ * Output: one line per document, "SOURCE\tEXTERNAL_ID\tC1\tC2...", the
+ * cluster of the document for each k, in the order of the file.
  */
-#include "gen.h"
-#include "structure.h"
+#include "textstat.h"
 
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
+#define VOCAB_MAX 8000 /* the most frequent words: keeps k * V centroids small */
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+struct word {
+    char *w;
+    size_t df;
+};
 
-struct rawc {
-    char **toks;
+struct dvec {
+    uint32_t *id;
+    float *w;
+    size_t n;
+};
+
+struct toks {
+    char **v;
     size_t n, cap;
 };
 
-static int raw_tok(const char *t, size_t len, size_t off, void *ud)
+static int tok_cb(const char *t, size_t len, size_t off, void *ud)
 {
-    struct rawc *r = ud;
+    struct toks *k = ud;
 
     (void)off;
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 64;
-        r->toks = realloc(r->toks, r->cap * sizeof *r->toks);
+    if (ts_is_stopword(t, len))
+        return 0;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 256;
+        k->v = realloc(k->v, k->cap * sizeof *k->v);
+        if (!k->v)
+            exit(1);
     }
-    r->toks[r->n++] = strndup(t, len);
+    k->v[k->n++] = strndup(t, len);
     return 0;
 }
 
-static int cmp_s(const void *a, const void *b)
+static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Term vector of raw tokens: no stop words removed, no stemming. */
-static void raw_doc(struct ts_doc *d, const char *text, size_t len)
+static int cmp_word(const void *a, const void *b)
 {
-    struct rawc r = {0};
-    size_t i;
+    return strcmp(((const struct word *)a)->w, ((const struct word *)b)->w);
+}
 
-    memset(d, 0, sizeof *d);
-    ts_tokenize(text, len, raw_tok, &r);
-    d->ntokens = r.n;
-    if (!r.n)
-        return;
-    qsort(r.toks, r.n, sizeof *r.toks, cmp_s);
-    d->terms = calloc(r.n, sizeof *d->terms);
-    for (i = 0; i < r.n; i++) {
-        if (d->n && strcmp(d->terms[d->n - 1].term, r.toks[i]) == 0) {
-            d->terms[d->n - 1].count++;
-            free(r.toks[i]);
-            continue;
+static int cmp_df(const void *a, const void *b)
+{
+    const struct word *x = a, *y = b;
+
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return strcmp(x->w, y->w);
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static double rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static double dot(const struct dvec *d, const float *c)
+{
+    double s = 0;
+
+    for (size_t i = 0; i < d->n; i++)
+        s += d->w[i] * c[d->id[i]];
+    return s;
+}
+
+static void kmeans(const struct dvec *d, size_t n, size_t V, int k, int *assign)
+{
+    float *cent = calloc((size_t)k * V, sizeof *cent);
+    double *best = malloc(n * sizeof *best);
+    int iters = k > 200 ? 8 : 25;
+
+    if (!cent || !best)
+        exit(1);
+    /* k-means++ on cosine distance */
+    for (int g = 0; g < k; g++) {
+        size_t pick = 0;
+        if (g == 0) {
+            pick = (size_t)(rnd() * (double)n) % n;
+        } else {
+            double tot = 0, r;
+            for (size_t i = 0; i < n; i++)
+                tot += best[i];
+            r = rnd() * tot;
+            for (pick = 0; pick + 1 < n && r > best[pick]; pick++)
+                r -= best[pick];
         }
-        d->terms[d->n].term = d->terms[d->n].word = r.toks[i];
-        d->terms[d->n].count = 1;
-        d->n++;
-    }
-    free(r.toks);
-}
-
-static int cluster(const struct ts_doc *docs, size_t n, int *assign, int *k)
-{
-    struct st_corpus c;
-    size_t *mem = malloc(n * sizeof *mem);
-
-    for (size_t i = 0; i < n; i++)
-        mem[i] = i;
-    if (st_corpus_build(&c, docs, n, 64) < 0)
-        return -1;
-    *k = st_kmeans(&c, mem, n, 0, 12, assign);
-    st_corpus_free(&c);
-    free(mem);
-    return 0;
-}
-
-/* Per-document structurer work over docs [lo, hi); returns a checksum. */
-static uint64_t per_doc(char **texts, size_t n, size_t lo, size_t hi)
-{
-    uint64_t sum = 0;
-    struct buf s = BUF_INIT;
-
-    for (size_t i = lo; i < hi; i++) {
-        struct ts_doc d;
-        const char *t = texts[i % n];
-        ts_doc_build(&d, t, strlen(t));
-        sum ^= ts_simhash(&d);
-        ts_doc_free(&d);
-        buf_reset(&s);
-        ts_summary(t, strlen(t), 3, 400, &s);
-        sum += s.len;
-    }
-    buf_release(&s);
-    return sum;
-}
-
-static double throughput(char **texts, size_t n, size_t m, int K)
-{
-    double t0 = now();
-
-    for (int w = 0; w < K; w++) {
-        pid_t p = fork();
-        if (p == 0) {
-            volatile uint64_t x =
-                per_doc(texts, n, m * (size_t)w / (size_t)K, m * (size_t)(w + 1) / (size_t)K);
-            (void)x;
-            _exit(0);
+        for (size_t t = 0; t < d[pick].n; t++)
+            cent[(size_t)g * V + d[pick].id[t]] = d[pick].w[t];
+        for (size_t i = 0; i < n; i++) {
+            double dist = 1 - dot(&d[i], cent + (size_t)g * V);
+            if (dist < 0)
+                dist = 0;
+            if (g == 0 || dist < best[i])
+                best[i] = dist;
         }
     }
-    for (int w = 0; w < K; w++)
-        wait(NULL);
-    return (double)m / (now() - t0);
+    for (int it = 0; it < iters; it++) {
+        int changed = 0;
+        for (size_t i = 0; i < n; i++) {
+            int bg = 0;
+            double bs = -2;
+            for (int g = 0; g < k; g++) {
+                double s = dot(&d[i], cent + (size_t)g * V);
+                if (s > bs) {
+                    bs = s;
+                    bg = g;
+                }
+            }
+            changed |= assign[i] != bg;
+            assign[i] = bg;
+        }
+        if (!changed)
+            break;
+        for (int g = 0; g < k; g++) {
+            float *c = cent + (size_t)g * V;
+            double norm = 0;
+            size_t cnt = 0;
+            for (size_t i = 0; i < n; i++)
+                cnt += assign[i] == g;
+            if (!cnt)
+                continue;
+            memset(c, 0, V * sizeof *c);
+            for (size_t i = 0; i < n; i++)
+                if (assign[i] == g)
+                    for (size_t t = 0; t < d[i].n; t++)
+                        c[d[i].id[t]] += d[i].w[t];
+            for (size_t t = 0; t < V; t++)
+                norm += (double)c[t] * c[t];
+            norm = norm > 0 ? sqrt(norm) : 1;
+            for (size_t t = 0; t < V; t++)
+                c[t] = (float)(c[t] / norm);
+        }
+    }
+    free(cent);
+    free(best);
 }
 
 int main(int argc, char **argv)
 {
-    size_t n = 1200;
-    int topics = 6, noise = 55, words = 25, k_trawl, k_raw;
-    struct ts_doc *docs, *raw;
-    int *truth, *a_trawl, *a_raw, *a_rand;
-    char **texts;
-    struct buf b = BUF_INIT;
-    uint64_t seed = 42;
-    double t0, t_trawl, r1, r2;
+    FILE *f;
+    char *line = NULL;
+    size_t cap = 0, n = 0, ncap = 0, nw = 0, V;
+    struct toks *docs = NULL;
+    char **src = NULL, **ext = NULL;
+    struct word *words = NULL;
+    struct dvec *vec;
+    int nk = argc - 2, **assign;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--docs"))
-            n = strtoul(argv[i + 1], NULL, 10);
-        else if (!strcmp(argv[i], "--topics"))
-            topics = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--words"))
-            words = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--noise"))
-            noise = atoi(argv[i + 1]);
-    }
-    if (topics < 2 || topics > 6 || noise < 0 || noise > 65 || n < 8) {
-        fprintf(stderr, "structure_bench: --topics 2..6, --noise 0..65, --docs >= 8\n");
+    if (argc < 3 || !(f = fopen(argv[1], "r"))) {
+        fprintf(stderr, "usage: structure_bench EXPORT.jsonl K1 [K2 ...]\n");
         return 2;
     }
-    docs = calloc(n, sizeof *docs);
-    raw = calloc(n, sizeof *raw);
-    truth = calloc(n, sizeof *truth);
-    a_trawl = calloc(n, sizeof *a_trawl);
-    a_raw = calloc(n, sizeof *a_raw);
-    a_rand = calloc(n, sizeof *a_rand);
-    texts = calloc(n, sizeof *texts);
-    for (size_t i = 0; i < n; i++) {
-        buf_reset(&b);
-        truth[i] = gen_doc(i, topics, noise, words < 4 ? 4 : words, &b);
-        texts[i] = strdup(b.data);
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        const char *text = json_string_value(json_object_get(o, "text"));
+        if (kind && strcmp(kind, "document") == 0 && text) {
+            if (n == ncap) {
+                ncap = ncap ? 2 * ncap : 1024;
+                docs = realloc(docs, ncap * sizeof *docs);
+                src = realloc(src, ncap * sizeof *src);
+                ext = realloc(ext, ncap * sizeof *ext);
+                if (!docs || !src || !ext)
+                    return 1;
+            }
+            memset(&docs[n], 0, sizeof docs[n]);
+            ts_tokenize(text, strlen(text), tok_cb, &docs[n]);
+            src[n] = strdup(json_string_value(json_object_get(o, "source")));
+            ext[n] = strdup(json_string_value(json_object_get(o, "external_id")));
+            n++;
+        }
+        json_decref(o);
     }
-    t0 = now();
-    for (size_t i = 0; i < n; i++)
-        ts_doc_build(&docs[i], texts[i], strlen(texts[i]));
-    cluster(docs, n, a_trawl, &k_trawl);
-    t_trawl = now() - t0;
-    for (size_t i = 0; i < n; i++)
-        raw_doc(&raw[i], texts[i], strlen(texts[i]));
-    cluster(raw, n, a_raw, &k_raw);
-    for (size_t i = 0; i < n; i++)
-        a_rand[i] = (int)(gen_rand(&seed) % (uint32_t)(k_trawl > 0 ? k_trawl : 1));
-
-    printf("corpus: %zu documents of %d words, %d topics, %d%% shared words\n", n, words, topics,
-           noise);
-    printf("%-8s %6s %8s %8s\n", "system", "groups", "purity", "NMI");
-    printf("%-8s %6d %8.3f %8.3f\n", "trawl", k_trawl, st_purity(a_trawl, truth, n),
-           st_nmi(a_trawl, truth, n));
-    printf("%-8s %6d %8.3f %8.3f\n", "raw", k_raw, st_purity(a_raw, truth, n),
-           st_nmi(a_raw, truth, n));
-    printf("%-8s %6d %8.3f %8.3f\n", "random", k_trawl, st_purity(a_rand, truth, n),
-           st_nmi(a_rand, truth, n));
-    printf("NMI ratio trawl/raw: %.2f\n",
-           st_nmi(a_raw, truth, n) > 0 ? st_nmi(a_trawl, truth, n) / st_nmi(a_raw, truth, n) : 0);
-    printf("trawl vectors+clustering: %.2f s\n", t_trawl);
+    fclose(f);
+    free(line);
+    if (!n)
+        return 1;
+    /* vocabulary with document frequencies */
+    for (size_t i = 0; i < n; i++) {
+        struct toks *d = &docs[i];
+        size_t u = 0;
+        if (d->n)
+            qsort(d->v, d->n, sizeof *d->v, cmp_str);
+        for (size_t t = 0; t < d->n; t++)
+            if (!t || strcmp(d->v[t], d->v[t - 1]) != 0) {
+                words = realloc(words, (nw + 1) * sizeof *words);
+                words[nw].w = d->v[t];
+                words[nw++].df = 1;
+                u++;
+            }
+    }
+    qsort(words, nw, sizeof *words, cmp_word);
     {
-        size_t m = n < 20000 ? 20000 : n; /* documents processed, cycling the corpus */
-        r1 = throughput(texts, n, m, 1);
-        r2 = throughput(texts, n, m, 2);
-        printf("per-document work: K=1 %.0f docs/s, K=2 %.0f docs/s, ratio %.2f (%ld cores)\n", r1,
-               r2, r2 / r1, sysconf(_SC_NPROCESSORS_ONLN));
+        size_t m = 0;
+        for (size_t i = 0; i < nw; i++) {
+            if (m && strcmp(words[m - 1].w, words[i].w) == 0)
+                words[m - 1].df++;
+            else
+                words[m++] = words[i];
+        }
+        nw = m;
+    }
+    qsort(words, nw, sizeof *words, cmp_df);
+    V = nw < VOCAB_MAX ? nw : VOCAB_MAX;
+    qsort(words, V, sizeof *words, cmp_word);
+    vec = calloc(n, sizeof *vec);
+    for (size_t i = 0; i < n; i++) {
+        struct toks *d = &docs[i];
+        double norm = 0;
+        vec[i].id = malloc((d->n + 1) * sizeof *vec[i].id);
+        vec[i].w = malloc((d->n + 1) * sizeof *vec[i].w);
+        for (size_t t = 0; t < d->n;) {
+            size_t e = t;
+            struct word key = {d->v[t], 0}, *hit;
+            while (e < d->n && strcmp(d->v[e], d->v[t]) == 0)
+                e++;
+            hit = bsearch(&key, words, V, sizeof *words, cmp_word);
+            if (hit) {
+                vec[i].id[vec[i].n] = (uint32_t)(hit - words);
+                vec[i].w[vec[i].n] = (float)((double)(e - t) * log((double)n / (double)hit->df));
+                norm += (double)vec[i].w[vec[i].n] * vec[i].w[vec[i].n];
+                vec[i].n++;
+            }
+            t = e;
+        }
+        norm = norm > 0 ? sqrt(norm) : 1;
+        for (size_t t = 0; t < vec[i].n; t++)
+            vec[i].w[t] = (float)(vec[i].w[t] / norm);
+    }
+    assign = calloc((size_t)nk, sizeof *assign);
+    for (int a = 0; a < nk; a++) {
+        int k = atoi(argv[2 + a]);
+        if (k < 1)
+            k = 1;
+        if ((size_t)k > n)
+            k = (int)n;
+        assign[a] = calloc(n, sizeof **assign);
+        for (size_t i = 0; i < n; i++)
+            assign[a][i] = -1;
+        kmeans(vec, n, V, k, assign[a]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%s\t%s", src[i], ext[i]);
+        for (int a = 0; a < nk; a++)
+            printf("\t%d", assign[a][i]);
+        printf("\n");
     }
     return 0;
 }

@@ -35,7 +35,7 @@ JSON
 n1=$(files_in src1)
 n2=$(files_in src2)
 
-run onboard acme sources.json --json
+run onboard acme sources.json --json --structurers 0
 is "$RC" 0 "onboard exits 0"
 jq_ok '.status == "ok" and .sources_ok == 2' "run record says ok"
 is "$(jqv '.sources.docs.documents_new')" "$n1" "every regular file of docs is a document ($n1)"
@@ -55,13 +55,13 @@ run forum search "file types" --client acme --json
 jq_ok '[.hits[].source_type] | unique == ["folder"]' "explorers posted findings to the forum"
 
 # Incremental: nothing changed, nothing fetched.
-run onboard acme sources.json --json
+run onboard acme sources.json --json --structurers 0
 jq_ok '.sources.docs.documents_new == 0 and .sources.docs.documents_updated == 0 and .totals.bytes == 0' "second run fetches nothing"
 printf 'zebraquartz\n' >>src1/deep/er/and/deeper/"payroll notes.txt"
 touch -d '2001-01-01' src1/deep/er/and/deeper/"payroll notes.txt"
 rm src1/empty.txt
 printf 'brand new\n' >src1/new.txt
-run onboard acme sources.json --json
+run onboard acme sources.json --json --structurers 0
 jq_ok '.sources.docs.documents_new == 1' "one new file, one new document"
 jq_ok '.sources.docs.documents_updated == 1' "one changed file, one updated document"
 jq_ok '.sources.docs.documents_deleted == 1' "one removed file, one deleted document"

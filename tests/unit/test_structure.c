@@ -4,6 +4,7 @@
 #include "tap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define N 120
 #define TOPICS 4
@@ -67,6 +68,39 @@ int main(void)
     st_neardup(sig, N, 3, grp);
     ok(grp[7] == 3 && grp[3] == 3, "near-duplicate grouped with the earliest");
     ok(grp[5] == 5, "distinct document alone");
+
+    /* a large set: k is chosen on a sample, then everything is clustered;
+     * on two threads the result is the same as on one */
+    {
+        enum { BIG = 4400 };
+        struct ts_doc *bd = calloc(BIG, sizeof *bd);
+        int *bt = calloc(BIG, sizeof *bt), *ba = calloc(BIG, sizeof *ba),
+            *ba2 = calloc(BIG, sizeof *ba2), bk, bk2;
+        size_t *bm = calloc(BIG, sizeof *bm);
+        struct st_corpus bc;
+        for (i = 0; i < BIG; i++) {
+            buf_reset(&b);
+            bt[i] = gen_doc(i, TOPICS, 30, 80, &b);
+            ts_doc_build(&bd[i], b.data, b.len);
+            bm[i] = i;
+        }
+        st_corpus_build(&bc, bd, BIG, 0);
+        bk = st_kmeans(&bc, bm, BIG, 0, 8, ba);
+        is_int(bk, TOPICS, "large set: k from the sample equals the number of topics");
+        ok(st_purity(ba, bt, BIG) > 0.95, "large set: purity %.3f", st_purity(ba, bt, BIG));
+        bc.threads = 2;
+        bk2 = st_kmeans(&bc, bm, BIG, 0, 8, ba2);
+        ok(bk == bk2 && memcmp(ba, ba2, BIG * sizeof *ba) == 0,
+           "two assignment threads give the same clustering as one");
+        st_corpus_free(&bc);
+        for (i = 0; i < BIG; i++)
+            ts_doc_free(&bd[i]);
+        free(bd);
+        free(bt);
+        free(ba);
+        free(ba2);
+        free(bm);
+    }
 
     /* metrics */
     {
