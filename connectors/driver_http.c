@@ -933,6 +933,16 @@ static void login_step_done(struct req *r)
     json_t *body = json_loads(buf_str(&r->resp), 0, NULL);
     const char *k;
 
+    if (!body) { /* an HTML error page, a proxy's login form: say what came back */
+        char head[81];
+        size_t n = 0;
+        for (const char *p = buf_str(&r->resp); *p && n < sizeof head - 1; p++)
+            head[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+        head[n] = '\0';
+        req_fail(r, "login as '%s' failed: the answer from %.200s is not JSON: '%s'", hs->user,
+                 r->url, head);
+        return;
+    }
     json_object_foreach(json_object_get(r->spec, "save"), k, v)
     {
         json_t *got = http_path(body, json_string_value(v));

@@ -80,6 +80,7 @@ struct job {
     double *lat;
     size_t nlat, alat;
     char error[400];
+    char last_tool_error[300]; /* the latest failed tool call, for a child that gives up */
 };
 
 /* A tools/call a driver answers later (DRIVER_PENDING). */
@@ -353,6 +354,8 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
         free(j->inflight);
         j->inflight = NULL;
         j->errors++;
+        snprintf(j->last_tool_error, sizeof j->last_tool_error, "%s",
+                 terr && *terr ? terr : "the tool failed");
         return tool_result(NULL, terr && *terr ? terr : "the tool failed", 1);
     }
     if (j->inflight && json_is_string(json_object_get(out, "file"))) {
@@ -1053,6 +1056,7 @@ static int job_start(struct master *m, struct job *j)
     j->gen++;
     j->end = END_NONE;
     j->ready = j->done = 0;
+    j->last_tool_error[0] = '\0';
     snprintf(j->ws, sizeof j->ws, "%.400s/%.64s", m->root, j->def->name);
     snprintf(inpath, sizeof inpath, "%s/in", j->ws);
     if ((mkdir(j->ws, 0700) < 0 && errno != EEXIST) ||
@@ -1148,9 +1152,11 @@ static void job_ended(struct master *m, struct job *j, int status)
                      WTERMSIG(status) == SIGSYS ? ": sandbox violation" : "");
         } else {
             j->end = END_EXIT;
-            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s",
+            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s%s%.300s",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                     j->done ? "" : " before finishing");
+                     j->done ? "" : " before finishing",
+                     !j->done && j->last_tool_error[0] ? " after a failed call: " : "",
+                     j->done ? "" : j->last_tool_error);
         }
     }
     if (j->inflight) { /* don't feed the same file to the next attempt */
