@@ -171,6 +171,8 @@ struct http_src {
     json_t *items;   /* path -> record */
     json_t *seen;    /* path -> true */
     json_t *deleted; /* path -> true */
+    json_t *atts;    /* attachment path -> {"record", "key", "attachment"} */
+    json_t *att_of;  /* parent path -> true: its attachments were all listed this run */
     json_t *cursor;  /* highest cursor value seen in this run */
     char *last_path;
     struct req *reqs;    /* in flight or waiting */
@@ -312,6 +314,8 @@ static int http_open(struct driver_source *s, char *err, size_t errlen)
     hs->items = json_object();
     hs->seen = json_object();
     hs->deleted = json_object();
+    hs->atts = json_object();
+    hs->att_of = json_object();
     s->state = hs;
     return 0;
 fail:
@@ -846,8 +850,13 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         return;
     }
     if (status < 200 || status >= 300) {
-        const char *b = buf_str(&r->resp);
-        req_fail(r, "%s %s: HTTP %ld%s%.200s", r->method, r->url, status, *b ? ": " : "", b);
+        /* the URL without its query: short enough for the run record, and an API key
+         * in the query stays out of it */
+        const char *b = buf_str(&r->resp), *qm = strchr(r->url, '?');
+        int ulen = qm ? (int)(qm - r->url) : (int)strlen(r->url);
+        req_fail(r, "%s %.*s: HTTP %ld%s%s%.200s", r->method, ulen > 200 ? 200 : ulen, r->url,
+                 status, status == 401 || status == 403 ? " (the credentials were refused)" : "",
+                 *b ? ": " : "", b);
         return;
     }
     on_success(r, status);
@@ -1040,6 +1049,79 @@ static const json_t *variant_of(struct http_src *hs, const json_t *rec)
     return fetch;
 }
 
+/* A paginator's page size: a number or a template ("{{settings.page_size|'100'}}"). */
+static int page_size_of(const json_t *pag, const json_t *ctx)
+{
+    int size = cfg_int(pag, "page_size", 100);
+    char err[200];
+
+    if (json_is_string(json_object_get(pag, "page_size"))) {
+        char *ps = http_render(cfg_str(pag, "page_size"), ctx, HTTP_ENC_RAW, NULL, err, sizeof err);
+        size = ps ? atoi(ps) : 0;
+        free(ps);
+        if (size < 1)
+            size = 100;
+    }
+    return size;
+}
+
+/* A record's attachments (CouchDB's _attachments stubs) as items of their own: the path
+ * is the record's path, '/', the attachment's name; they are fetched with the spec's
+ * own request. */
+static void list_attachments(struct http_src *hs, const json_t *spec, const json_t *rec,
+                             const char *parent, json_t *items)
+{
+    const json_t *all = http_path(rec, cfg_str(spec, "select"));
+    const char *k;
+    json_t *a;
+    char err[200], v[200];
+    int missing;
+
+    if (!spec)
+        return;
+    json_object_set_new(hs->att_of, parent, json_true());
+    if (!json_is_object(all))
+        return;
+    json_object_foreach((json_t *)all, k, a)
+    {
+        json_t *ctx = json_deep_copy(hs->base), *item;
+        json_object_set(ctx, "record", (json_t *)rec);
+        json_object_set_new(ctx, "key", json_string(k));
+        json_object_set(ctx, "attachment", a);
+        char *name = http_render(cfg_str(spec, "name") ? cfg_str(spec, "name") : "{{key}}", ctx,
+                                 HTTP_ENC_RAW, &missing, err, sizeof err);
+        if (!name || missing || !*name || strlen(parent) + strlen(name) > 1000) {
+            free(name);
+            json_decref(ctx);
+            continue;
+        }
+        struct buf path = BUF_INIT;
+        buf_addf(&path, "%s/%s", parent, name);
+        free(name);
+        json_object_set_new(hs->seen, buf_str(&path), json_true());
+        json_object_set_new(hs->atts, buf_str(&path),
+                            json_pack("{s:O,s:s,s:O}", "record", rec, "key", k, "attachment", a));
+        version_of(a, spec, ctx, v, sizeof v);
+        item = json_pack("{s:s,s:s,s:b}", "path", buf_str(&path), "version", v, "known",
+                         hs->s->known(hs->s->known_arg, buf_str(&path), v));
+        const char *fields[] = {"title", "modified", "size", "mime"};
+        for (size_t f = 0; f < 4; f++) {
+            if (!cfg_str(spec, fields[f]))
+                continue;
+            char *val =
+                http_render(cfg_str(spec, fields[f]), ctx, HTTP_ENC_RAW, &missing, err, sizeof err);
+            if (val && !missing)
+                json_object_set_new(item, fields[f],
+                                    f == 2 ? json_integer(strtoll(val, NULL, 10))
+                                           : json_string(val));
+            free(val);
+        }
+        json_array_append_new(items, item);
+        buf_release(&path);
+        json_decref(ctx);
+    }
+}
+
 static void list_page_done(struct req *r, json_t *body)
 {
     struct http_src *hs = r->hs;
@@ -1117,6 +1199,7 @@ static void list_page_done(struct req *r, json_t *body)
             free(val);
         }
         json_array_append_new(items, item);
+        list_attachments(hs, json_object_get(list, "attachments"), rec, path, items);
         free(path);
         json_decref(ctx);
     }
@@ -1128,21 +1211,33 @@ static void list_page_done(struct req *r, json_t *body)
         json_t *c = http_path(body, cfg_str(pag, "path"));
         const char *stop = cfg_str(pag, "has_more");
         char *cs = c ? http_scalar(c) : NULL;
-        if (cs && *cs && (!stop || truthy(http_path(body, stop)))) {
+        /* a server without the flag (PouchDB's _changes has no 'pending'): more
+         * while pages have records */
+        json_t *flag = stop ? http_path(body, stop) : NULL;
+        if (cs && *cs && (!stop || (flag ? truthy(flag) : json_array_size(recs) > 0))) {
             json_object_set_new(next, "cursor", json_string(cs));
             more = 1;
         }
         free(cs);
-    } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
-        int size = cfg_int(pag, "page_size", 100);
-        if (json_is_string(json_object_get(pag, "page_size"))) { /* "{{settings.page_size}}" */
-            char *ps =
-                http_render(cfg_str(pag, "page_size"), r->ctx, HTTP_ENC_RAW, NULL, err, sizeof err);
-            size = ps ? atoi(ps) : 0;
-            free(ps);
-            if (size < 1)
-                size = 100;
+    } else if (strcmp(ptype, "key") == 0) {
+        /* key-based: the next page starts at the last record's key (startkey=..&skip=1),
+         * which stays right while documents are added or removed between pages */
+        int size = page_size_of(pag, r->ctx);
+        json_t *last = json_array_get(recs, json_array_size(recs) - 1);
+        json_t *key =
+            last ? http_path(last, cfg_str(pag, "path") ? cfg_str(pag, "path") : "id") : NULL;
+        char *kj = key ? json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *ks = key ? http_scalar(key) : NULL;
+        if (kj && json_array_size(recs) >= (size_t)size) {
+            json_object_set_new(next, "key", json_string(ks ? ks : kj));
+            json_object_set_new(next, "key_json", json_string(kj));
+            json_object_set_new(next, "skip", json_integer(1));
+            more = 1;
         }
+        free(kj);
+        free(ks);
+    } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
+        int size = page_size_of(pag, r->ctx);
         json_int_t off = json_integer_value(json_object_get(page, "offset"));
         json_int_t num = json_object_get(page, "number")
                              ? json_integer_value(json_object_get(page, "number"))
@@ -1222,6 +1317,7 @@ static void list_start(struct http_src *hs, struct driver_call *call, struct req
         hs->page = json_object();
         hs->list_done = 0;
         json_object_clear(hs->seen);
+        json_object_clear(hs->att_of);
     } else {
         json_t *st = json_object_get(hs->resume, after);
         if (!hs->list)
@@ -1285,7 +1381,17 @@ static void fetch_answer(struct req *r, const char *p, size_t n)
     }
     snprintf(rel, sizeof rel, "%.20s/%s", hs->s->payload_dir, r->file);
     json_t *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)n);
-    if (rec) {
+    json_t *att = json_object_get(hs->atts, path ? path : "");
+    if (att) {
+        const json_t *spec = json_object_get(hs->list, "attachments");
+        json_t *ctx = json_deep_copy(hs->base);
+        json_object_set(ctx, "record", json_object_get(att, "record"));
+        json_object_set(ctx, "key", json_object_get(att, "key"));
+        json_object_set(ctx, "attachment", json_object_get(att, "attachment"));
+        version_of(json_object_get(att, "attachment"), spec, ctx, v, sizeof v);
+        json_object_set_new(out, "version", json_string(v));
+        json_decref(ctx);
+    } else if (rec) {
         json_t *ctx = json_deep_copy(hs->base);
         json_object_set(ctx, "record", rec);
         version_of(rec, json_object_get(hs->list, "document"), ctx, v, sizeof v);
@@ -1473,7 +1579,29 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
     if (strcmp(op, "fetch") == 0) {
         const char *path = json_string_value(json_object_get(args, "path"));
         json_t *rec = path ? json_object_get(hs->items, path) : NULL;
+        json_t *att = path ? json_object_get(hs->atts, path) : NULL;
         const json_t *var;
+        if (att) { /* an attachment: the spec's own request */
+            var = json_object_get(json_object_get(hs->list, "attachments"), "fetch");
+            json_t *ctx = json_deep_copy(hs->base);
+            json_object_set(ctx, "record", json_object_get(att, "record"));
+            json_object_set(ctx, "key", json_object_get(att, "key"));
+            json_object_set(ctx, "attachment", json_object_get(att, "attachment"));
+            json_object_set(ctx, "args", args);
+            json_object_set_new(ctx, "page", json_object());
+            if (!json_object_get(var, "request")) {
+                json_decref(ctx);
+                snprintf(err, errlen, "the toolkit's attachments have no fetch request");
+                return -1;
+            }
+            r = req_new(hs, REQ_FETCH, call, var, ctx);
+            if (!r) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            req_later(r, 0);
+            return DRIVER_PENDING;
+        }
         if (!rec) {
             snprintf(err, errlen, "'%.200s' was not in a listing of this source", path ? path : "");
             return -1;
@@ -1555,6 +1683,20 @@ static int http_present(struct driver_source *s, const char *external_id)
     id[n] = '\0';
     if (json_object_get(hs->deleted, id))
         return 0;
+    /* an attachment ("doc.json/name") goes with its record; a record listed again in
+     * this run had all its attachments listed */
+    for (char *sl = strrchr(id, '/'); sl; sl = strrchr(id, '/')) {
+        *sl = '\0';
+        if (json_object_get(hs->deleted, id))
+            return 0;
+        if (json_object_get(hs->att_of, id)) {
+            memcpy(id, external_id, n);
+            id[n] = '\0';
+            return json_object_get(hs->seen, id) ? 1 : 0;
+        }
+    }
+    memcpy(id, external_id, n); /* restored */
+    id[n] = '\0';
     if (!hs->complete || hs->incremental)
         return -1; /* a partial or incremental listing cannot tell what is gone */
     return json_object_get(hs->seen, id) ? 1 : 0;
@@ -1590,6 +1732,8 @@ static void http_close(struct driver_source *s)
     json_decref(hs->items);
     json_decref(hs->seen);
     json_decref(hs->deleted);
+    json_decref(hs->atts);
+    json_decref(hs->att_of);
     json_decref(hs->cursor);
     free(hs);
     s->state = NULL;
