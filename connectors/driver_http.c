@@ -141,6 +141,7 @@ struct req {
     struct http_host *host;
     char file[64];    /* fetch: payload name */
     int step;         /* login: step index */
+    int pre;          /* list: the incremental 'start' request, before the first page */
     struct req *next; /* in hs->reqs */
 };
 
@@ -1133,12 +1134,43 @@ static void list_page_done(struct req *r, json_t *body)
     size_t i;
     char err[300];
 
+    json_t *page_dels = json_object();
+    int older = 0;
     http_select(body, cfg_str(list, "records"), recs);
+    if (cfg_str(list, "deleted_records")) { /* tombstones (Gmail history's messagesDeleted) */
+        json_t *dels = json_array();
+        http_select(body, cfg_str(list, "deleted_records"), dels);
+        json_array_foreach(dels, i, rec)
+        {
+            json_t *ctx = json_deep_copy(hs->base);
+            int missing;
+            json_object_set(ctx, "record", rec);
+            char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}",
+                                     ctx, HTTP_ENC_RAW, &missing, err, sizeof err);
+            if (path && !missing && *path) {
+                json_object_set_new(hs->deleted, path, json_true());
+                json_object_set_new(page_dels, path, json_true());
+                json_object_del(hs->seen, path);
+            }
+            free(path);
+            json_decref(ctx);
+        }
+        json_decref(dels);
+    }
     json_array_foreach(recs, i, rec)
     {
-        json_t *ctx = json_deep_copy(hs->base), *item;
+        json_t *ctx, *item;
         int missing;
         char v[200];
+        if (hs->incremental && inc && cfg_str(inc, "until") && hs->s->cursor) {
+            /* newest first: the first record older than the cursor ends the listing */
+            json_t *u = http_path(rec, cfg_str(inc, "until"));
+            if (u && cursor_gt(hs->s->cursor, u)) {
+                older = 1;
+                break;
+            }
+        }
+        ctx = json_deep_copy(hs->base);
         json_object_set(ctx, "record", rec);
         char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}", ctx,
                                  HTTP_ENC_RAW, &missing, err, sizeof err);
@@ -1176,7 +1208,8 @@ static void list_page_done(struct req *r, json_t *body)
             continue;
         }
         free(del);
-        if (json_object_get(hs->seen, path)) { /* listed twice (a change feed): once is enough */
+        if (json_object_get(hs->seen, path) || json_object_get(page_dels, path)) {
+            /* listed twice (a change feed): once is enough; added and deleted: gone */
             free(path);
             json_decref(ctx);
             continue;
@@ -1260,6 +1293,9 @@ static void list_page_done(struct req *r, json_t *body)
     }
     if (++r->pages > HTTP_MAX_PAGES || json_array_size(recs) == 0)
         more = more && json_array_size(recs) > 0 ? 0 : more;
+    if (older)
+        more = 0;
+    json_decref(page_dels);
     json_decref(hs->page);
     hs->page = next;
     if (inc && cfg_str(inc, "body")) { /* a change token the server gives (last_seq) */
@@ -1495,6 +1531,22 @@ static void on_success(struct req *r, long status)
             req_fail(r, "the answer to %s is not JSON", r->url);
             return;
         }
+        if (r->pre) { /* the change token of now (Gmail's historyId), then the listing */
+            json_t *c = http_path(body, cfg_str(r->spec, "path"));
+            if (c && !json_is_null(c)) {
+                json_decref(hs->cursor);
+                hs->cursor = json_deep_copy(c);
+            }
+            json_decref(body);
+            r->pre = 0;
+            r->spec = hs->list;
+            free(r->url);
+            r->url = NULL;
+            r->attempt = 0;
+            buf_reset(&r->resp);
+            req_send(r);
+            return;
+        }
         list_page_done(r, body);
         return;
     }
@@ -1571,6 +1623,12 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
         if (!r) {
             snprintf(err, errlen, "out of memory");
             return -1;
+        }
+        const json_t *start = json_object_get(
+            json_object_get(json_object_get(hs->cfg, "list"), "incremental"), "start");
+        if (!after && !hs->incremental && start) { /* a full listing: where changes start */
+            r->pre = 1;
+            r->spec = start;
         }
         json_object_set(r->ctx, "args", args);
         req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
