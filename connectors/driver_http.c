@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ struct http_host {
     char key[256];
     int budget_n;    /* requests per window (0: none) */
     double budget_w; /* window in seconds */
-    double *sent;    /* ring of the last budget_n send times */
+    double *sent;    /* ring of the last budget_n requests' end times (HUGE_VAL: in flight) */
     int sent_i, sent_n;
     int fails;         /* consecutive failures */
     double open_until; /* breaker open until this time */
@@ -97,24 +98,39 @@ static void host_budget(struct http_host *h, int n, double w)
     h->sent_i = h->sent_n = 0;
 }
 
-/* 0 when a request may go now (and counts it), else milliseconds to wait. */
-static long host_admit(struct http_host *h)
+/* 0 when a request may go now (and counts it in *slot), else milliseconds to wait.
+ * The window is counted from the end of the n-th last request, not its start: the
+ * server saw it arrive no later than that, so however long a request travels, the
+ * server never sees more than n in any window. */
+static long host_admit(struct http_host *h, int *slot)
 {
     double now = mono_s();
 
+    *slot = -1;
     if (h->budget_n) {
         if (h->sent_n == h->budget_n) {
             double oldest = h->sent[h->sent_i]; /* the n-th last request */
+            if (oldest == HUGE_VAL)
+                return 2; /* still in flight */
             if (now - oldest < h->budget_w)
                 return (long)((h->budget_w - (now - oldest)) * 1000) + 1;
         }
-        h->sent[h->sent_i] = now;
+        h->sent[h->sent_i] = HUGE_VAL;
+        *slot = h->sent_i;
         h->sent_i = (h->sent_i + 1) % h->budget_n;
         if (h->sent_n < h->budget_n)
             h->sent_n++;
     }
     h->requests++;
     return 0;
+}
+
+/* The request of this slot has ended (answered, failed or dropped). */
+static void host_release(struct http_host *h, int *slot)
+{
+    if (*slot >= 0 && *slot < h->budget_n)
+        h->sent[*slot] = mono_s();
+    *slot = -1;
 }
 
 /* ---- sources ---------------------------------------------------------------------- */
@@ -142,6 +158,8 @@ struct req {
     char file[64];    /* fetch: payload name */
     int step;         /* login: step index */
     int pre;          /* list: the incremental 'start' request, before the first page */
+    int slot;         /* its place in the host's budget ring while in flight, or -1 */
+    int ahead;        /* list: a page read ahead (1: in flight, 2: answered, kept) */
     struct req *next; /* in hs->reqs */
 };
 
@@ -178,9 +196,12 @@ struct http_src {
     char *last_path;
     struct req *reqs;    /* in flight or waiting */
     struct req *blocked; /* waiting for a token or a login */
+    struct req *ahead;   /* the listing's next page, asked for before the explorer does */
+    char *ahead_after;   /* the 'after' that page answers */
 };
 
 static void req_send(struct req *r);
+static void on_success(struct req *r, long status);
 static void req_fail(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void auth_start(struct http_src *hs);
 
@@ -378,6 +399,13 @@ static void req_free(struct req *r)
 {
     struct http_src *hs = r->hs;
 
+    if (r->host)
+        host_release(r->host, &r->slot);
+    if (hs->ahead == r) {
+        hs->ahead = NULL;
+        free(hs->ahead_after);
+        hs->ahead_after = NULL;
+    }
     for (struct req **pp = &hs->reqs; *pp; pp = &(*pp)->next)
         if (*pp == r) {
             *pp = r->next;
@@ -415,6 +443,7 @@ static struct req *req_new(struct http_src *hs, enum req_kind kind, struct drive
         return NULL;
     }
     r->hs = hs;
+    r->slot = -1;
     r->kind = kind;
     r->call = call;
     r->spec = spec;
@@ -688,6 +717,11 @@ static void req_send(struct req *r)
     char err[400];
     long wait;
 
+    if (r->ahead == 2) { /* a page read ahead: its answer is here already */
+        r->ahead = 0;
+        on_success(r, 200);
+        return;
+    }
     if (!r->url && req_build(r, err, sizeof err) < 0) {
         req_fail(r, "%s", err);
         return;
@@ -712,6 +746,8 @@ static void req_send(struct req *r)
             return;
         }
     }
+    if (r->host) /* a retry's earlier attempt, if any */
+        host_release(r->host, &r->slot);
     r->host = host_get(r->url);
     if (!r->host) {
         req_fail(r, "'%.300s' is not a URL", r->url);
@@ -724,7 +760,7 @@ static void req_send(struct req *r)
                  r->host->key, r->host->fails, r->host->open_until - now);
         return;
     }
-    if ((wait = host_admit(r->host)) > 0) {
+    if ((wait = host_admit(r->host, &r->slot)) > 0) {
         req_later(r, wait);
         return;
     }
@@ -805,6 +841,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     long status = 0;
 
     r->in_flight = 0;
+    host_release(r->host, &r->slot);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     int transient = rc != CURLE_OK || status == 429 || status >= 500;
     if (rc != CURLE_OK || status >= 500)
@@ -1123,6 +1160,30 @@ static void list_attachments(struct http_src *hs, const json_t *spec, const json
     }
 }
 
+/* Asks for the listing's next page now: the explorer works through this one while
+ * the server answers (one page of latency per page saved). The answer is kept for
+ * the call that asks for it with after=last; another call drops it. */
+static void read_ahead(struct http_src *hs, const char *last, const json_t *next)
+{
+    json_t *ctx;
+    struct req *r;
+
+    if (hs->ahead || json_is_false(json_object_get(hs->cfg, "read_ahead")))
+        return;
+    ctx = json_deep_copy(hs->base);
+    if (hs->s->cursor)
+        json_object_set(ctx, "cursor", (json_t *)hs->s->cursor);
+    json_object_set_new(ctx, "page", json_deep_copy(next));
+    json_object_set_new(ctx, "args", json_pack("{s:s}", "after", last));
+    r = req_new(hs, REQ_LIST, NULL, hs->list, ctx);
+    if (!r)
+        return;
+    r->ahead = 1;
+    hs->ahead = r;
+    hs->ahead_after = strdup(last);
+    req_later(r, 0);
+}
+
 static void list_page_done(struct req *r, json_t *body)
 {
     struct http_src *hs = r->hs;
@@ -1328,6 +1389,7 @@ static void list_page_done(struct req *r, json_t *body)
         hs->last_path = strdup(last);
         json_object_set(hs->resume, last, next);
         json_object_set_new(out, "next", json_string(last));
+        read_ahead(hs, last, next);
     }
     json_decref(body);
     req_done(r, out);
@@ -1525,7 +1587,12 @@ static void on_success(struct req *r, long status)
         login_step_done(r);
         return;
     }
+    if (r->kind == REQ_LIST && r->ahead == 1 && !r->call) { /* kept until asked for */
+        r->ahead = 2;
+        return;
+    }
     if (r->kind == REQ_LIST) {
+        r->ahead = 0;
         json_t *body = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len, 0, NULL);
         if (!body) {
             req_fail(r, "the answer to %s is not JSON", r->url);
@@ -1618,6 +1685,26 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
         if (after && hs->list_done && hs->last_path && strcmp(after, hs->last_path) == 0) {
             *out = json_pack("{s:[]}", "files");
             return 0;
+        }
+        if (hs->ahead && after && hs->ahead_after && strcmp(after, hs->ahead_after) == 0) {
+            r = hs->ahead; /* read ahead: answered already or on its way */
+            hs->ahead = NULL;
+            free(hs->ahead_after);
+            hs->ahead_after = NULL;
+            json_decref(hs->page);
+            hs->page = json_deep_copy(json_object_get(r->ctx, "page"));
+            r->call = call;
+            json_object_set(r->ctx, "args", args);
+            if (r->ahead == 2)
+                req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
+            else
+                r->ahead = 0; /* in flight: answered as usual when it lands */
+            return DRIVER_PENDING;
+        }
+        if (hs->ahead) { /* the explorer went elsewhere */
+            hs->ahead->call = NULL;
+            netloop_timer_cancel(s->net, on_timer, hs->ahead);
+            req_free(hs->ahead);
         }
         list_start(hs, call, &r, after);
         if (!r) {
@@ -1783,6 +1870,7 @@ static void http_close(struct driver_source *s)
     free(hs->user);
     free(hs->base_url);
     free(hs->last_path);
+    free(hs->ahead_after);
     curl_share_cleanup(hs->share);
     json_decref(hs->base);
     json_decref(hs->page);

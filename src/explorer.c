@@ -60,7 +60,9 @@ static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
 
     json_object_set_new(params, "name", json_string(name));
     json_object_set_new(params, "arguments", args);
-    if (proto_call(&ex->c, "tools/call", params, &res, &code) < 0)
+    /* the master answers the tool first, then stores the previous file's documents while
+     * this side extracts */
+    if (proto_call_ahead(&ex->c, "tools/call", params, &res, &code) < 0)
         return NULL;
     if (json_is_true(json_object_get(res, "isError"))) {
         json_t *content = json_array_get(json_object_get(res, "content"), 0);
@@ -151,7 +153,8 @@ static int emit_doc(const struct extract_doc *d, void *arg)
     c->out.docs++;
     c->out.text_bytes += (long)d->text_len;
     buf_release(&id);
-    if (proto_notify(&c->ex->c, "docs/emit", doc) < 0) {
+    /* sent with the next call: one wake-up of the master per file, not two */
+    if (proto_notify_later(&c->ex->c, "docs/emit", doc) < 0) {
         c->failed = 1;
         return 1;
     }
@@ -195,8 +198,11 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
     json_decref(res);
     if (c.failed)
         return -1;
-    if (ex->fault)
+    if (ex->fault) {
+        if (proto_flush_blocking(&ex->c) < 0)
+            return -1;
         inject_fault(ex);
+    }
     return 0;
 }
 
@@ -347,6 +353,7 @@ int explorer_main(int fd, void *arg)
         json_decref(r);
     }
 out:
+    proto_flush_blocking(&ex.c); /* documents still queued */
     if (ps)
         pl->free(ps);
     json_decref(patterns);

@@ -1220,6 +1220,11 @@ static void job_io(struct master *m, struct job *j, short revents)
         json_decref(msg);
         if (r < 0)
             return;
+        /* an answer goes out before the documents queued behind its call are stored */
+        if (j->conn.out.len > j->conn.out_off && proto_conn_flush(&j->conn) < 0) {
+            worker_kill(&j->w);
+            return;
+        }
     }
     if (rc < 0) {
         job_violation(m, j, j->conn.err);

@@ -246,7 +246,57 @@ int proto_notify(struct proto_conn *c, const char *method, json_t *params)
     return proto_send_blocking(c, proto_notification(method, params));
 }
 
-int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result, int *code)
+int proto_notify_later(struct proto_conn *c, const char *method, json_t *params)
+{
+    json_t *m = proto_notification(method, params);
+    int rc = proto_conn_queue(c, m);
+
+    json_decref(m);
+    if (rc < 0)
+        return -1;
+    return c->out.len - c->out_off >= PROTO_LATER_MAX ? proto_flush_blocking(c) : 0;
+}
+
+int proto_flush_blocking(struct proto_conn *c)
+{
+    for (;;) {
+        int rc = proto_conn_flush(c);
+        if (rc <= 0)
+            return rc;
+        struct pollfd p = {c->fd, POLLOUT, 0};
+        poll(&p, 1, -1);
+    }
+}
+
+/* Puts the request ahead of the notifications still queued: the peer can answer it
+ * before it works through them. */
+static int proto_queue_ahead(struct proto_conn *c, json_t *m)
+{
+    size_t n = c->out.len - c->out_off;
+    char *held = n ? malloc(n) : NULL;
+    int rc;
+
+    if (n && !held) {
+        json_decref(m);
+        snprintf(c->err, sizeof c->err, "out of memory");
+        return -1;
+    }
+    if (n)
+        memcpy(held, c->out.data + c->out_off, n);
+    buf_reset(&c->out);
+    c->out_off = 0;
+    rc = proto_conn_queue(c, m);
+    json_decref(m);
+    if (n && buf_add(&c->out, held, n) < 0 && rc == 0) {
+        snprintf(c->err, sizeof c->err, "output queue full");
+        rc = -1;
+    }
+    free(held);
+    return rc < 0 ? -1 : proto_flush_blocking(c);
+}
+
+static int call(struct proto_conn *c, const char *method, json_t *params, json_t **result,
+                int *code, int ahead)
 {
     long id = c->next_id++;
     json_t *m;
@@ -255,7 +305,8 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
     *result = NULL;
     if (code)
         *code = 0;
-    if (proto_send_blocking(c, proto_request(id, method, params)) < 0)
+    if ((ahead ? proto_queue_ahead(c, proto_request(id, method, params))
+               : proto_send_blocking(c, proto_request(id, method, params))) < 0)
         return -1;
     for (;;) {
         while ((rc = proto_conn_next(c, &m)) == 0) {
@@ -291,4 +342,15 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
         json_decref(m);
         return 0;
     }
+}
+
+int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result, int *code)
+{
+    return call(c, method, params, result, code, 0);
+}
+
+int proto_call_ahead(struct proto_conn *c, const char *method, json_t *params, json_t **result,
+                     int *code)
+{
+    return call(c, method, params, result, code, 1);
 }

@@ -94,4 +94,26 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
 /** Sends a notification (blocking). Returns 0 or -1. */
 int proto_notify(struct proto_conn *c, const char *method, json_t *params);
 
+/* Queued notifications are sent at the latest when this many bytes wait. */
+#define PROTO_LATER_MAX ((size_t)256 << 10)
+
+/**
+ * Queues a notification to go out with the next call (or proto_flush_blocking):
+ * the peer wakes once for both. Sends at once when PROTO_LATER_MAX bytes wait.
+ * Consumes params. Returns 0 or -1.
+ */
+int proto_notify_later(struct proto_conn *c, const char *method, json_t *params);
+
+/**
+ * proto_call with the request sent ahead of the notifications still queued (in the
+ * same write): the peer answers it first and handles them while this side works.
+ * For calls that do not depend on those notifications (a fetch after the previous
+ * file's documents).
+ */
+int proto_call_ahead(struct proto_conn *c, const char *method, json_t *params, json_t **result,
+                     int *code);
+
+/** Writes everything queued, blocking. Returns 0 or -1. */
+int proto_flush_blocking(struct proto_conn *c);
+
 #endif
