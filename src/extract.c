@@ -160,12 +160,67 @@ static int extract_stream(const char *path, struct extract_result *r, int filter
     return rc;
 }
 
+/* Bytes no compression filter of libarchive's bids on: text that starts with a printable
+ * character, none of the textual signatures (bzip2 "BZh", lzip, lrzip, grzip) and no
+ * uuencode/base64 "begin" line. */
+static int plain_uncompressed(const unsigned char *p, size_t n)
+{
+    static const char *const sigs[] = {"BZh", "LZIP", "LRZI", "GRZip"};
+
+    if (n == 0 || !(p[0] >= 0x20 || p[0] == '\n' || p[0] == '\r' || p[0] == '\t') || p[0] >= 0x7f)
+        return 0;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (n >= strlen(sigs[i]) && memcmp(p, sigs[i], strlen(sigs[i])) == 0)
+            return 0;
+    if (n >= 2 && p[0] == 0x5d && p[1] == 0) /* raw lzma */
+        return 0;
+    return memmem(p, n, "begin", 5) == NULL;
+}
+
+/* A small uncompressed file in one read, as extract_stream would give it: the
+ * common case (API records, short notes) without libarchive's filter setup. */
+static int extract_small(const char *path, struct extract_result *r, struct stat *st)
+{
+    unsigned char data[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_size <= 0 ||
+        st->st_size > (off_t)sizeof data) {
+        close(fd);
+        return st->st_size == 0 && S_ISREG(st->st_mode) ? 1 : -1;
+    }
+    n = read(fd, data, sizeof data);
+    close(fd);
+    if (n != (ssize_t)st->st_size || !plain_uncompressed(data, (size_t)n))
+        return -1;
+    if (extract_looks_textual(data, (size_t)n < 8192 ? (size_t)n : 8192)) {
+        r->mime = "text/plain";
+        if (extract_utf8_clean(&r->text, (const char *)data, (size_t)n) < 0)
+            r->truncated = 1;
+    } else {
+        r->mime = "application/octet-stream";
+    }
+    return 0;
+}
+
 /* A plain file: text (possibly compressed) or binary. */
 static int extract_plain(const char *path, struct extract_result *r, char *err, size_t errlen)
 {
     char first[256];
-    struct stat st;
+    struct stat st = {0};
+    int small = extract_small(path, r, &st);
 
+    if (small == 0)
+        return 0;
+    if (small == 1) {
+        r->mime = "text/plain"; /* libarchive has no header to give for nothing */
+        return 0;
+    }
+    buf_reset(&r->text);
+    r->truncated = 0;
     if (stat(path, &st) < 0) {
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         return -1;
@@ -253,10 +308,29 @@ static long extract_html_file(const char *path, const char *name, const struct e
     return 1;
 }
 
+/* A whole file under 512 bytes (no tar or ISO fits) of plain text with none of the
+ * signatures of the formats and filters extract_archive_detect knows: no need to ask
+ * libarchive (the common case of an API record). */
+static int surely_not_archive(const unsigned char *h, size_t n)
+{
+    static const char *const sigs[] = {"PK",   "MZ",   "7z",  "Rar!", "!<arch>", "0707",
+                                       "xar!", "MSCF", "BZh", "LZIP", "-lh",     "-lz"};
+
+    if (n == 0 || n >= 512)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r')
+            return 0;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (memmem(h, n, sigs[i], strlen(sigs[i])))
+            return 0;
+    return 1;
+}
+
 static int sniff_archive(const char *path, const char *name, const unsigned char *h, size_t n)
 {
-    (void)h;
-    (void)n;
+    if (surely_not_archive(h, n))
+        return 0;
     return extract_archive_detect(path, name) == 1;
 }
 
