@@ -177,6 +177,28 @@ static int plain_uncompressed(const unsigned char *p, size_t n)
     return memmem(p, n, "begin", 5) == NULL;
 }
 
+/* The text of bytes that plain_uncompressed accepts, as extract_stream gives it. */
+static int plain_bytes(struct extract_result *r, const unsigned char *data, size_t n)
+{
+    if (!plain_uncompressed(data, n))
+        return -1;
+    if (extract_looks_textual(data, n < 8192 ? n : 8192)) {
+        r->mime = "text/plain";
+        if (extract_utf8_clean(&r->text, (const char *)data, n) < 0)
+            r->truncated = 1;
+    } else {
+        r->mime = "application/octet-stream";
+    }
+    return 0;
+}
+
+/* The first bytes of a file, read once for the sniffers and the plain reader. */
+struct sniff_head {
+    unsigned char data[4096];
+    ssize_t n; /* -1: not read */
+    int whole; /* data is the whole (regular) file */
+};
+
 /* A small uncompressed file in one read, as extract_stream would give it: the
  * common case (API records, short notes) without libarchive's filter setup. */
 static int extract_small(const char *path, struct extract_result *r, struct stat *st)
@@ -194,24 +216,25 @@ static int extract_small(const char *path, struct extract_result *r, struct stat
     }
     n = read(fd, data, sizeof data);
     close(fd);
-    if (n != (ssize_t)st->st_size || !plain_uncompressed(data, (size_t)n))
+    if (n != (ssize_t)st->st_size)
         return -1;
-    if (extract_looks_textual(data, (size_t)n < 8192 ? (size_t)n : 8192)) {
-        r->mime = "text/plain";
-        if (extract_utf8_clean(&r->text, (const char *)data, (size_t)n) < 0)
-            r->truncated = 1;
-    } else {
-        r->mime = "application/octet-stream";
-    }
-    return 0;
+    return plain_bytes(r, data, (size_t)n);
 }
 
 /* A plain file: text (possibly compressed) or binary. */
-static int extract_plain(const char *path, struct extract_result *r, char *err, size_t errlen)
+static int extract_plain(const char *path, const struct sniff_head *hd, struct extract_result *r,
+                         char *err, size_t errlen)
 {
     char first[256];
     struct stat st = {0};
-    int small = extract_small(path, r, &st);
+    int small;
+
+    if (hd && hd->whole && hd->n == 0)
+        small = 1;
+    else if (hd && hd->whole)
+        small = plain_bytes(r, hd->data, (size_t)hd->n);
+    else
+        small = extract_small(path, r, &st);
 
     if (small == 0)
         return 0;
@@ -376,14 +399,19 @@ static const struct extractor {
     {"html", " .html .htm .xhtml ", sniff_html, extract_html_file},
 };
 
-static const struct extractor *extractor_for(const char *path, const char *name)
+static const struct extractor *extractor_for(const char *path, const char *name,
+                                             struct sniff_head *hd)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
-    unsigned char head[4096];
+    unsigned char *head = hd->data;
     char ext[24];
     ssize_t n = 0;
     int fd;
+    struct stat st;
+
+    hd->n = -1;
+    hd->whole = 0;
 
     if (dot && strlen(dot) < sizeof ext - 2) {
         size_t k = 0;
@@ -397,7 +425,9 @@ static const struct extractor *extractor_for(const char *path, const char *name)
                 return &extractors[i];
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-        n = read(fd, head, sizeof head);
+        n = read(fd, head, sizeof hd->data);
+        hd->n = n;
+        hd->whole = n >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == n;
         close(fd);
     }
     for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
@@ -411,7 +441,8 @@ long extract_file(const char *path, const char *name, const struct extract_limit
 {
     struct extract_result r;
     struct extract_doc d = {0};
-    const struct extractor *x = extractor_for(path, name);
+    struct sniff_head hd;
+    const struct extractor *x = extractor_for(path, name, &hd);
     json_t *meta;
     int rc;
 
@@ -442,7 +473,7 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";
-    rc = extract_plain(path, &r, err, errlen);
+    rc = extract_plain(path, &hd, &r, err, errlen);
     if (r.truncated)
         json_object_set_new(meta, "truncated", json_true());
     if (r.compressed)
