@@ -834,6 +834,41 @@ static void host_failed(struct http_src *hs, struct http_host *h)
 
 static void on_success(struct req *r, long status);
 
+/* An incremental listing the server can no longer give (Gmail answers 404 to a
+ * historyId older than about a week): the toolkit's 'restart_on' statuses start a
+ * full listing in its place, which also finds what was deleted meanwhile. */
+static int restart_full(struct req *r, long status)
+{
+    struct http_src *hs = r->hs;
+    const json_t *inc = json_object_get(json_object_get(hs->cfg, "list"), "incremental"), *v;
+    const json_t *start = json_object_get(inc, "start");
+    size_t i;
+    int hit = 0;
+
+    json_array_foreach(json_object_get(inc, "restart_on"), i, v) hit |=
+        json_integer_value(v) == status;
+    if (!hit)
+        return 0;
+    hs->incremental = 0;
+    hs->list = json_object_get(hs->cfg, "list");
+    json_decref(hs->cursor);
+    hs->cursor = NULL;
+    json_decref(hs->page);
+    hs->page = json_object();
+    json_object_set_new(r->ctx, "page", json_object());
+    json_object_del(r->ctx, "cursor");
+    r->spec = hs->list;
+    if (start) {
+        r->pre = 1;
+        r->spec = start;
+    }
+    free(r->url);
+    r->url = NULL;
+    r->attempt = 0;
+    req_send(r);
+    return 1;
+}
+
 static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
     struct req *r = arg;
@@ -887,6 +922,8 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         req_send(r);
         return;
     }
+    if (r->kind == REQ_LIST && hs->incremental && restart_full(r, status))
+        return;
     if (status < 200 || status >= 300) {
         /* the URL without its query: short enough for the run record, and an API key
          * in the query stays out of it */

@@ -432,7 +432,7 @@ class H(BaseHTTPRequestHandler):
                                    "historyId": str(D.gmail_hist)})
         if parts == ["v1", "users", "me", "history"]:
             start = int(q.get("startHistoryId", "0") or 0)
-            if start < 5000:
+            if start < 5000 or STATE.get("history_expired"):
                 return self.send_json({"error": {"code": 404, "message": "Requested entity was "
                                                  "not found."}}, 404)
             evs = [e for e in D.gmail_events if int(e["id"]) > start]

@@ -136,6 +136,20 @@ like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id = 'doc
 is "$(sqlite3 "$TRAWL_DB" "SELECT deleted FROM documents WHERE external_id = 'doc-0005.json'")" 1 \
     "couch: the deleted document is marked deleted"
 
+# ---- an expired Gmail history: a full listing instead ---------------------------------
+cat >mail.json <<JSON
+{"client": "acme", "sources": [{"name": "mail", "type": "gmail_api", "url": "$B", $G, "page_size": 4, "rate": $R}]}
+JSON
+ctl '{"clear": 1, "history_expired": 1}'
+run onboard acme mail.json --json
+ctl '{"history_expired": 0}'
+is "$RC" 0 "gmail: an onboard whose history has expired exits 0"
+stats
+is "$(stat '[.log[] | select(startswith("/gmail/v1/users/me/history?"))] | length'),$(stat '[.log[] | select(startswith("/gmail/v1/users/me/messages?"))] | length')" \
+    "1,$(( ($(curl -s "$B/__counts" | "$JQ" .gmail) + 3) / 4 ))" \
+    "gmail: one history request answered 404, then a full messages.list (4 a page)"
+jq_ok '.sources.mail.documents_new == 0 and .sources.mail.documents_deleted == 0' "gmail: nothing new, nothing lost"
+
 # ---- faults: 429 with Retry-After, a 500 burst, resets, slow answers ---------------
 cat >faults.json <<JSON
 {"client": "acme", "sources": [
