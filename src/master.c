@@ -249,6 +249,9 @@ static int job_known(void *arg, const char *external_id, const char *version)
     char *have = NULL;
     int deleted = 0, known;
 
+    /* inside the open transaction (the documents that follow join it): a listing's
+     * hundred lookups share one read snapshot instead of locking the WAL each */
+    tx_ensure(j->m);
     known = kb_document_version(j->m->kb, j->source_id, external_id, &have, &deleted) == 0 &&
             have && !deleted && strcmp(have, version) == 0;
     free(have);
