@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ struct http_host {
     char key[256];
     int budget_n;    /* requests per window (0: none) */
     double budget_w; /* window in seconds */
-    double *sent;    /* ring of the last budget_n send times */
+    double *sent;    /* ring of the last budget_n requests' end times (HUGE_VAL: in flight) */
     int sent_i, sent_n;
     int fails;         /* consecutive failures */
     double open_until; /* breaker open until this time */
@@ -97,24 +98,39 @@ static void host_budget(struct http_host *h, int n, double w)
     h->sent_i = h->sent_n = 0;
 }
 
-/* 0 when a request may go now (and counts it), else milliseconds to wait. */
-static long host_admit(struct http_host *h)
+/* 0 when a request may go now (and counts it in *slot), else milliseconds to wait.
+ * The window is counted from the end of the n-th last request, not its start: the
+ * server saw it arrive no later than that, so however long a request travels, the
+ * server never sees more than n in any window. */
+static long host_admit(struct http_host *h, int *slot)
 {
     double now = mono_s();
 
+    *slot = -1;
     if (h->budget_n) {
         if (h->sent_n == h->budget_n) {
             double oldest = h->sent[h->sent_i]; /* the n-th last request */
+            if (oldest == HUGE_VAL)
+                return 2; /* still in flight */
             if (now - oldest < h->budget_w)
                 return (long)((h->budget_w - (now - oldest)) * 1000) + 1;
         }
-        h->sent[h->sent_i] = now;
+        h->sent[h->sent_i] = HUGE_VAL;
+        *slot = h->sent_i;
         h->sent_i = (h->sent_i + 1) % h->budget_n;
         if (h->sent_n < h->budget_n)
             h->sent_n++;
     }
     h->requests++;
     return 0;
+}
+
+/* The request of this slot has ended (answered, failed or dropped). */
+static void host_release(struct http_host *h, int *slot)
+{
+    if (*slot >= 0 && *slot < h->budget_n)
+        h->sent[*slot] = mono_s();
+    *slot = -1;
 }
 
 /* ---- sources ---------------------------------------------------------------------- */
@@ -141,6 +157,9 @@ struct req {
     struct http_host *host;
     char file[64];    /* fetch: payload name */
     int step;         /* login: step index */
+    int pre;          /* list: the incremental 'start' request, before the first page */
+    int slot;         /* its place in the host's budget ring while in flight, or -1 */
+    int ahead;        /* list: a page read ahead (1: in flight, 2: answered, kept) */
     struct req *next; /* in hs->reqs */
 };
 
@@ -171,13 +190,18 @@ struct http_src {
     json_t *items;   /* path -> record */
     json_t *seen;    /* path -> true */
     json_t *deleted; /* path -> true */
+    json_t *atts;    /* attachment path -> {"record", "key", "attachment"} */
+    json_t *att_of;  /* parent path -> true: its attachments were all listed this run */
     json_t *cursor;  /* highest cursor value seen in this run */
     char *last_path;
     struct req *reqs;    /* in flight or waiting */
     struct req *blocked; /* waiting for a token or a login */
+    struct req *ahead;   /* the listing's next page, asked for before the explorer does */
+    char *ahead_after;   /* the 'after' that page answers */
 };
 
 static void req_send(struct req *r);
+static void on_success(struct req *r, long status);
 static void req_fail(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void auth_start(struct http_src *hs);
 
@@ -312,6 +336,8 @@ static int http_open(struct driver_source *s, char *err, size_t errlen)
     hs->items = json_object();
     hs->seen = json_object();
     hs->deleted = json_object();
+    hs->atts = json_object();
+    hs->att_of = json_object();
     s->state = hs;
     return 0;
 fail:
@@ -373,6 +399,13 @@ static void req_free(struct req *r)
 {
     struct http_src *hs = r->hs;
 
+    if (r->host)
+        host_release(r->host, &r->slot);
+    if (hs->ahead == r) {
+        hs->ahead = NULL;
+        free(hs->ahead_after);
+        hs->ahead_after = NULL;
+    }
     for (struct req **pp = &hs->reqs; *pp; pp = &(*pp)->next)
         if (*pp == r) {
             *pp = r->next;
@@ -410,6 +443,7 @@ static struct req *req_new(struct http_src *hs, enum req_kind kind, struct drive
         return NULL;
     }
     r->hs = hs;
+    r->slot = -1;
     r->kind = kind;
     r->call = call;
     r->spec = spec;
@@ -683,6 +717,11 @@ static void req_send(struct req *r)
     char err[400];
     long wait;
 
+    if (r->ahead == 2) { /* a page read ahead: its answer is here already */
+        r->ahead = 0;
+        on_success(r, 200);
+        return;
+    }
     if (!r->url && req_build(r, err, sizeof err) < 0) {
         req_fail(r, "%s", err);
         return;
@@ -707,6 +746,8 @@ static void req_send(struct req *r)
             return;
         }
     }
+    if (r->host) /* a retry's earlier attempt, if any */
+        host_release(r->host, &r->slot);
     r->host = host_get(r->url);
     if (!r->host) {
         req_fail(r, "'%.300s' is not a URL", r->url);
@@ -719,7 +760,7 @@ static void req_send(struct req *r)
                  r->host->key, r->host->fails, r->host->open_until - now);
         return;
     }
-    if ((wait = host_admit(r->host)) > 0) {
+    if ((wait = host_admit(r->host, &r->slot)) > 0) {
         req_later(r, wait);
         return;
     }
@@ -793,6 +834,41 @@ static void host_failed(struct http_src *hs, struct http_host *h)
 
 static void on_success(struct req *r, long status);
 
+/* An incremental listing the server can no longer give (Gmail answers 404 to a
+ * historyId older than about a week): the toolkit's 'restart_on' statuses start a
+ * full listing in its place, which also finds what was deleted meanwhile. */
+static int restart_full(struct req *r, long status)
+{
+    struct http_src *hs = r->hs;
+    const json_t *inc = json_object_get(json_object_get(hs->cfg, "list"), "incremental"), *v;
+    const json_t *start = json_object_get(inc, "start");
+    size_t i;
+    int hit = 0;
+
+    json_array_foreach(json_object_get(inc, "restart_on"), i, v) hit |=
+        json_integer_value(v) == status;
+    if (!hit)
+        return 0;
+    hs->incremental = 0;
+    hs->list = json_object_get(hs->cfg, "list");
+    json_decref(hs->cursor);
+    hs->cursor = NULL;
+    json_decref(hs->page);
+    hs->page = json_object();
+    json_object_set_new(r->ctx, "page", json_object());
+    json_object_del(r->ctx, "cursor");
+    r->spec = hs->list;
+    if (start) {
+        r->pre = 1;
+        r->spec = start;
+    }
+    free(r->url);
+    r->url = NULL;
+    r->attempt = 0;
+    req_send(r);
+    return 1;
+}
+
 static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
     struct req *r = arg;
@@ -800,6 +876,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     long status = 0;
 
     r->in_flight = 0;
+    host_release(r->host, &r->slot);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     int transient = rc != CURLE_OK || status == 429 || status >= 500;
     if (rc != CURLE_OK || status >= 500)
@@ -845,9 +922,16 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         req_send(r);
         return;
     }
+    if (r->kind == REQ_LIST && hs->incremental && restart_full(r, status))
+        return;
     if (status < 200 || status >= 300) {
-        const char *b = buf_str(&r->resp);
-        req_fail(r, "%s %s: HTTP %ld%s%.200s", r->method, r->url, status, *b ? ": " : "", b);
+        /* the URL without its query: short enough for the run record, and an API key
+         * in the query stays out of it */
+        const char *b = buf_str(&r->resp), *qm = strchr(r->url, '?');
+        int ulen = qm ? (int)(qm - r->url) : (int)strlen(r->url);
+        req_fail(r, "%s %.*s: HTTP %ld%s%s%.200s", r->method, ulen > 200 ? 200 : ulen, r->url,
+                 status, status == 401 || status == 403 ? " (the credentials were refused)" : "",
+                 *b ? ": " : "", b);
         return;
     }
     on_success(r, status);
@@ -933,6 +1017,16 @@ static void login_step_done(struct req *r)
     json_t *body = json_loads(buf_str(&r->resp), 0, NULL);
     const char *k;
 
+    if (!body) { /* an HTML error page, a proxy's login form: say what came back */
+        char head[81];
+        size_t n = 0;
+        for (const char *p = buf_str(&r->resp); *p && n < sizeof head - 1; p++)
+            head[n++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+        head[n] = '\0';
+        req_fail(r, "login as '%s' failed: the answer from %.200s is not JSON: '%s'", hs->user,
+                 r->url, head);
+        return;
+    }
     json_object_foreach(json_object_get(r->spec, "save"), k, v)
     {
         json_t *got = http_path(body, json_string_value(v));
@@ -1030,6 +1124,103 @@ static const json_t *variant_of(struct http_src *hs, const json_t *rec)
     return fetch;
 }
 
+/* A paginator's page size: a number or a template ("{{settings.page_size|'100'}}"). */
+static int page_size_of(const json_t *pag, const json_t *ctx)
+{
+    int size = cfg_int(pag, "page_size", 100);
+    char err[200];
+
+    if (json_is_string(json_object_get(pag, "page_size"))) {
+        char *ps = http_render(cfg_str(pag, "page_size"), ctx, HTTP_ENC_RAW, NULL, err, sizeof err);
+        size = ps ? atoi(ps) : 0;
+        free(ps);
+        if (size < 1)
+            size = 100;
+    }
+    return size;
+}
+
+/* A record's attachments (CouchDB's _attachments stubs) as items of their own: the path
+ * is the record's path, '/', the attachment's name; they are fetched with the spec's
+ * own request. */
+static void list_attachments(struct http_src *hs, const json_t *spec, const json_t *rec,
+                             const char *parent, json_t *items)
+{
+    const json_t *all = http_path(rec, cfg_str(spec, "select"));
+    const char *k;
+    json_t *a;
+    char err[200], v[200];
+    int missing;
+
+    if (!spec)
+        return;
+    json_object_set_new(hs->att_of, parent, json_true());
+    if (!json_is_object(all))
+        return;
+    json_object_foreach((json_t *)all, k, a)
+    {
+        json_t *ctx = json_deep_copy(hs->base), *item;
+        json_object_set(ctx, "record", (json_t *)rec);
+        json_object_set_new(ctx, "key", json_string(k));
+        json_object_set(ctx, "attachment", a);
+        char *name = http_render(cfg_str(spec, "name") ? cfg_str(spec, "name") : "{{key}}", ctx,
+                                 HTTP_ENC_RAW, &missing, err, sizeof err);
+        if (!name || missing || !*name || strlen(parent) + strlen(name) > 1000) {
+            free(name);
+            json_decref(ctx);
+            continue;
+        }
+        struct buf path = BUF_INIT;
+        buf_addf(&path, "%s/%s", parent, name);
+        free(name);
+        json_object_set_new(hs->seen, buf_str(&path), json_true());
+        json_object_set_new(hs->atts, buf_str(&path),
+                            json_pack("{s:O,s:s,s:O}", "record", rec, "key", k, "attachment", a));
+        version_of(a, spec, ctx, v, sizeof v);
+        item = json_pack("{s:s,s:s,s:b}", "path", buf_str(&path), "version", v, "known",
+                         hs->s->known(hs->s->known_arg, buf_str(&path), v));
+        const char *fields[] = {"title", "modified", "size", "mime"};
+        for (size_t f = 0; f < 4; f++) {
+            if (!cfg_str(spec, fields[f]))
+                continue;
+            char *val =
+                http_render(cfg_str(spec, fields[f]), ctx, HTTP_ENC_RAW, &missing, err, sizeof err);
+            if (val && !missing)
+                json_object_set_new(item, fields[f],
+                                    f == 2 ? json_integer(strtoll(val, NULL, 10))
+                                           : json_string(val));
+            free(val);
+        }
+        json_array_append_new(items, item);
+        buf_release(&path);
+        json_decref(ctx);
+    }
+}
+
+/* Asks for the listing's next page now: the explorer works through this one while
+ * the server answers (one page of latency per page saved). The answer is kept for
+ * the call that asks for it with after=last; another call drops it. */
+static void read_ahead(struct http_src *hs, const char *last, const json_t *next)
+{
+    json_t *ctx;
+    struct req *r;
+
+    if (hs->ahead || json_is_false(json_object_get(hs->cfg, "read_ahead")))
+        return;
+    ctx = json_deep_copy(hs->base);
+    if (hs->s->cursor)
+        json_object_set(ctx, "cursor", (json_t *)hs->s->cursor);
+    json_object_set_new(ctx, "page", json_deep_copy(next));
+    json_object_set_new(ctx, "args", json_pack("{s:s}", "after", last));
+    r = req_new(hs, REQ_LIST, NULL, hs->list, ctx);
+    if (!r)
+        return;
+    r->ahead = 1;
+    hs->ahead = r;
+    hs->ahead_after = strdup(last);
+    req_later(r, 0);
+}
+
 static void list_page_done(struct req *r, json_t *body)
 {
     struct http_src *hs = r->hs;
@@ -1041,12 +1232,43 @@ static void list_page_done(struct req *r, json_t *body)
     size_t i;
     char err[300];
 
+    json_t *page_dels = json_object();
+    int older = 0;
     http_select(body, cfg_str(list, "records"), recs);
+    if (cfg_str(list, "deleted_records")) { /* tombstones (Gmail history's messagesDeleted) */
+        json_t *dels = json_array();
+        http_select(body, cfg_str(list, "deleted_records"), dels);
+        json_array_foreach(dels, i, rec)
+        {
+            json_t *ctx = json_deep_copy(hs->base);
+            int missing;
+            json_object_set(ctx, "record", rec);
+            char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}",
+                                     ctx, HTTP_ENC_RAW, &missing, err, sizeof err);
+            if (path && !missing && *path) {
+                json_object_set_new(hs->deleted, path, json_true());
+                json_object_set_new(page_dels, path, json_true());
+                json_object_del(hs->seen, path);
+            }
+            free(path);
+            json_decref(ctx);
+        }
+        json_decref(dels);
+    }
     json_array_foreach(recs, i, rec)
     {
-        json_t *ctx = json_deep_copy(hs->base), *item;
+        json_t *ctx, *item;
         int missing;
         char v[200];
+        if (hs->incremental && inc && cfg_str(inc, "until") && hs->s->cursor) {
+            /* newest first: the first record older than the cursor ends the listing */
+            json_t *u = http_path(rec, cfg_str(inc, "until"));
+            if (u && cursor_gt(hs->s->cursor, u)) {
+                older = 1;
+                break;
+            }
+        }
+        ctx = json_deep_copy(hs->base);
         json_object_set(ctx, "record", rec);
         char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}", ctx,
                                  HTTP_ENC_RAW, &missing, err, sizeof err);
@@ -1084,7 +1306,8 @@ static void list_page_done(struct req *r, json_t *body)
             continue;
         }
         free(del);
-        if (json_object_get(hs->seen, path)) { /* listed twice (a change feed): once is enough */
+        if (json_object_get(hs->seen, path) || json_object_get(page_dels, path)) {
+            /* listed twice (a change feed): once is enough; added and deleted: gone */
             free(path);
             json_decref(ctx);
             continue;
@@ -1107,6 +1330,7 @@ static void list_page_done(struct req *r, json_t *body)
             free(val);
         }
         json_array_append_new(items, item);
+        list_attachments(hs, json_object_get(list, "attachments"), rec, path, items);
         free(path);
         json_decref(ctx);
     }
@@ -1118,21 +1342,33 @@ static void list_page_done(struct req *r, json_t *body)
         json_t *c = http_path(body, cfg_str(pag, "path"));
         const char *stop = cfg_str(pag, "has_more");
         char *cs = c ? http_scalar(c) : NULL;
-        if (cs && *cs && (!stop || truthy(http_path(body, stop)))) {
+        /* a server without the flag (PouchDB's _changes has no 'pending'): more
+         * while pages have records */
+        json_t *flag = stop ? http_path(body, stop) : NULL;
+        if (cs && *cs && (!stop || (flag ? truthy(flag) : json_array_size(recs) > 0))) {
             json_object_set_new(next, "cursor", json_string(cs));
             more = 1;
         }
         free(cs);
-    } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
-        int size = cfg_int(pag, "page_size", 100);
-        if (json_is_string(json_object_get(pag, "page_size"))) { /* "{{settings.page_size}}" */
-            char *ps =
-                http_render(cfg_str(pag, "page_size"), r->ctx, HTTP_ENC_RAW, NULL, err, sizeof err);
-            size = ps ? atoi(ps) : 0;
-            free(ps);
-            if (size < 1)
-                size = 100;
+    } else if (strcmp(ptype, "key") == 0) {
+        /* key-based: the next page starts at the last record's key (startkey=..&skip=1),
+         * which stays right while documents are added or removed between pages */
+        int size = page_size_of(pag, r->ctx);
+        json_t *last = json_array_get(recs, json_array_size(recs) - 1);
+        json_t *key =
+            last ? http_path(last, cfg_str(pag, "path") ? cfg_str(pag, "path") : "id") : NULL;
+        char *kj = key ? json_dumps(key, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *ks = key ? http_scalar(key) : NULL;
+        if (kj && json_array_size(recs) >= (size_t)size) {
+            json_object_set_new(next, "key", json_string(ks ? ks : kj));
+            json_object_set_new(next, "key_json", json_string(kj));
+            json_object_set_new(next, "skip", json_integer(1));
+            more = 1;
         }
+        free(kj);
+        free(ks);
+    } else if (strcmp(ptype, "offset") == 0 || strcmp(ptype, "page") == 0) {
+        int size = page_size_of(pag, r->ctx);
         json_int_t off = json_integer_value(json_object_get(page, "offset"));
         json_int_t num = json_object_get(page, "number")
                              ? json_integer_value(json_object_get(page, "number"))
@@ -1155,6 +1391,9 @@ static void list_page_done(struct req *r, json_t *body)
     }
     if (++r->pages > HTTP_MAX_PAGES || json_array_size(recs) == 0)
         more = more && json_array_size(recs) > 0 ? 0 : more;
+    if (older)
+        more = 0;
+    json_decref(page_dels);
     json_decref(hs->page);
     hs->page = next;
     if (inc && cfg_str(inc, "body")) { /* a change token the server gives (last_seq) */
@@ -1187,6 +1426,7 @@ static void list_page_done(struct req *r, json_t *body)
         hs->last_path = strdup(last);
         json_object_set(hs->resume, last, next);
         json_object_set_new(out, "next", json_string(last));
+        read_ahead(hs, last, next);
     }
     json_decref(body);
     req_done(r, out);
@@ -1212,6 +1452,7 @@ static void list_start(struct http_src *hs, struct driver_call *call, struct req
         hs->page = json_object();
         hs->list_done = 0;
         json_object_clear(hs->seen);
+        json_object_clear(hs->att_of);
     } else {
         json_t *st = json_object_get(hs->resume, after);
         if (!hs->list)
@@ -1275,7 +1516,17 @@ static void fetch_answer(struct req *r, const char *p, size_t n)
     }
     snprintf(rel, sizeof rel, "%.20s/%s", hs->s->payload_dir, r->file);
     json_t *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)n);
-    if (rec) {
+    json_t *att = json_object_get(hs->atts, path ? path : "");
+    if (att) {
+        const json_t *spec = json_object_get(hs->list, "attachments");
+        json_t *ctx = json_deep_copy(hs->base);
+        json_object_set(ctx, "record", json_object_get(att, "record"));
+        json_object_set(ctx, "key", json_object_get(att, "key"));
+        json_object_set(ctx, "attachment", json_object_get(att, "attachment"));
+        version_of(json_object_get(att, "attachment"), spec, ctx, v, sizeof v);
+        json_object_set_new(out, "version", json_string(v));
+        json_decref(ctx);
+    } else if (rec) {
         json_t *ctx = json_deep_copy(hs->base);
         json_object_set(ctx, "record", rec);
         version_of(rec, json_object_get(hs->list, "document"), ctx, v, sizeof v);
@@ -1373,10 +1624,31 @@ static void on_success(struct req *r, long status)
         login_step_done(r);
         return;
     }
+    if (r->kind == REQ_LIST && r->ahead == 1 && !r->call) { /* kept until asked for */
+        r->ahead = 2;
+        return;
+    }
     if (r->kind == REQ_LIST) {
+        r->ahead = 0;
         json_t *body = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len, 0, NULL);
         if (!body) {
             req_fail(r, "the answer to %s is not JSON", r->url);
+            return;
+        }
+        if (r->pre) { /* the change token of now (Gmail's historyId), then the listing */
+            json_t *c = http_path(body, cfg_str(r->spec, "path"));
+            if (c && !json_is_null(c)) {
+                json_decref(hs->cursor);
+                hs->cursor = json_deep_copy(c);
+            }
+            json_decref(body);
+            r->pre = 0;
+            r->spec = hs->list;
+            free(r->url);
+            r->url = NULL;
+            r->attempt = 0;
+            buf_reset(&r->resp);
+            req_send(r);
             return;
         }
         list_page_done(r, body);
@@ -1451,10 +1723,36 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             *out = json_pack("{s:[]}", "files");
             return 0;
         }
+        if (hs->ahead && after && hs->ahead_after && strcmp(after, hs->ahead_after) == 0) {
+            r = hs->ahead; /* read ahead: answered already or on its way */
+            hs->ahead = NULL;
+            free(hs->ahead_after);
+            hs->ahead_after = NULL;
+            json_decref(hs->page);
+            hs->page = json_deep_copy(json_object_get(r->ctx, "page"));
+            r->call = call;
+            json_object_set(r->ctx, "args", args);
+            if (r->ahead == 2)
+                req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
+            else
+                r->ahead = 0; /* in flight: answered as usual when it lands */
+            return DRIVER_PENDING;
+        }
+        if (hs->ahead) { /* the explorer went elsewhere */
+            hs->ahead->call = NULL;
+            netloop_timer_cancel(s->net, on_timer, hs->ahead);
+            req_free(hs->ahead);
+        }
         list_start(hs, call, &r, after);
         if (!r) {
             snprintf(err, errlen, "out of memory");
             return -1;
+        }
+        const json_t *start = json_object_get(
+            json_object_get(json_object_get(hs->cfg, "list"), "incremental"), "start");
+        if (!after && !hs->incremental && start) { /* a full listing: where changes start */
+            r->pre = 1;
+            r->spec = start;
         }
         json_object_set(r->ctx, "args", args);
         req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
@@ -1463,7 +1761,29 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
     if (strcmp(op, "fetch") == 0) {
         const char *path = json_string_value(json_object_get(args, "path"));
         json_t *rec = path ? json_object_get(hs->items, path) : NULL;
+        json_t *att = path ? json_object_get(hs->atts, path) : NULL;
         const json_t *var;
+        if (att) { /* an attachment: the spec's own request */
+            var = json_object_get(json_object_get(hs->list, "attachments"), "fetch");
+            json_t *ctx = json_deep_copy(hs->base);
+            json_object_set(ctx, "record", json_object_get(att, "record"));
+            json_object_set(ctx, "key", json_object_get(att, "key"));
+            json_object_set(ctx, "attachment", json_object_get(att, "attachment"));
+            json_object_set(ctx, "args", args);
+            json_object_set_new(ctx, "page", json_object());
+            if (!json_object_get(var, "request")) {
+                json_decref(ctx);
+                snprintf(err, errlen, "the toolkit's attachments have no fetch request");
+                return -1;
+            }
+            r = req_new(hs, REQ_FETCH, call, var, ctx);
+            if (!r) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            req_later(r, 0);
+            return DRIVER_PENDING;
+        }
         if (!rec) {
             snprintf(err, errlen, "'%.200s' was not in a listing of this source", path ? path : "");
             return -1;
@@ -1545,6 +1865,20 @@ static int http_present(struct driver_source *s, const char *external_id)
     id[n] = '\0';
     if (json_object_get(hs->deleted, id))
         return 0;
+    /* an attachment ("doc.json/name") goes with its record; a record listed again in
+     * this run had all its attachments listed */
+    for (char *sl = strrchr(id, '/'); sl; sl = strrchr(id, '/')) {
+        *sl = '\0';
+        if (json_object_get(hs->deleted, id))
+            return 0;
+        if (json_object_get(hs->att_of, id)) {
+            memcpy(id, external_id, n);
+            id[n] = '\0';
+            return json_object_get(hs->seen, id) ? 1 : 0;
+        }
+    }
+    memcpy(id, external_id, n); /* restored */
+    id[n] = '\0';
     if (!hs->complete || hs->incremental)
         return -1; /* a partial or incremental listing cannot tell what is gone */
     return json_object_get(hs->seen, id) ? 1 : 0;
@@ -1573,6 +1907,7 @@ static void http_close(struct driver_source *s)
     free(hs->user);
     free(hs->base_url);
     free(hs->last_path);
+    free(hs->ahead_after);
     curl_share_cleanup(hs->share);
     json_decref(hs->base);
     json_decref(hs->page);
@@ -1580,6 +1915,8 @@ static void http_close(struct driver_source *s)
     json_decref(hs->items);
     json_decref(hs->seen);
     json_decref(hs->deleted);
+    json_decref(hs->atts);
+    json_decref(hs->att_of);
     json_decref(hs->cursor);
     free(hs);
     s->state = NULL;

@@ -1183,11 +1183,14 @@ long extract_office_file(const char *path, const char *name, const struct extrac
                          extract_emit_fn fn, void *arg, char *err, size_t errlen)
 {
     unsigned char head[4];
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     long long size;
     struct archive *a;
     size_t got;
 
+    if (!name_is_office(name))
+        return EXTRACT_NOT_MINE; /* plain zips are the archive extractor's: no need to look */
+    f = fopen(path, "rb");
     if (!f)
         return EXTRACT_NOT_MINE;
     got = fread(head, 1, 4, f);

@@ -95,6 +95,7 @@ struct job {
     double *lat;
     size_t nlat, alat;
     char error[400];
+    char last_tool_error[300]; /* the latest failed tool call, for a child that gives up */
 };
 
 /* A tools/call a driver answers later (DRIVER_PENDING). */
@@ -263,6 +264,9 @@ static int job_known(void *arg, const char *external_id, const char *version)
     char *have = NULL;
     int deleted = 0, known;
 
+    /* inside the open transaction (the documents that follow join it): a listing's
+     * hundred lookups share one read snapshot instead of locking the WAL each */
+    tx_ensure(j->m);
     known = kb_document_version(j->m->kb, j->source_id, external_id, &have, &deleted) == 0 &&
             have && !deleted && strcmp(have, version) == 0;
     free(have);
@@ -372,6 +376,8 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
         free(j->inflight);
         j->inflight = NULL;
         j->errors++;
+        snprintf(j->last_tool_error, sizeof j->last_tool_error, "%s",
+                 terr && *terr ? terr : "the tool failed");
         return tool_result(NULL, terr && *terr ? terr : "the tool failed", 1);
     }
     if (j->inflight && json_is_string(json_object_get(out, "file"))) {
@@ -1127,6 +1133,7 @@ static int job_start(struct master *m, struct job *j)
     j->gen++;
     j->end = END_NONE;
     j->ready = j->done = 0;
+    j->last_tool_error[0] = '\0';
     snprintf(j->ws, sizeof j->ws, "%.400s/%.64s", m->root, j->def->name);
     snprintf(inpath, sizeof inpath, "%s/in", j->ws);
     if ((mkdir(j->ws, 0700) < 0 && errno != EEXIST) ||
@@ -1230,9 +1237,11 @@ static void job_ended(struct master *m, struct job *j, int status)
                      WTERMSIG(status) == SIGSYS ? ": sandbox violation" : "");
         } else {
             j->end = END_EXIT;
-            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s",
+            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s%s%.300s",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                     j->done ? "" : " before finishing");
+                     j->done ? "" : " before finishing",
+                     !j->done && j->last_tool_error[0] ? " after a failed call: " : "",
+                     j->done ? "" : j->last_tool_error);
         }
     }
     char *stuck = j->budget_killed && j->inflight ? strdup(j->inflight) : NULL;
@@ -1321,6 +1330,11 @@ static void job_io(struct master *m, struct job *j, short revents)
         json_decref(msg);
         if (r < 0)
             return;
+        /* an answer goes out before the documents queued behind its call are stored */
+        if (j->conn.out.len > j->conn.out_off && proto_conn_flush(&j->conn) < 0) {
+            worker_kill(&j->w);
+            return;
+        }
     }
     if (rc < 0) {
         job_violation(m, j, j->conn.err);

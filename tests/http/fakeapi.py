@@ -83,6 +83,9 @@ class Data:
                    (name, i, email.utils.formatdate(base + i * 3600), i, text[:4000]))
             self.gmail.append({"id": "18c%013x" % (i + 1), "threadId": "18c%013x" % (i // 2 + 1),
                                "raw": raw})
+        # Gmail history: (historyId, kind, message) after the mailbox's first state
+        self.gmail_hist = 5000
+        self.gmail_events = []
         # Slack channels and messages
         self.slack = []
         for c in range(5):
@@ -174,6 +177,41 @@ class Data:
         self.wiki_clock = 1800000000
         self.wiki_edit("Licence GPL-3", "rewritten wiki page about quokkas")
         self.wiki_edit("Brand new page", "a page created after the first run")
+        # Gmail: two messages arrive, one is deleted, one only gets a label (no document change)
+        for k in range(2):
+            i = len(self.gmail) + 1
+            raw = ("From: Bob Example <bob@example.com>\r\nTo: team@example.com\r\n"
+                   "Subject: later message %d\r\nMessage-ID: <later%d@example.com>\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\narrived after the first run, "
+                   "about wombats %d\r\n" % (k, k, k))
+            m = {"id": "18d%013x" % i, "threadId": "18d%013x" % i, "raw": raw}
+            self.gmail.insert(0, m)
+            self.gmail_event("messagesAdded", m)
+        gone = self.gmail.pop(-1)
+        self.gmail_event("messagesDeleted", gone)
+        self.gmail_event("labelsAdded", self.gmail[3])
+        # Notion: one page edited, one added (search sorts them first)
+        p = self.notion[3]
+        p["last_edited_time"] = iso(1800000000)
+        p["_blocks"] = p["_blocks"][:1] + [{"object": "block", "id": p["id"][:30] + "-bnew",
+                                            "type": "paragraph", "has_children": False,
+                                            "paragraph": {"rich_text": [{
+                                                "type": "text", "plain_text": "edited: platypus",
+                                                "text": {"content": "edited: platypus"}}]}}]
+        q = dict(self.notion[0])
+        q["id"] = "59833787-2cf9-4fdf-8782-e53db20769ff"
+        q["last_edited_time"] = iso(1800000100)
+        q["properties"] = {"title": {"id": "title", "type": "title", "title": [
+            {"type": "text", "plain_text": "added later"}]}}
+        self.notion.append(q)
+
+    def gmail_event(self, kind, m):
+        self.gmail_hist += 7
+        ref = {"id": m["id"], "threadId": m["threadId"], "labelIds": ["INBOX"]}
+        ev = {"id": str(self.gmail_hist), "messages": [ref]}
+        ev[kind] = [{"message": ref, "labelIds": ["IMPORTANT"]} if kind == "labelsAdded"
+                    else {"message": ref}]
+        self.gmail_events.append(ev)
 
 
 D = None
@@ -188,6 +226,10 @@ def page_of(items, token, size):
 
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body
+    # until the client's delayed ACK (40 ms) on every reused keep-alive connection, as
+    # no production server does
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass
@@ -262,6 +304,10 @@ class H(BaseHTTPRequestHandler):
             else:
                 ok = True
         if not ok:
+            with LOCK:  # the log keeps what was answered; refusals are counted apart
+                if self.path in STATS["log"]:
+                    del STATS["log"][len(STATS["log"]) - 1 - STATS["log"][::-1].index(self.path)]
+                STATS["refused401"] = STATS.get("refused401", 0) + 1
             self.send_json({"error": {"code": 401, "message": "Request had invalid authentication "
                                       "credentials.", "status": "UNAUTHENTICATED"}}, 401,
                            {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
@@ -380,6 +426,23 @@ class H(BaseHTTPRequestHandler):
         if not self.google_auth():
             return
         parts = path.strip("/").split("/")  # v1 users me messages [id]
+        if parts == ["v1", "users", "me", "profile"]:
+            return self.send_json({"emailAddress": "alice@example.com",
+                                   "messagesTotal": len(D.gmail), "threadsTotal": len(D.gmail),
+                                   "historyId": str(D.gmail_hist)})
+        if parts == ["v1", "users", "me", "history"]:
+            start = int(q.get("startHistoryId", "0") or 0)
+            if start < 5000 or STATE.get("history_expired"):
+                return self.send_json({"error": {"code": 404, "message": "Requested entity was "
+                                                 "not found."}}, 404)
+            evs = [e for e in D.gmail_events if int(e["id"]) > start]
+            chunk, nxt = page_of(evs, q.get("pageToken"), min(int(q.get("maxResults", 100)), 500))
+            out = {"historyId": str(D.gmail_hist)}
+            if chunk:
+                out["history"] = chunk
+            if nxt:
+                out["nextPageToken"] = nxt
+            return self.send_json(out)
         if parts[:4] != ["v1", "users", "me", "messages"]:
             return self.send_json({"error": {"code": 404}}, 404)
         if len(parts) == 4:
@@ -472,7 +535,12 @@ class H(BaseHTTPRequestHandler):
         if parts == ["v1", "search"] and method == "POST":
             b = json.loads(body or b"{}")
             size = min(int(b.get("page_size", 100)), 100)
-            chunk, nxt = page_of(D.notion, b.get("start_cursor"), size)
+            pages = D.notion
+            srt = b.get("sort") or {}
+            if srt.get("timestamp") == "last_edited_time":
+                pages = sorted(pages, key=lambda p: p["last_edited_time"],
+                               reverse=srt.get("direction") == "descending")
+            chunk, nxt = page_of(pages, b.get("start_cursor"), size)
             return self.send_json({"object": "list", "type": "page_or_database",
                                    "results": [{k: v for k, v in p.items() if not
                                                 k.startswith("_")} for p in chunk],

@@ -107,7 +107,23 @@ jq_ok '.sources.drive.documents_new == 1 and .sources.drive.documents_updated ==
 jq_ok '.sources.couch.documents_new == 1 and .sources.couch.documents_updated == 1 and .sources.couch.documents_deleted == 1' \
     "couch: _changes gives the new, the edited and the deleted document"
 jq_ok '.sources.wiki.documents_new == 1 and .sources.wiki.documents_updated == 1' "wiki: recent changes only"
+jq_ok '.sources.mail.documents_new == 2 and .sources.mail.documents_updated == 0 and .sources.mail.documents_deleted == 1' \
+    "gmail: the history gives the two new messages and the deleted one"
+jq_ok '.sources.pages.documents_new == 1 and .sources.pages.documents_updated == 1 and .sources.pages.documents_deleted == 0' \
+    "notion: the added and the edited page"
 stats
+is "$(stat '[.log[] | select(startswith("/gmail/v1/users/me/messages?"))] | length')" 0 "gmail: no messages.list"
+is "$(stat '[.log[] | select(startswith("/gmail/v1/users/me/history?startHistoryId=5000&"))] | length')" 1 \
+    "gmail: history since the historyId the profile gave at the start of the first run (one page)"
+is "$(stat '[.log[] | select(test("/gmail/v1/users/me/messages/.*format=raw"))] | length')" 2 "gmail: two downloads"
+is "$(sqlite3 "$TRAWL_DB" "SELECT count(*) FROM documents WHERE external_id LIKE '18d%' AND text LIKE '%wombats%'")" 2 \
+    "gmail: the new messages' text"
+is "$(stat '[.log[] | select(startswith("/notion/v1/search"))] | length')" 1 \
+    "notion: search newest-edited first stops at the first page older than the cursor"
+is "$(stat '[.log[] | select(test("/notion/v1/blocks/")) | capture("blocks/(?<id>[^/]+)/").id] | unique | length')" 2 \
+    "notion: blocks of two pages read"
+like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id LIKE '59833787-2cf9-4fdf-8782-e53db2076803/%'")" \
+    "edited: platypus" "notion: the edited page's new text"
 is "$(stat '[.log[] | select(startswith("/drive/v3/files?"))] | map(test("modifiedTime")) | all')" true \
     "drive: the listing asked only for files modified since the cursor"
 is "$(stat '[.log[] | select(test("/_all_docs"))] | length')" 0 "couch: no full listing"
@@ -119,6 +135,20 @@ like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id = 'doc
     "couch: the edited document's new text"
 is "$(sqlite3 "$TRAWL_DB" "SELECT deleted FROM documents WHERE external_id = 'doc-0005.json'")" 1 \
     "couch: the deleted document is marked deleted"
+
+# ---- an expired Gmail history: a full listing instead ---------------------------------
+cat >mail.json <<JSON
+{"client": "acme", "sources": [{"name": "mail", "type": "gmail_api", "url": "$B", $G, "page_size": 4, "rate": $R}]}
+JSON
+ctl '{"clear": 1, "history_expired": 1}'
+run onboard acme mail.json --json
+ctl '{"history_expired": 0}'
+is "$RC" 0 "gmail: an onboard whose history has expired exits 0"
+stats
+is "$(stat '[.log[] | select(startswith("/gmail/v1/users/me/history?"))] | length'),$(stat '[.log[] | select(startswith("/gmail/v1/users/me/messages?"))] | length')" \
+    "1,$(( ($(curl -s "$B/__counts" | "$JQ" .gmail) + 3) / 4 ))" \
+    "gmail: one history request answered 404, then a full messages.list (4 a page)"
+jq_ok '.sources.mail.documents_new == 0 and .sources.mail.documents_deleted == 0' "gmail: nothing new, nothing lost"
 
 # ---- faults: 429 with Retry-After, a 500 burst, resets, slow answers ---------------
 cat >faults.json <<JSON
