@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct driver_ops driver_fs_ops;
+extern const struct driver_ops driver_imap_ops;
 
 static const struct driver_ops *const drivers[] = {
     &driver_fs_ops,
+    &driver_imap_ops,
 };
 
 const struct driver_ops *driver_find(const char *name)
