@@ -1,15 +1,31 @@
 /* The table of drivers: adding one is a row here and a driver_*.c file. */
 #include "driver.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct driver_ops driver_fs_ops;
+extern const struct driver_ops driver_archive_ops;
 extern const struct driver_ops driver_imap_ops;
 
 static const struct driver_ops *const drivers[] = {
     &driver_fs_ops,
+    &driver_archive_ops,
     &driver_imap_ops,
 };
+
+const char *driver_names(void)
+{
+    static char names[256];
+    size_t off = 0;
+
+    if (names[0])
+        return names;
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0] && off < sizeof names; i++)
+        off += (size_t)snprintf(names + off, sizeof names - off, "%s%s", i ? ", " : "",
+                                drivers[i]->name);
+    return names;
+}
 
 const struct driver_ops *driver_find(const char *name)
 {

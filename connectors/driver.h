@@ -64,10 +64,16 @@ struct driver_ops {
     int (*present)(struct driver_source *s, const char *external_id);
     /** Releases the source; pending calls are cancelled without complete(). */
     void (*close)(struct driver_source *s);
+    /** The operations a toolkit may map its tools to (NULL-terminated), for
+     * 'trawl connectors check'; NULL when the driver does not say. */
+    const char *const *operations;
 };
 
 /** The driver called name, or NULL. */
 const struct driver_ops *driver_find(const char *name);
+
+/** The names of the drivers this build has, comma-separated (for messages). */
+const char *driver_names(void);
 
 /** Largest payload a driver writes for one item. */
 #define DRIVER_MAX_PAYLOAD ((int64_t)256 << 20)

@@ -377,4 +377,7 @@ static void fs_op_close(struct driver_source *s)
     s->state = NULL;
 }
 
-const struct driver_ops driver_fs_ops = {"fs", fs_op_open, fs_op_call, fs_op_present, fs_op_close};
+static const char *const fs_operations[] = {"list", "fetch", NULL};
+
+const struct driver_ops driver_fs_ops = {"fs",          fs_op_open,  fs_op_call,
+                                         fs_op_present, fs_op_close, fs_operations};

@@ -447,4 +447,7 @@ static void imap_close(struct driver_source *s)
     s->state = NULL;
 }
 
-const struct driver_ops driver_imap_ops = {"imap", imap_open, imap_call, imap_present, imap_close};
+static const char *const imap_operations[] = {"list", "fetch", NULL};
+
+const struct driver_ops driver_imap_ops = {"imap",       imap_open,  imap_call,
+                                           imap_present, imap_close, imap_operations};

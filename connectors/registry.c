@@ -1,7 +1,13 @@
 #include "registry.h"
 
 #include "buf.h"
+#include "driver.h"
+#include "jsonpos.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,15 +37,192 @@ static int name_ok(const char *s)
     return 1;
 }
 
-static json_t *load_json(const char *path, char *err, size_t errlen)
+/* Reads a JSON file whole: the text is kept for line and column numbers. */
+static json_t *load_json(const char *path, struct buf *text, char *err, size_t errlen)
 {
     json_error_t je;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    json_t *j;
+    FILE *f = fopen(path, "re");
+    char chunk[65536];
+    size_t n;
 
+    buf_init(text, (size_t)4 << 20);
+    if (!f) {
+        snprintf(err, errlen, "cannot read connector file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_add(text, chunk, n) < 0) {
+            fclose(f);
+            snprintf(err, errlen, "connector file '%s' is over 4 MiB", path);
+            return NULL;
+        }
+    }
+    fclose(f);
+    j = json_loadb(text->data ? text->data : "", text->len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
         snprintf(err, errlen, "connector file '%s' line %d column %d: %s", path, je.line, je.column,
                  je.text);
     return j;
+}
+
+struct tkcheck {
+    const char *path, *text;
+    size_t len;
+    char *err;
+    size_t errlen;
+};
+
+static int tk_fail(struct tkcheck *c, const char *ptr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int tk_fail(struct tkcheck *c, const char *ptr, const char *fmt, ...)
+{
+    char msg[400];
+    int line = 1, col = 1;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jsonpos_find(c->text, c->len, ptr, &line, &col);
+    snprintf(c->err, c->errlen, "%s line %d column %d: %s", c->path, line, col, msg);
+    return -1;
+}
+
+static int tool_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+int toolkit_check(const char *path, const char *text, size_t len, const json_t *doc, char *err,
+                  size_t errlen)
+{
+    struct tkcheck c = {path, text, len, err, errlen};
+    const struct driver_ops *d;
+    const char *driver, *k;
+    json_t *tools, *t, *v, *settings, *explore;
+    char ptr[96];
+    size_t i;
+
+    if (!json_is_object(doc))
+        return tk_fail(&c, "",
+                       "a toolkit is an object with \"driver\", \"description\" and "
+                       "\"tools\"");
+    driver = json_string_value(json_object_get(doc, "driver"));
+    if (!driver)
+        return tk_fail(&c, json_object_get(doc, "driver") ? "/driver" : "",
+                       "\"driver\" must name a driver (known: %s)", driver_names());
+    if (!(d = driver_find(driver)))
+        return tk_fail(&c, "/driver", "unknown driver '%s' (known: %s)", driver, driver_names());
+    if (!json_is_string(json_object_get(doc, "description")))
+        return tk_fail(&c, json_object_get(doc, "description") ? "/description" : "",
+                       "\"description\" must say what the source is, for people and agents");
+    settings = json_object_get(doc, "settings");
+    if (settings) {
+        json_t *req = json_object_get(settings, "required"), *props;
+        if (!json_is_object(settings))
+            return tk_fail(&c, "/settings", "\"settings\" must be an object");
+        if (req && !json_is_array(req))
+            return tk_fail(&c, "/settings/required", "\"required\" must be an array of names");
+        json_array_foreach(req, i, v) if (!json_is_string(v))
+        {
+            snprintf(ptr, sizeof ptr, "/settings/required/%zu", i);
+            return tk_fail(&c, ptr, "a required setting is named by a string");
+        }
+        props = json_object_get(settings, "properties");
+        if (props && !json_is_object(props))
+            return tk_fail(&c, "/settings/properties", "\"properties\" must be an object");
+    }
+    tools = json_object_get(doc, "tools");
+    if (!json_is_array(tools) || json_array_size(tools) == 0)
+        return tk_fail(&c, tools ? "/tools" : "", "\"tools\" must be a non-empty array");
+    json_array_foreach(tools, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *desc = json_string_value(json_object_get(t, "description"));
+        const char *op = json_string_value(json_object_get(t, "operation"));
+        json_t *params = json_object_get(t, "parameters");
+        snprintf(ptr, sizeof ptr, "/tools/%zu", i);
+        if (!json_is_object(t))
+            return tk_fail(&c, ptr, "a tool is an object");
+        if (!tool_name_ok(name)) {
+            snprintf(ptr, sizeof ptr, "/tools/%zu%s", i, json_object_get(t, "name") ? "/name" : "");
+            return tk_fail(&c, ptr, "a tool needs a \"name\" of 1 to 64 of a-z, 0-9, '_'");
+        }
+        for (size_t q = 0; q < i; q++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(tools, q), "name")),
+                       name) == 0) {
+                snprintf(ptr, sizeof ptr, "/tools/%zu/name", i);
+                return tk_fail(&c, ptr, "tool '%s' is defined twice", name);
+            }
+        if (!desc || strlen(desc) < 10) {
+            snprintf(ptr, sizeof ptr, "/tools/%zu%s", i,
+                     json_object_get(t, "description") ? "/description" : "");
+            return tk_fail(&c, ptr,
+                           "tool '%s' needs a \"description\" that tells an agent when to use it",
+                           name);
+        }
+        if (!json_is_object(params) ||
+            strcmp(json_string_value(json_object_get(params, "type")) ?: "", "object") != 0) {
+            snprintf(ptr, sizeof ptr, "/tools/%zu%s", i, params ? "/parameters" : "");
+            return tk_fail(
+                &c, ptr, "tool '%s' needs \"parameters\": a JSON Schema with \"type\": \"object\"",
+                name);
+        }
+        if (json_object_get(params, "properties") &&
+            !json_is_object(json_object_get(params, "properties"))) {
+            snprintf(ptr, sizeof ptr, "/tools/%zu/parameters/properties", i);
+            return tk_fail(&c, ptr, "\"properties\" must be an object");
+        }
+        if (!op) {
+            snprintf(ptr, sizeof ptr, "/tools/%zu%s", i,
+                     json_object_get(t, "operation") ? "/operation" : "");
+            return tk_fail(&c, ptr, "tool '%s' needs an \"operation\" of driver '%s'", name,
+                           driver);
+        }
+        if (d->operations) {
+            int found = 0;
+            char known[200] = "";
+            size_t off = 0;
+            for (const char *const *o = d->operations; *o; o++) {
+                found |= strcmp(*o, op) == 0;
+                off += (size_t)snprintf(known + off, off < sizeof known ? sizeof known - off : 0,
+                                        "%s%s", o == d->operations ? "" : ", ", *o);
+            }
+            if (!found) {
+                snprintf(ptr, sizeof ptr, "/tools/%zu/operation", i);
+                return tk_fail(&c, ptr, "driver '%s' has no operation '%s' (it has: %s)", driver,
+                               op, known);
+            }
+        }
+    }
+    explore = json_object_get(doc, "explore");
+    if (explore && !json_is_object(explore))
+        return tk_fail(&c, "/explore",
+                       "\"explore\" must be an object naming the list and fetch tools");
+    json_object_foreach(explore, k, v)
+    {
+        const char *tn = json_string_value(v);
+        int found = 0;
+        snprintf(ptr, sizeof ptr, "/explore/%.40s", k);
+        if (strcmp(k, "list") != 0 && strcmp(k, "fetch") != 0)
+            return tk_fail(&c, ptr, "\"explore\" names only \"list\" and \"fetch\", not '%s'", k);
+        json_array_foreach(tools, i, t) found |=
+            tn && strcmp(json_string_value(json_object_get(t, "name")), tn) == 0;
+        if (!found)
+            return tk_fail(&c, ptr, "explore.%s names '%s', which is not a tool of this toolkit", k,
+                           tn ? tn : "(not a string)");
+    }
+    if (explore && (!json_object_get(explore, "list") || !json_object_get(explore, "fetch")))
+        return tk_fail(&c, "/explore", "\"explore\" needs both \"list\" and \"fetch\"");
+    return 0;
 }
 
 static struct toolkit *find_kit(struct registry *r, const char *name)
@@ -53,38 +236,19 @@ static struct toolkit *find_kit(struct registry *r, const char *name)
 static int load_toolkit(struct registry *r, const char *dir, const char *name, char *err,
                         size_t errlen)
 {
-    struct buf path = BUF_INIT;
+    struct buf path = BUF_INIT, text = BUF_INIT;
     struct toolkit *tk;
     json_t *j, *tools;
     const char *driver;
-    size_t i;
-    json_t *t;
 
     buf_addf(&path, "%s/%s.json", dir, name);
-    j = load_json(buf_str(&path), err, errlen);
-    if (!j) {
-        buf_release(&path);
-        return -1;
-    }
+    j = load_json(buf_str(&path), &text, err, errlen);
+    if (!j)
+        goto fail;
+    if (toolkit_check(buf_str(&path), text.data ? text.data : "", text.len, j, err, errlen) < 0)
+        goto fail;
     driver = json_string_value(json_object_get(j, "driver"));
     tools = json_object_get(j, "tools");
-    if (!json_is_object(j) || !driver || !json_is_array(tools)) {
-        snprintf(err, errlen, "toolkit '%s' needs a \"driver\" string and a \"tools\" array",
-                 buf_str(&path));
-        goto fail;
-    }
-    json_array_foreach(tools, i, t)
-    {
-        if (!json_is_string(json_object_get(t, "name")) ||
-            !json_is_string(json_object_get(t, "description")) ||
-            !json_is_object(json_object_get(t, "parameters"))) {
-            snprintf(err, errlen,
-                     "toolkit '%s' tool %zu needs a \"name\", a \"description\" and "
-                     "\"parameters\" (a JSON Schema object)",
-                     buf_str(&path), i);
-            goto fail;
-        }
-    }
     tk = find_kit(r, name);
     if (!tk) {
         if (r->nkits == REGISTRY_MAX) {
@@ -99,24 +263,29 @@ static int load_toolkit(struct registry *r, const char *dir, const char *name, c
     tk->json = j;
     tk->driver = driver;
     tk->tools = tools;
+    free((char *)tk->dir);
+    tk->dir = strdup(dir);
     buf_release(&path);
+    buf_release(&text);
     return 0;
 fail:
     json_decref(j);
     buf_release(&path);
+    buf_release(&text);
     return -1;
 }
 
 static int load_dir(struct registry *r, const char *dir, char *err, size_t errlen)
 {
-    struct buf path = BUF_INIT;
+    struct buf path = BUF_INIT, text = BUF_INIT;
     json_t *map;
     const char *type;
     json_t *v;
     int rc = 0;
 
     buf_addf(&path, "%s/toolkits.json", dir);
-    map = load_json(buf_str(&path), err, errlen);
+    map = load_json(buf_str(&path), &text, err, errlen);
+    buf_release(&text);
     if (!map) {
         buf_release(&path);
         return -1;
@@ -201,10 +370,36 @@ void registry_free(struct registry *r)
     }
     for (size_t i = 0; i < r->nkits; i++) {
         free((char *)r->kits[i].name);
+        free((char *)r->kits[i].dir);
         json_decref(r->kits[i].json);
     }
     buf_release(&r->types);
     free(r);
+}
+
+size_t registry_count(const struct registry *r)
+{
+    return r->nmap;
+}
+
+static int cmp_type(const void *a, const void *b, void *arg)
+{
+    const struct registry *r = arg;
+    return strcmp(r->map[*(const size_t *)a].type, r->map[*(const size_t *)b].type);
+}
+
+const char *registry_type_at(const struct registry *r, size_t i, const struct toolkit **tk)
+{
+    size_t order[REGISTRY_MAX];
+
+    if (i >= r->nmap)
+        return NULL;
+    for (size_t k = 0; k < r->nmap; k++)
+        order[k] = k;
+    qsort_r(order, r->nmap, sizeof order[0], cmp_type, (void *)r);
+    if (tk)
+        *tk = find_kit((struct registry *)r, r->map[order[i]].toolkit);
+    return r->map[order[i]].type;
 }
 
 const struct toolkit *registry_toolkit(const struct registry *r, const char *source_type)

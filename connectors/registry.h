@@ -18,6 +18,7 @@ struct toolkit {
     const char *driver; /* fs, archive, mail, imap, http */
     json_t *json;       /* the whole toolkit document */
     json_t *tools;      /* array of {name, description, parameters, operation, ...} */
+    const char *dir;    /* the directory its file came from */
 };
 
 /**
@@ -28,6 +29,22 @@ struct toolkit {
 struct registry *registry_load(const char *const *dirs, char *err, size_t errlen);
 
 void registry_free(struct registry *r);
+
+/** Number of source types; registry_type_at(r, i) for i below it, sorted by type. */
+size_t registry_count(const struct registry *r);
+
+/** The i-th source type (sorted) and its toolkit, or NULL past the end. */
+const char *registry_type_at(const struct registry *r, size_t i, const struct toolkit **tk);
+
+/**
+ * Checks a toolkit document (parsed from text, len bytes, of file path) for
+ * what the registry and the master rely on: a known driver, tools in the
+ * function-calling format with unique names and JSON Schema parameters,
+ * operations the driver has, explore tools that exist, settings in shape.
+ * Returns 0, or -1 with "FILE line L column C: problem" in err.
+ */
+int toolkit_check(const char *path, const char *text, size_t len, const json_t *doc, char *err,
+                  size_t errlen);
 
 /** The toolkit a source type maps to, or NULL for an unknown type. */
 const struct toolkit *registry_toolkit(const struct registry *r, const char *source_type);

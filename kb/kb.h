@@ -61,6 +61,13 @@ int kb_client_id(struct kb *kb, const char *name, int create, int64_t *id);
 /** Starts a run record of the given kind (onboard, import) with status running. */
 int kb_run_start(struct kb *kb, int64_t client_id, const char *kind, int64_t *run_id);
 
+/**
+ * Marks the client's runs of this kind still 'running' as interrupted: their
+ * process died without ending them (SIGKILL, power loss). Call it only while
+ * holding the client's onboarding lock. Returns how many, or a KB_E code.
+ */
+int kb_runs_abandoned(struct kb *kb, int64_t client_id, const char *kind);
+
 /** Ends a run: status is ok, failed or interrupted; stats_json may be NULL. */
 int kb_run_finish(struct kb *kb, int64_t run_id, const char *status, const char *stats_json);
 

@@ -26,6 +26,7 @@ struct kb {
     int nstmts;
     char *path;
     int in_tx;
+    int fts_pending; /* entries_fts_pending may hold ids: see kb_fts_flush */
     char err[1024];
     /* the last node resolved by kb_node_ensure: imports hit the same one in runs */
     int64_t cache_client;
@@ -54,6 +55,13 @@ const char *kb_col(sqlite3_stmt *st, int i);
 
 /** Column text, NULL when NULL. */
 const char *kb_col_null(sqlite3_stmt *st, int i);
+
+/**
+ * Indexes the entries queued in entries_fts_pending, in id order, and empties
+ * the queue. kb_commit calls it; so do readers of entries_fts in an open
+ * transaction, so that a search sees what the same transaction wrote.
+ */
+int kb_fts_flush(struct kb *kb);
 
 /** Hex XXH3-128 of len bytes into out[33]. */
 void kb_hash_hex(const void *p, size_t len, char out[33]);

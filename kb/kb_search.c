@@ -27,6 +27,8 @@ int kb_search(struct kb *kb, int64_t client_id, const char *query,
     int rc;
 
     hi = lo + ((int64_t)1 << KB_CLIENT_SHIFT) - 1;
+    if ((rc = kb_fts_flush(kb)) < 0) /* what this transaction wrote is found too */
+        return rc;
     if (kb_fts_query(query, &q) < 0) {
         rc = kb_fail(kb, KB_EINVAL, "search '%.60s%s': %s", query, strlen(query) > 60 ? "…" : "",
                      buf_str(&q));

@@ -104,12 +104,12 @@ static int kb_take_slot(struct kb *kb, int64_t client_id, int64_t parent_id, int
     sqlite3_stmt *st;
     int rc;
 
+    /* SELECT then UPDATE, not UPDATE ... RETURNING: RETURNING opens a
+     * statement savepoint, and every savepoint makes FTS5 flush. */
     if (parent_id)
-        st = kb_prepare(kb, "UPDATE knowledge_tree SET next_slot = next_slot + 1 "
-                            "WHERE id = ? RETURNING next_slot - 1");
+        st = kb_prepare(kb, "SELECT next_slot FROM knowledge_tree WHERE id = ?");
     else
-        st = kb_prepare(kb, "UPDATE clients SET next_slot = next_slot + 1 "
-                            "WHERE id = ? RETURNING next_slot - 1");
+        st = kb_prepare(kb, "SELECT next_slot FROM clients WHERE id = ?");
     if (!st)
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, parent_id ? parent_id : client_id);
@@ -118,6 +118,17 @@ static int kb_take_slot(struct kb *kb, int64_t client_id, int64_t parent_id, int
         *slot = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "allocate tree slot");
+    if (parent_id)
+        st = kb_prepare(kb, "UPDATE knowledge_tree SET next_slot = next_slot + 1 WHERE id = ?");
+    else
+        st = kb_prepare(kb, "UPDATE clients SET next_slot = next_slot + 1 WHERE id = ?");
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, parent_id ? parent_id : client_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "allocate tree slot");
     if (*slot > kb_child_slots(parent_level))
         return kb_fail(kb, KB_EFULL, "a tree node of level %d holds at most %lld children",
@@ -434,8 +445,8 @@ static int kb_entry_link(struct kb *kb, int64_t client_id, int64_t entry_id,
 static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
                            const struct kb_entry *e, int64_t *entry_id)
 {
-    sqlite3_stmt *st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1 WHERE "
-                                      "id = ? RETURNING next_seq - 1, base, path");
+    sqlite3_stmt *st =
+        kb_prepare(kb, "SELECT next_seq, base, path FROM knowledge_tree WHERE id = ?");
     int64_t seq = 0, base = 0;
     int rc;
 
@@ -458,6 +469,13 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return kb_sqlfail(kb, "allocate entry id");
+    if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1 WHERE id = ?")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, node_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "allocate entry id");
     if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "
                               "title, body, summary, metadata) VALUES (?,?,?,?,?,?,?,?)")))
         return KB_ERROR;
@@ -472,7 +490,18 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     kb_bind_text(st, 8, e->metadata_json);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "store entry");
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "store entry");
+    /* indexed at commit, in id order: see schema/003_entries_fts_from_c.sql */
+    if (!(st = kb_prepare(kb, "INSERT INTO entries_fts_pending(id) VALUES (?)")))
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, *entry_id);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "queue entry for indexing");
+    kb->fts_pending = 1;
+    return kb->in_tx ? 0 : kb_fts_flush(kb);
 }
 
 int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, int64_t *entry_id,

@@ -58,5 +58,6 @@ int cmd_forum(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
+int cmd_connectors(struct cli *cli, int argc, char **argv);
 
 #endif

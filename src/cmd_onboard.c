@@ -2,14 +2,26 @@
 #include "cli.h"
 
 #include "master.h"
+#include "sandbox.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 int cmd_onboard(struct cli *cli, int argc, char **argv)
 {
+    char lockpath[4200], zerr[200];
+    int lockfd = -1;
+
+    /* Before the sources file is read and any credential is touched: children
+     * are forked from this clean copy, not from the master (sandbox.h). */
+    if (sandbox_zygote_start(zerr, sizeof zerr) < 0)
+        fprintf(stderr, "trawl: %s; explorers are forked from the master\n", zerr);
     static const struct option opts[] = {{"jobs", required_argument, NULL, 'j'},
                                          {"deadline", required_argument, NULL, 'd'},
                                          {"resume", no_argument, NULL, 'r'},
@@ -87,6 +99,19 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
     }
     if ((rc = cli_open(cli, 0, &kb)))
         goto out_src;
+    /* One onboarding per client and database at a time: a second one would
+     * fight over the same sources, and runs left 'running' by a dead process
+     * can only be recognised as such while holding this lock. */
+    snprintf(lockpath, sizeof lockpath, "%s.onboard-%s.lock", cli->db_path, mo.client);
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = cli_fail(lockfd < 0 ? "cannot create the lock file '%s': %s"
+                                 : "another 'trawl onboard %s' is running on this database "
+                                   "(lock '%s' is held); wait for it or stop it",
+                      lockfd < 0 ? lockpath : mo.client, lockfd < 0 ? strerror(errno) : lockpath);
+        kb_close(kb);
+        goto out_src;
+    }
     mo.live = isatty(STDERR_FILENO) && !getenv("NO_COLOR") && !json;
     if (master_run(kb, reg, src, &mo, &res, err, sizeof err) < 0) {
         rc = cli_fail("onboard: %s", err);
@@ -102,8 +127,10 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
         rc = strcmp(res.status, "ok") == 0 ? EXIT_OK : EXIT_FAIL;
         free(res.stats_json);
     }
-    kb_close(kb);
+    kb_close(kb); /* the lock file stays: removing it would race with a new run */
 out_src:
+    if (lockfd >= 0)
+        close(lockfd);
     sources_free(src);
     registry_free(reg);
     return rc;

@@ -6,6 +6,7 @@
 #include "explorer.h"
 
 #include "extract.h"
+#include "planner.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -16,19 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXPLORER_PAGE 200
-
 struct explorer {
     struct proto_conn c;
-    const char *list_tool, *fetch_tool;
     int fault;
-    long docs, bytes, skipped, errors;
-    /* file-type habits of this source, for the forum */
-    struct {
-        char ext[16];
-        long n;
-    } types[32];
-    int ntypes;
+    long docs, bytes, errors;
+    struct extract_limits lim; /* the source's "extract" settings; zeros: defaults */
 };
 
 static void ex_log(struct explorer *ex, const char *level, const char *fmt, ...)
@@ -58,31 +51,6 @@ static const char *ext_of(const char *path)
         if (*p < '0' || *p > '9')
             return dot + 1;
     return ""; /* "GPL-3.0", "notes.1": a version, not a file type */
-}
-
-static void count_type(struct explorer *ex, const char *path)
-{
-    char ext[16];
-    const char *e = ext_of(path);
-    size_t n = strlen(e);
-    int i;
-
-    if (n >= sizeof ext)
-        n = 0;
-    for (size_t k = 0; k < n; k++)
-        ext[k] = (char)(e[k] >= 'A' && e[k] <= 'Z' ? e[k] - 'A' + 'a' : e[k]);
-    ext[n] = '\0';
-    for (i = 0; i < ex->ntypes; i++)
-        if (strcmp(ex->types[i].ext, ext) == 0)
-            break;
-    if (i == ex->ntypes) {
-        if (ex->ntypes == 32)
-            return;
-        memcpy(ex->types[i].ext, ext, n + 1);
-        ex->types[i].n = 0;
-        ex->ntypes++;
-    }
-    ex->types[i].n++;
 }
 
 static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
@@ -138,9 +106,10 @@ static void inject_fault(struct explorer *ex)
 
 struct emit_ctx {
     struct explorer *ex;
-    json_t *file; /* the listing's item */
+    const json_t *file; /* the listing's item */
     const char *path;
     int failed; /* the master is gone */
+    struct plan_outcome out;
 };
 
 /* Sends one extracted document: the file itself or one of its parts. */
@@ -175,8 +144,12 @@ static int emit_doc(const struct extract_doc *d, void *arg)
         json_object_set_new(doc, "modified", json_string(d->modified));
     json_object_set_new(doc, "text", json_stringn(d->text ? d->text : "", d->text_len));
     json_object_set_new(doc, "metadata", meta);
-    if (json_object_get(meta, "extract_error"))
+    if (json_object_get(meta, "extract_error")) {
         c->ex->errors++;
+        c->out.errors++;
+    }
+    c->out.docs++;
+    c->out.text_bytes += (long)d->text_len;
     buf_release(&id);
     if (proto_notify(&c->ex->c, "docs/emit", doc) < 0) {
         c->failed = 1;
@@ -186,32 +159,39 @@ static int emit_doc(const struct extract_doc *d, void *arg)
     return 0;
 }
 
-/* Fetches, extracts and emits one file. Returns 0, or -1 when the master is gone. */
-static int explore_file(struct explorer *ex, json_t *file)
+/* Fetches, extracts and emits one file for the planner's step. Returns 0,
+ * or -1 when the master is gone. */
+static int explore_file(struct explorer *ex, const struct planner_ops *pl, void *ps,
+                        struct plan_step *step)
 {
-    const char *path = json_string_value(json_object_get(file, "path"));
-    json_t *args = json_object(), *res;
-    struct emit_ctx c = {ex, file, path, 0};
+    const char *path = json_string_value(json_object_get(step->item, "path"));
+    json_t *res;
+    struct emit_ctx c = {ex, step->item, path, 0, {0, 0, 0, NULL}};
     char err[256] = "";
     const char *local;
+    json_t *sc;
 
-    json_object_set_new(args, "path", json_string(path));
-    res = call_tool(ex, ex->fetch_tool, args);
+    res = call_tool(ex, step->tool, json_incref(step->args));
     if (!res) {
         ex->errors++;
         ex_log(ex, "error", "fetch '%s': %s", path, ex->c.err);
+        pl->observe(ps, step, NULL, ex->c.err, NULL);
         return strstr(ex->c.err, "connection") ? -1 : 0;
     }
-    local = json_string_value(json_object_get(json_object_get(res, "structuredContent"), "file"));
+    sc = json_object_get(res, "structuredContent");
+    local = json_string_value(json_object_get(sc, "file"));
     if (!local) {
         ex->errors++;
+        c.out.error = "no file in the result";
         ex_log(ex, "error", "fetch '%s': no file in the result", path);
-    } else if (extract_file(local, path, NULL, emit_doc, &c, err, sizeof err) < 0) {
+    } else if (extract_file(local, path, &ex->lim, emit_doc, &c, err, sizeof err) < 0) {
+        c.out.error = err;
         ex_log(ex, "error", "extract '%s': %s", path, err);
     }
     if (local)
         unlink(local);
-    ex->bytes += (long)json_integer_value(json_object_get(file, "size"));
+    ex->bytes += (long)json_integer_value(json_object_get(step->item, "size"));
+    pl->observe(ps, step, sc, NULL, &c.out);
     json_decref(res);
     if (c.failed)
         return -1;
@@ -220,39 +200,55 @@ static int explore_file(struct explorer *ex, json_t *file)
     return 0;
 }
 
-/* What this source taught us, for later onboardings of the same source type. */
-static void post_findings(struct explorer *ex, const char *source_type, long total)
+/* Posts the planner's findings; a pattern free of client data may be shared
+ * with every client by the master. */
+static void post_findings(struct explorer *ex, json_t *findings)
 {
-    char body[1024];
-    size_t off = 0;
-    int best = -1;
-    json_t *p, *r = NULL;
+    size_t i;
+    json_t *f;
 
-    if (ex->ntypes == 0)
-        return;
-    for (int i = 0; i < ex->ntypes; i++)
-        if (best < 0 || ex->types[i].n > ex->types[best].n)
-            best = i;
-    off += (size_t)snprintf(body + off, sizeof body - off, "%ld files. File types:", total);
-    for (int i = 0; i < ex->ntypes && off < sizeof body - 40; i++)
-        off += (size_t)snprintf(body + off, sizeof body - off, " %s %ld%s",
-                                ex->types[i].ext[0] ? ex->types[i].ext : "(none)", ex->types[i].n,
-                                i + 1 < ex->ntypes ? "," : ".");
-    p = json_object();
-    json_object_set_new(p, "title", json_string("file types of this source"));
-    json_object_set_new(p, "body", json_string(body));
-    json_object_set_new(p, "file_type", json_string(ex->types[best].ext));
-    (void)source_type;
-    if (proto_call(&ex->c, "forum/post", p, &r, NULL) < 0)
-        ex_log(ex, "warn", "forum post refused: %s", ex->c.err);
+    json_array_foreach(findings, i, f)
+    {
+        json_t *r = NULL;
+        if (proto_call(&ex->c, "forum/post", json_incref(f), &r, NULL) < 0)
+            ex_log(ex, "warn", "forum post refused: %s", ex->c.err);
+        json_decref(r);
+    }
+}
+
+/* Forum patterns for this source type (the master scopes the search). */
+static json_t *read_patterns(struct explorer *ex)
+{
+    json_t *q = json_object(), *r = NULL, *out;
+
+    json_object_set_new(q, "query", json_string("skip types"));
+    json_object_set_new(q, "phase", json_string("explore"));
+    json_object_set_new(q, "limit", json_integer(20));
+    if (proto_call(&ex->c, "forum/search", q, &r, NULL) < 0) {
+        ex_log(ex, "warn", "forum search failed: %s", ex->c.err);
+        return json_array();
+    }
+    out = json_incref(json_object_get(r, "findings"));
     json_decref(r);
+    return out ? out : json_array();
+}
+
+static void send_progress(struct explorer *ex, long items)
+{
+    json_t *pr = json_object();
+    json_object_set_new(pr, "items", json_integer(items));
+    json_object_set_new(pr, "documents", json_integer(ex->docs));
+    json_object_set_new(pr, "bytes", json_integer(ex->bytes));
+    proto_notify(&ex->c, "progress", pr);
 }
 
 int explorer_main(int fd, void *arg)
 {
+    const struct planner_ops *pl = &planner_heuristic;
     struct explorer ex;
-    json_t *hello = json_object(), *welcome = NULL, *task, *after = NULL;
-    const char *source_type;
+    json_t *hello = json_object(), *welcome = NULL, *task, *patterns = NULL, *bj;
+    struct plan_budget budget = {0};
+    void *ps = NULL;
     long listed = 0;
     int rc = 1;
 
@@ -264,100 +260,81 @@ int explorer_main(int fd, void *arg)
     if (proto_call(&ex.c, "hello", hello, &welcome, NULL) < 0)
         goto out;
     task = json_object_get(welcome, "task");
-    ex.list_tool = json_string_value(json_object_get(json_object_get(task, "explore"), "list"));
-    ex.fetch_tool = json_string_value(json_object_get(json_object_get(task, "explore"), "fetch"));
     ex.fault = (int)json_integer_value(json_object_get(task, "fault"));
-    source_type = json_string_value(json_object_get(task, "source_type"));
-    if (!ex.list_tool || !ex.fetch_tool) {
+    {
+        json_t *xl = json_object_get(task, "extract");
+        ex.lim.max_depth = (int)json_integer_value(json_object_get(xl, "max_depth"));
+        ex.lim.max_parts = (long)json_integer_value(json_object_get(xl, "max_parts"));
+        ex.lim.max_expanded = (long long)json_integer_value(json_object_get(xl, "max_expanded"));
+        ex.lim.max_ratio = json_number_value(json_object_get(xl, "max_ratio"));
+    }
+    bj = json_object_get(task, "budget");
+    budget.max_items = (long)json_integer_value(json_object_get(bj, "max_items"));
+    budget.max_bytes = json_integer_value(json_object_get(bj, "max_bytes"));
+    budget.max_depth = (int)json_integer_value(json_object_get(bj, "max_depth"));
+    budget.max_seconds = json_number_value(json_object_get(bj, "max_seconds"));
+    if (ex.fault == FAULT_OVERSIZE || ex.fault == FAULT_GARBAGE || ex.fault == FAULT_FORBIDDEN)
+        inject_fault(&ex);
+    patterns = read_patterns(&ex);
+    ps = pl->start(task, json_object_get(welcome, "tools"), patterns, &budget);
+    if (!ps) {
         ex_log(&ex, "error", "the toolkit names no list and fetch tools to explore with");
         goto out;
     }
-    /* Resume from the checkpoint: everything up to it is already stored. */
-    json_t *cp0 = json_object_get(task, "checkpoint");
-    after = json_incref(json_object_get(cp0, "after"));
-    if (after) {
-        const char *ext;
-        json_t *n;
-        listed = (long)json_integer_value(json_object_get(cp0, "listed"));
-        json_object_foreach(json_object_get(cp0, "types"), ext, n)
-        {
-            if (ex.ntypes < 32 && strlen(ext) < sizeof ex.types[0].ext) {
-                memcpy(ex.types[ex.ntypes].ext, ext, strlen(ext) + 1);
-                ex.types[ex.ntypes++].n = (long)json_integer_value(n);
-            }
-        }
-    }
-    if (ex.fault == FAULT_OVERSIZE || ex.fault == FAULT_GARBAGE || ex.fault == FAULT_FORBIDDEN)
-        inject_fault(&ex);
     /* bench/pipeline: many small brokered calls (a one-file page each) */
+    const char *list_tool =
+        json_string_value(json_object_get(json_object_get(task, "explore"), "list"));
     for (long k = json_integer_value(json_object_get(task, "bench_calls")); k > 0; k--) {
         json_t *args = json_object(), *res;
         json_object_set_new(args, "limit", json_integer(1));
-        res = call_tool(&ex, ex.list_tool, args);
+        res = call_tool(&ex, list_tool, args);
         if (!res)
             goto out;
         json_decref(res);
     }
     for (;;) {
-        json_t *args = json_object(), *res, *sc, *files, *f;
-        size_t i;
+        struct plan_step step;
+        json_t *res, *r = NULL;
 
-        json_object_set_new(args, "limit", json_integer(EXPLORER_PAGE));
-        if (after)
-            json_object_set(args, "after", after);
-        res = call_tool(&ex, ex.list_tool, args);
-        if (!res) {
-            ex_log(&ex, "error", "list: %s", ex.c.err);
-            goto out;
-        }
-        sc = json_object_get(res, "structuredContent");
-        files = json_object_get(sc, "files");
-        json_array_foreach(files, i, f)
-        {
-            listed++;
-            count_type(&ex, json_string_value(json_object_get(f, "path")));
-            if (json_is_true(json_object_get(f, "known"))) {
-                ex.skipped++;
-                continue;
-            }
-            if (explore_file(&ex, f) < 0) {
-                json_decref(res);
-                goto out;
-            }
-        }
-        json_t *next = json_object_get(sc, "next");
-        if (json_array_size(files) > 0) {
-            json_t *cp = json_object();
-            json_decref(after);
-            after = json_incref(
-                json_object_get(json_array_get(files, json_array_size(files) - 1), "path"));
-            json_object_set(cp, "after", after);
-            /* what the finding at the end needs, so a resumed run posts the same */
-            json_object_set_new(cp, "listed", json_integer(listed));
-            json_t *types = json_object();
-            for (int t = 0; t < ex.ntypes; t++)
-                json_object_set_new(types, ex.types[t].ext, json_integer(ex.types[t].n));
-            json_object_set_new(cp, "types", types);
-            json_t *st = json_object();
-            json_object_set_new(st, "state", cp);
-            json_t *r = NULL;
-            if (proto_call(&ex.c, "checkpoint", st, &r, NULL) < 0) {
-                json_decref(res);
-                goto out;
-            }
-            json_decref(r);
-            json_t *pr = json_object();
-            json_object_set_new(pr, "items", json_integer(listed));
-            json_object_set_new(pr, "documents", json_integer(ex.docs));
-            json_object_set_new(pr, "bytes", json_integer(ex.bytes));
-            proto_notify(&ex.c, "progress", pr);
-        }
-        int last = !json_is_string(next);
-        json_decref(res);
-        if (last)
+        pl->next(ps, &step);
+        if (step.kind == PLAN_DONE)
             break;
+        switch (step.kind) {
+        case PLAN_LIST:
+            res = call_tool(&ex, step.tool, json_incref(step.args));
+            if (!res)
+                ex_log(&ex, "error", "list: %s", ex.c.err);
+            pl->observe(ps, &step, res ? json_object_get(res, "structuredContent") : NULL, ex.c.err,
+                        NULL);
+            json_decref(step.args);
+            if (!res)
+                goto out; /* the master retries the source from its checkpoint */
+            json_decref(res);
+            break;
+        case PLAN_FETCH: {
+            int e = explore_file(&ex, pl, ps, &step);
+            json_decref(step.args);
+            if (e < 0)
+                goto out;
+            break;
+        }
+        case PLAN_CHECKPOINT: {
+            json_t *st = json_object();
+            listed = (long)json_integer_value(json_object_get(step.args, "listed"));
+            json_object_set_new(st, "state", step.args);
+            if (proto_call(&ex.c, "checkpoint", st, &r, NULL) < 0)
+                goto out;
+            json_decref(r);
+            send_progress(&ex, listed);
+            break;
+        }
+        case PLAN_DONE:
+            break;
+        }
     }
-    post_findings(&ex, source_type, listed);
+    json_t *findings = pl->findings(ps);
+    post_findings(&ex, findings);
+    json_decref(findings);
     {
         json_t *pr = json_object(), *r = NULL;
         json_object_set_new(pr, "items", json_integer(listed));
@@ -370,7 +347,9 @@ int explorer_main(int fd, void *arg)
         json_decref(r);
     }
 out:
-    json_decref(after);
+    if (ps)
+        pl->free(ps);
+    json_decref(patterns);
     json_decref(welcome);
     proto_conn_release(&ex.c);
     return rc;

@@ -5,11 +5,16 @@
  */
 #include "extract.h"
 
+#include "extract_archive.h"
+#include "extract_html.h"
+#include "extract_mail.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,15 +169,141 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
     return -1;
 }
 
+/* An HTML file: its text, titled by its <title>. */
+static long extract_html_file(const char *path, const char *name, const struct extract_limits *lim,
+                              extract_emit_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct buf raw = BUF_INIT, text = BUF_INIT;
+    struct extract_doc d = {0};
+    json_t *meta = json_object();
+    char block[65536], *title = NULL;
+    ssize_t r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    (void)lim;
+    if (fd < 0) {
+        json_decref(meta);
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    buf_init(&raw, (size_t)64 << 20);
+    buf_init(&text, EXTRACT_MAX_TEXT);
+    while ((r = read(fd, block, sizeof block)) > 0)
+        if (buf_add(&raw, block, (size_t)r) < 0) {
+            json_object_set_new(meta, "truncated", json_true());
+            break;
+        }
+    close(fd);
+    if (html_to_text(raw.data ? raw.data : "", raw.len, NULL, &text, &title) < 0)
+        json_object_set_new(meta, "extract_error", json_string("not readable as HTML"));
+    d.title = title && *title ? title : name;
+    d.mime = "text/html";
+    d.text = buf_str(&text);
+    d.text_len = text.len;
+    d.metadata = meta;
+    fn(&d, arg);
+    free(title);
+    json_decref(meta);
+    buf_release(&raw);
+    buf_release(&text);
+    return 1;
+}
+
+static int sniff_archive(const char *path, const char *name, const unsigned char *h, size_t n)
+{
+    (void)h;
+    (void)n;
+    return extract_archive_detect(path, name) == 1;
+}
+
+static int sniff_mbox(const char *path, const char *name, const unsigned char *h, size_t n)
+{
+    (void)path;
+    (void)name;
+    return extract_mbox_detect(NULL, h, n);
+}
+
+static int sniff_mail(const char *path, const char *name, const unsigned char *h, size_t n)
+{
+    (void)path;
+    (void)name;
+    return extract_mail_detect(NULL, h, n);
+}
+
+static int sniff_html(const char *path, const char *name, const unsigned char *h, size_t n)
+{
+    (void)path;
+    (void)name;
+    return html_sniff(h, n);
+}
+
+typedef long (*extract_fn)(const char *path, const char *name, const struct extract_limits *lim,
+                           extract_emit_fn fn, void *arg, char *err, size_t errlen);
+
+/*
+ * The formats, like Recoll's mimeconf: a new one is one row. A file goes to
+ * the first row naming its extension, else to the first whose sniffer
+ * recognises its first bytes, else to the plain-text reader (which also
+ * unwraps gzip, bzip2, xz and zstd).
+ */
+static const struct extractor {
+    const char *name;
+    const char *exts; /* " .a .b " */
+    int (*sniff)(const char *path, const char *name, const unsigned char *head, size_t n);
+    extract_fn run;
+} extractors[] = {
+    {"archive", "", sniff_archive, extract_archive},
+    {"mbox", " .mbox .mbx ", sniff_mbox, extract_mbox},
+    {"mail", " .eml ", sniff_mail, extract_mail},
+    {"html", " .html .htm .xhtml ", sniff_html, extract_html_file},
+};
+
+static const struct extractor *extractor_for(const char *path, const char *name)
+{
+    const char *slash = name ? strrchr(name, '/') : NULL;
+    const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
+    unsigned char head[4096];
+    char ext[24];
+    ssize_t n = 0;
+    int fd;
+
+    if (dot && strlen(dot) < sizeof ext - 2) {
+        size_t k = 0;
+        ext[k++] = ' ';
+        for (const char *c = dot; *c; c++)
+            ext[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        ext[k++] = ' ';
+        ext[k] = '\0';
+        for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+            if (strstr(extractors[i].exts, ext))
+                return &extractors[i];
+    }
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        n = read(fd, head, sizeof head);
+        close(fd);
+    }
+    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+        if (extractors[i].sniff(path, name, head, n > 0 ? (size_t)n : 0))
+            return &extractors[i];
+    return NULL;
+}
+
 long extract_file(const char *path, const char *name, const struct extract_limits *lim,
                   extract_emit_fn fn, void *arg, char *err, size_t errlen)
 {
     struct extract_result r;
     struct extract_doc d = {0};
-    json_t *meta = json_object();
+    const struct extractor *x = extractor_for(path, name);
+    json_t *meta;
     int rc;
 
-    (void)lim;
+    if (x) {
+        long n = x->run(path, name, lim, fn, arg, err, errlen);
+        if (n >= 0 || strcmp(x->name, "archive") == 0)
+            return n;
+        /* a file that only looked like mail or HTML is still read as text */
+    }
+    meta = json_object();
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";

@@ -40,6 +40,21 @@ struct extract_limits {
     long max_parts;         /* parts per file, default 100000 */
     long long max_expanded; /* bytes unpacked per file, default 4 GiB */
     double max_ratio;       /* unpacked / packed bytes, default 200 */
+    /* Shared by a file and everything nested in it, so limits hold across
+     * levels (a 42.zip); NULL at the top, set by containers that hand their
+     * members back to extract_file. */
+    struct extract_budget *budget;
+};
+
+/** What a file and its nested containers have used of the limits so far. */
+struct extract_budget {
+    int depth;          /* containers open above the current file */
+    long parts;         /* members seen */
+    long long expanded; /* bytes unpacked */
+    long long packed;   /* size of the top-level file */
+    long seq;           /* for temporary file names */
+    char tmpdir[1024];  /* where members are unpacked for extraction: beside the top file */
+    char error[512];    /* the first limit hit: everything stops */
 };
 
 /**

@@ -68,6 +68,15 @@ static const struct cli_command commands[] = {
      "write a client's knowledge base as JSONL (importable) or Markdown",
      "  --format jsonl|markdown  default jsonl\n"
      "  --output FILE            default standard output\n"},
+    {"connectors", cmd_connectors, "list | show TYPE | check FILE [--json] [--connectors DIR]",
+     "list source types, show the tools of one, or check a toolkit file",
+     "  list              every source type: its toolkit, driver, tool count and directory\n"
+     "  show TYPE         the tools an explorer of that type gets (name, description,\n"
+     "                    parameters) and the settings a source of it needs\n"
+     "  check FILE        a toolkit file (or a toolkits.json and the toolkits it names):\n"
+     "                    'ok', or the problem with its line and column\n"
+     "  --connectors DIR  also load toolkits from DIR (as does $TRAWL_CONNECTORS)\n"
+     "  --json            print the result as JSON\n"},
     {"doctor", cmd_doctor, "[--json]", "report which sandbox layers this machine supports",
      "One line per layer: available or not, and why. Exits 1 when strict sandbox\n"
      "mode cannot run here.\n\n"

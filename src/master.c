@@ -60,6 +60,9 @@ struct job {
     /* the file being fetched when a child died is skipped on the retry */
     char *inflight;
     json_t *poison; /* array of paths */
+    /* parts (ids with '#') and their containers emitted this run: a container
+     * extracted again keeps only the parts it still holds */
+    json_t *parts;
     struct {
         char *path, *version;
     } recent[MASTER_RECENT];
@@ -67,8 +70,8 @@ struct job {
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
-    unsigned gen;        /* bumped per child: late answers for a dead child are dropped */
-    json_t *cur_id;      /* id of the request being dispatched (borrowed) */
+    unsigned gen;              /* bumped per child: late answers for a dead child are dropped */
+    json_t *cur_id;            /* id of the request being dispatched (borrowed) */
     struct driver_call *calls; /* tools/call answers a driver still owes */
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
@@ -106,6 +109,7 @@ struct master {
     int jobs_max, running;
     int sigfd;
     int interrupted;
+    int sandbox_noted; /* missing layers were logged */
     int in_tx;
     long tx_docs;
     struct timespec tx_started, last_draw;
@@ -293,6 +297,19 @@ static json_t *m_hello(struct master *m, struct job *j, json_t *params, int *cod
     json_object_set_new(task, "toolkit", json_string(j->def->toolkit->name));
     json_object_set(task, "explore", json_object_get(j->def->toolkit->json, "explore"));
     json_object_set(task, "checkpoint", j->checkpoint ? j->checkpoint : json_null());
+    if (json_is_object(json_object_get(j->def->json, "budget")))
+        json_object_set(task, "budget", json_object_get(j->def->json, "budget"));
+    { /* extraction limits: the toolkit's defaults, then the source's own */
+        json_t *x = json_object(), *tx = json_object_get(j->def->toolkit->json, "extract"),
+               *sx = json_object_get(j->def->json, "extract");
+        if (json_is_object(tx))
+            json_object_update(x, tx);
+        if (json_is_object(sx))
+            json_object_update(x, sx);
+        if (json_object_size(x))
+            json_object_set(task, "extract", x);
+        json_decref(x);
+    }
     if (j->fault && (!j->fault_once || j->attempts == 1))
         json_object_set_new(task, "fault", json_integer(fault_code(j->fault)));
     if (getenv("TRAWL_BENCH_CALLS")) /* bench/pipeline: extra small tool calls */
@@ -558,8 +575,19 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         j->docs_updated++;
     else
         j->docs_unchanged++;
-    if (j->inflight && strncmp(j->inflight, d.external_id, strlen(j->inflight)) == 0) {
-        free(j->inflight); /* its content arrived: no longer a suspect */
+    if (strchr(d.external_id, '#')) {
+        const char *hash = strchr(d.external_id, '#');
+        if (!j->parts)
+            j->parts = json_object();
+        json_object_set_new(j->parts, d.external_id, json_true());
+        json_object_setn_new(j->parts, d.external_id, (size_t)(hash - d.external_id), json_true());
+    }
+    /* its content arrived: no longer a suspect. A container's parts do not
+     * clear it: a member that crashes the explorer must not take the whole
+     * archive down three times; the container's own document (sent last)
+     * or the next fetch does. */
+    if (j->inflight && strcmp(j->inflight, d.external_id) == 0) {
+        free(j->inflight);
         j->inflight = NULL;
     }
     m->tx_docs++;
@@ -607,10 +635,34 @@ struct sweep_ctx {
     json_t *gone;
 };
 
+static int poisoned(const struct job *j, const char *path, size_t n)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(j->poison, i, p)
+    {
+        if (json_string_length(p) == n && memcmp(json_string_value(p), path, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int sweep_keep(const char *ext, void *arg)
 {
     struct sweep_ctx *c = arg;
-    int present = c->j->drv->present(&c->j->ds, ext);
+    const char *hash = strchr(ext, '#');
+    int present;
+
+    /* a part of a container extracted in this run: gone unless emitted again
+     * (a container skipped after a crash was not extracted to its end) */
+    if (hash && c->j->parts && !poisoned(c->j, ext, (size_t)(hash - ext)) &&
+        json_object_getn(c->j->parts, ext, (size_t)(hash - ext)) &&
+        !json_object_get(c->j->parts, ext)) {
+        json_array_append_new(c->gone, json_string(ext));
+        return 0;
+    }
+    present = c->j->drv->present(&c->j->ds, ext);
 
     if (present != 0)
         return 1; /* present, or the driver cannot tell: keep */
@@ -794,6 +846,36 @@ static json_t *m_forum_post(struct master *m, struct job *j, json_t *params, int
     buf_release(&agent);
     res = json_object();
     json_object_set_new(res, "id", json_integer(id));
+    /* A pattern is shared with every client, rebuilt here from what can be
+     * checked to hold no client data: file type names. */
+    json_t *skip = json_object_get(json_object_get(params, "pattern"), "skip_types"), *t;
+    struct buf body = BUF_INIT;
+    size_t i;
+    int nok = 0;
+    buf_adds(&body, "skip-types:");
+    json_array_foreach(skip, i, t)
+    {
+        const char *e = json_string_value(t);
+        size_t n = e ? strlen(e) : 0, k = 0;
+        while (k < n && ((e[k] >= 'a' && e[k] <= 'z') || (e[k] >= '0' && e[k] <= '9')))
+            k++;
+        if (n == 0 || n > 15 || k != n || i >= 32)
+            continue;
+        buf_addf(&body, " %s", e);
+        nok++;
+    }
+    if (nok) {
+        int64_t gid;
+        buf_addf(&body, "\nFiles of these types gave no text in a %s source.", j->def->type);
+        f.client_id = 0;
+        f.agent = "explorer";
+        f.title = "file types without text";
+        f.body = buf_str(&body);
+        f.file_type = NULL;
+        if (kb_forum_post(m->kb, &f, &gid) == 0)
+            json_object_set_new(res, "global_id", json_integer(gid));
+    }
+    buf_release(&body);
     return res;
 }
 
@@ -996,6 +1078,11 @@ static int job_start(struct master *m, struct job *j)
         snprintf(j->error, sizeof j->error, "cannot start the explorer: %.300s", err);
         return -1;
     }
+    if (j->w.missing[0] && !m->sandbox_noted) {
+        logf_(m, NULL, "sandbox (best effort): active %s; not active: %s", j->w.layers,
+              j->w.missing);
+        m->sandbox_noted = 1;
+    }
     proto_conn_release(&j->conn);
     proto_conn_init(&j->conn, j->w.fd, PROTO_MAX_FRAME);
     clock_gettime(CLOCK_MONOTONIC, &j->started);
@@ -1024,6 +1111,7 @@ static void job_ended(struct master *m, struct job *j, int status)
     close(j->w.fd);
     j->w.fd = -1;
     j->w.pid = 0;
+    worker_release(&j->w);
     m->running--;
     j->elapsed_s += now_s() - ts_s(&j->started);
     tx_commit(m);
@@ -1259,6 +1347,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         m.jobs_max = (int)src->n;
 
     if (kb_begin(kb) < 0 || kb_client_id(kb, o->client, 1, &m.client_id) < 0 ||
+        kb_runs_abandoned(kb, m.client_id, "onboard") < 0 ||
         kb_run_start(kb, m.client_id, "onboard", &m.run_id) < 0) {
         snprintf(err, errlen, "%s", kb_errmsg(kb));
         kb_rollback(kb);
@@ -1274,6 +1363,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         j->m = &m;
         j->ds.payload_dirfd = -1;
         j->w.fd = -1;
+        j->w.pidfd = -1;
         j->poison = json_array();
         if (kb_source_upsert(kb, m.client_id, j->def->name, j->def->type, cfg, &j->source_id) < 0 ||
             kb_source_checkpoint_get(kb, j->source_id, &cp) < 0) {
@@ -1469,9 +1559,11 @@ out:
             close(j->ds.payload_dirfd);
         if (j->w.fd >= 0)
             close(j->w.fd);
+        worker_release(&j->w);
         proto_conn_release(&j->conn);
         json_decref(j->checkpoint);
         json_decref(j->poison);
+        json_decref(j->parts);
         free(j->fault);
         free(j->inflight);
         free(j->lat);

@@ -124,6 +124,74 @@ static int check_source(struct ctx *c, const struct registry *reg, json_t *src, 
         }
     }
     d->path = json_string_value(json_object_get(src, "path"));
+    if ((v = json_object_get(src, "budget"))) {
+        static const char *const keys[] = {"max_items", "max_bytes", "max_depth", "max_seconds"};
+        json_t *b;
+        if (!json_is_object(v)) {
+            snprintf(ptr, sizeof ptr, "/sources/%zu/budget", i);
+            fail_at(c, ptr,
+                    "\"budget\" must be an object (keys: max_items, max_bytes, "
+                    "max_depth, max_seconds)");
+            return -1;
+        }
+        json_object_foreach(v, k, b)
+        {
+            int known = 0, good;
+            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
+                known |= strcmp(k, keys[q]) == 0;
+            snprintf(ptr, sizeof ptr, "/sources/%zu/budget/%.20s", i, k);
+            if (!known) {
+                fail_at(c, ptr,
+                        "unknown budget '%s' (known: max_items, max_bytes, max_depth, "
+                        "max_seconds)",
+                        k);
+                return -1;
+            }
+            if (strcmp(k, "max_seconds") == 0)
+                good = json_is_number(b) && json_number_value(b) > 0;
+            else if (strcmp(k, "max_depth") == 0)
+                good = json_is_integer(b) && json_integer_value(b) >= 0;
+            else
+                good = json_is_integer(b) && json_integer_value(b) > 0;
+            if (!good) {
+                fail_at(c, ptr, "budget '%s' must be a %s number", k,
+                        strcmp(k, "max_depth") == 0 ? "non-negative whole" : "positive");
+                return -1;
+            }
+        }
+    }
+    /* limits for hostile files, handed to the explorer's extraction */
+    if ((v = json_object_get(src, "extract"))) {
+        static const char *const keys[] = {"max_depth", "max_parts", "max_expanded", "max_ratio"};
+        json_t *b;
+        if (!json_is_object(v)) {
+            snprintf(ptr, sizeof ptr, "/sources/%zu/extract", i);
+            fail_at(c, ptr,
+                    "\"extract\" must be an object (keys: max_depth, max_parts, max_expanded, "
+                    "max_ratio)");
+            return -1;
+        }
+        json_object_foreach(v, k, b)
+        {
+            int known = 0;
+            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
+                known |= strcmp(k, keys[q]) == 0;
+            snprintf(ptr, sizeof ptr, "/sources/%zu/extract/%.20s", i, k);
+            if (!known) {
+                fail_at(c, ptr,
+                        "unknown extract limit '%s' (known: max_depth, max_parts, max_expanded, "
+                        "max_ratio)",
+                        k);
+                return -1;
+            }
+            if (strcmp(k, "max_ratio") == 0 ? !(json_is_number(b) && json_number_value(b) > 0)
+                                            : !(json_is_integer(b) && json_integer_value(b) > 0)) {
+                fail_at(c, ptr, "extract limit '%s' must be a positive %snumber", k,
+                        strcmp(k, "max_ratio") == 0 ? "" : "whole ");
+                return -1;
+            }
+        }
+    }
     return 0;
 }
 

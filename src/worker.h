@@ -12,8 +12,10 @@
 
 struct worker {
     pid_t pid;
-    int fd;           /* the master's end, non-blocking, close-on-exec */
-    char layers[128]; /* which confinement layers are active, for the run record */
+    int fd;            /* the master's end, non-blocking, close-on-exec */
+    int pidfd;         /* -1 when the kernel has none */
+    char layers[192];  /* which confinement layers are active, for the run record */
+    char missing[256]; /* best effort: the layers that are not, and why */
 };
 
 struct worker_opts {
@@ -28,5 +30,15 @@ int worker_spawn(const struct worker_opts *o, int (*fn)(int fd, void *arg), void
 
 /** Kills the child (SIGKILL) if it is still running. */
 void worker_kill(struct worker *w);
+
+/** Closes the child's pidfd once it has been reaped. */
+void worker_release(struct worker *w);
+
+/**
+ * The layers to ask for: all, or what TRAWL_SANDBOX_LAYERS says ("all,-seccomp",
+ * "none", "userns,mountns"; for tests and diagnosis). -1 with err when it
+ * names an unknown layer.
+ */
+int worker_layers(unsigned *mask, char *err, size_t errlen);
 
 #endif

@@ -33,6 +33,9 @@ else
 fi
 cd "$SCRATCH" || exit 1
 export TRAWL_DB=$SCRATCH/default.db
+# onboarding workspaces (kept after a failed run) stay inside the scratch dir
+mkdir -p "$SCRATCH/tmp"
+export TMPDIR=$SCRATCH/tmp
 export NO_COLOR=1
 unset TRAWL_BUSY_TIMEOUT_MS
 

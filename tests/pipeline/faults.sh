@@ -71,9 +71,25 @@ kill -KILL $pid
 wait $pid 2>/dev/null
 sleep 0.2
 is "$(pgrep -f "trawl --db kill.db" | wc -l)" 0 "no explorer outlives a killed master"
+is "$(sqlite3 kill.db "select status from runs")" "running" "the killed run was left 'running'"
 run --db kill.db onboard acme sources.json --resume
 is "$RC" 0 "--resume after SIGKILL completes"
+is "$(sqlite3 kill.db "select group_concat(status, ' ') from runs order by id")" "interrupted ok" "the next run marks the dead one interrupted"
+like "$(sqlite3 kill.db "select stats from runs where id = 1")" "died before it ended" "and says why"
 "$TRAWL" --db kill.db export acme | "$JQ" -c 'del(.created)' >kill.jsonl
 ok $(cmp -s clean.jsonl kill.jsonl; echo $?) "killed + resumed KB equals the uninterrupted one"
+
+# Two onboardings of one client on one database: the second is refused.
+TRAWL_FAULT=a:hang "$TRAWL" --db lock.db onboard acme sources.json >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ "$(count lock.db b 2>/dev/null)" = 30 ] && break; sleep 0.1; done
+run --db lock.db onboard acme sources.json
+is "$RC" 1 "a second onboarding of the same client is refused"
+like "$(err)" "another 'trawl onboard acme' is running" "with a message saying why"
+run --db lock.db onboard other sources.json --json
+is "$RC" 0 "another client on the same database may run meanwhile"
+kill -INT $pid
+wait $pid 2>/dev/null
+is "$(sqlite3 lock.db "select count(*) from runs where status = 'running'")" 0 "no run left running"
 
 done_testing

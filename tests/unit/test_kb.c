@@ -440,6 +440,79 @@ static void test_limits(void)
     kb_close(kb);
 }
 
+static int count_hit(const struct kb_hit *h, void *arg)
+{
+    (void)h;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int hits(struct kb *kb, int64_t client, const char *q)
+{
+    int n = 0;
+    if (kb_search(kb, client, q, NULL, count_hit, &n) < 0)
+        return -1;
+    return n;
+}
+
+static int fts_intact(const char *path)
+{
+    sqlite3 *db;
+    int rc;
+    sqlite3_open(path, &db);
+    rc =
+        sqlite3_exec(db, "INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)",
+                     NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK;
+}
+
+/* New entries are indexed at commit in id order (migration 3): searches in
+ * the same transaction, updates, deletes, moves and rollbacks of entries
+ * still in the queue must all leave the index exact. */
+static void test_deferred_index(void)
+{
+    struct kb *kb;
+    int64_t c;
+    int res;
+
+    kb_open(db_path("defer.db"), 0, &kb);
+    kb_client_id(kb, "acme", 1, &c);
+    kb_begin(kb);
+    /* ids arrive out of order: the later node gets an entry first */
+    add_entry(kb, c, "z", "zeta/x", "Zeta", "zebra quokka", &res);
+    add_entry(kb, c, "a", "alpha/x", "Alpha", "aardvark quokka", &res);
+    add_entry(kb, c, "gone", "alpha/x", "Gone", "wombat", &res);
+    add_entry(kb, c, "moved", "alpha/x", "Moved", "platypus", &res);
+    is_int(hits(kb, c, "quokka"), 2, "search inside the transaction sees queued entries");
+    add_entry(kb, c, "a", "alpha/x", "Alpha", "aardvark numbat", &res);
+    is_int(res, KB_UPDATED, "queued entry updated");
+    is_int(kb_entry_delete(kb, c, "gone"), 0, "entry deleted in the same transaction");
+    add_entry(kb, c, "moved", "zeta/x", "Moved", "platypus", &res);
+    add_entry(kb, c, "late", "alpha/x", "Late", "echidna", &res);
+    is_int(kb_commit(kb), 0, "commit indexes the queue");
+    is_int(hits(kb, c, "quokka"), 1, "the updated text replaced the old one");
+    is_int(hits(kb, c, "numbat"), 1, "the new text is found");
+    is_int(hits(kb, c, "wombat"), 0, "the deleted entry is gone");
+    is_int(hits(kb, c, "platypus"), 1, "the moved entry is found once");
+    is_int(hits(kb, c, "echidna"), 1, "an entry queued after a search is indexed");
+
+    kb_begin(kb);
+    add_entry(kb, c, "rolled", "alpha/x", "Rolled", "dingo", &res);
+    kb_rollback(kb);
+    is_int(hits(kb, c, "dingo"), 0, "a rolled-back entry is not indexed");
+    add_entry(kb, c, "auto", "alpha/x", "Auto", "bilby", &res); /* no transaction */
+    is_int(hits(kb, c, "bilby"), 1, "an entry written outside a transaction is indexed at once");
+    kb_begin(kb);
+    add_entry(kb, c, "z", "zeta/x", "Zeta", "zebra kiwi", &res);
+    kb_entry_delete(kb, c, "auto");
+    kb_commit(kb);
+    is_int(hits(kb, c, "kiwi"), 1, "committed entry updated by trigger");
+    is_int(hits(kb, c, "bilby"), 0, "committed entry deleted by trigger");
+    kb_close(kb);
+    ok(fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -452,6 +525,7 @@ int main(void)
     test_forum();
     test_import();
     test_limits();
+    test_deferred_index();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

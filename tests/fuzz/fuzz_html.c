@@ -1,0 +1,28 @@
+/* Fuzz target: HTML to text on arbitrary bytes: valid UTF-8 out, bounded by
+ * the output cap, never a crash. */
+#include "extract.h"
+#include "extract_html.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct buf out = BUF_INIT, chk = BUF_INIT;
+    char *title = NULL;
+
+    buf_init(&out, 1 << 20);
+    if (html_to_text((const char *)data, size, size % 2 ? "UTF-8" : NULL, &out, &title) == 0) {
+        extract_utf8_clean(&chk, out.data ? out.data : "", out.len);
+        if (chk.len != out.len)
+            abort();
+    }
+    html_sniff(data, size);
+    free(title);
+    buf_release(&out);
+    buf_release(&chk);
+    return 0;
+}
