@@ -248,7 +248,9 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         int fd;
         if (imap_parse_fetch_body(im->resp.data, im->resp.len, &msg, &len) < 0) {
             struct driver_call *call = im->call;
-            snprintf(err, sizeof err, "IMAP: message %s is gone or unreadable", im->fetch_path);
+            snprintf(err, sizeof err,
+                     "IMAP: message %s is gone, unreadable or has a line over 10 MB",
+                     im->fetch_path);
             im->step = ST_IDLE;
             im->call = NULL;
             im->s->complete(call, NULL, err);
@@ -338,6 +340,9 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     curl_easy_setopt(im->easy, CURLOPT_DEBUGFUNCTION, on_debug);
     curl_easy_setopt(im->easy, CURLOPT_DEBUGDATA, im);
     curl_easy_setopt(im->easy, CURLOPT_VERBOSE, 1L);
+    /* libcurl strips answer lines longer than its buffer: take the largest
+     * (10 MB); a message with a longer line fails with a precise error */
+    curl_easy_setopt(im->easy, CURLOPT_BUFFERSIZE, (long)CURL_MAX_READ_SIZE);
     curl_easy_setopt(im->easy, CURLOPT_ERRORBUFFER, im->errbuf);
     curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, 20L);
     curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
