@@ -102,4 +102,70 @@ is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.
 is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'bob' and d.external_id not like '%#%'")" "$nb" "bob: one document per message ($nb)"
 like "$(sqlite3 "$TRAWL_DB" "select group_concat(distinct substr(external_id, 1, instr(external_id, '/') - 1)) from documents")" "Spam" "folders are recorded in the ids"
 is "$(find "$D/home/alice/Maildir" -path '*/cur/*' -type f -name '*:2,S' | wc -l)" "$na" "nothing was marked read or changed"
+
+# Second run: nothing new, nothing fetched.
+run onboard acme sources.json --json
+jq_ok '.sources.alice.documents_new == 0 and .sources.bob.documents_new == 0 and .totals.bytes == 0' "second run fetches nothing"
+
+# One new message in alice's INBOX, one message removed from bob's Spam.
+cat >"$D/home/alice/Maildir/new/9999.new.trawl" <<MSG
+From: carol@example.org
+To: alice@example.org
+Subject: zebraquartz quarterly figures
+Date: Mon, 2 Sep 2002 10:00:00 +0000
+Message-ID: <new-1@example.org>
+
+the zebraquartz numbers are in
+MSG
+chown dovecot:dovecot "$D/home/alice/Maildir/new/9999.new.trawl"
+gone=$(ls "$D/home/bob/Maildir/.Spam/cur" | head -1)
+rm "$D/home/bob/Maildir/.Spam/cur/$gone"
+run onboard acme sources.json --json
+jq_ok '.sources.alice.documents_new == 1 and .sources.alice.items == '$((na + 1)) "one new message, one new document"
+jq_ok '.sources.bob.documents_deleted >= 1 and .sources.bob.documents_new == 0' "removed message is marked deleted"
+like "$(sqlite3 "$TRAWL_DB" "select external_id from documents where text like '%zebraquartz numbers%' and deleted = 0")" "^INBOX/" "new message text is searchable"
+is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'bob' and d.deleted = 0 and d.external_id not like '%#%'")" $((nb - 1)) "bob: live documents = messages left"
+
+# UIDVALIDITY change (the folder's index is rebuilt): clean refetch of that folder.
+nw=$(ls "$D/home/alice/Maildir/.Work/cur" | wc -l)
+dv_stop
+rm -f "$D/home/alice/Maildir/.Work/dovecot-uidlist" "$D/home/alice/Maildir/.Work"/dovecot.index*
+sleep 1 # UIDVALIDITY is a timestamp
+dv_start
+run onboard acme sources.json --json
+jq_ok '.sources.alice.documents_new == '$nw "UIDVALIDITY change: every message of Work is fetched again ($nw)"
+is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alice' and d.deleted = 0 and d.external_id like 'Work/%' and d.external_id not like '%#%'")" "$nw" "Work: one live document per message after the refetch"
+
+# Wrong password: clear error, the other source is fine.
+jq '.sources += [{"name": "mallory", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "WRONG_PW", "ca_file": "'$D'/cert.pem"}]' sources.json >bad.json
+run onboard acme bad.json --json
+jq_ok '.sources.mallory.status == "failed" and (.sources.mallory.error | test("Login denied|login|auth"; "i"))' "wrong password: the source fails with a login error"
+jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "other sources are fine"
+
+# Untrusted certificate (no ca_file): TLS is verified by default.
+jq '.sources = [{"name": "nocafile", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW"}]' sources.json >noca.json
+run onboard acme noca.json --json
+jq_ok '.sources.nocafile.status == "failed" and (.sources.nocafile.error | test("certificate|SSL"; "i"))' "self-signed certificate without ca_file is refused"
+
+# Dovecot killed mid-run: the failure is recorded; --resume after a restart
+# completes with no duplicates and nothing missing.
+"$TRAWL" --db kill.db onboard acme sources.json --json >"$OUT" 2>"$ERR" </dev/null &
+bg=$!
+for _ in $(seq 300); do
+    c=$(sqlite3 kill.db "select count(*) from documents" 2>/dev/null || echo 0)
+    [ "${c:-0}" -gt 200 ] && break
+    sleep 0.1
+done
+mpid=$(cat "$D/run/master.pid")
+kill -9 "$mpid" $(ps -o pid= --ppid "$mpid") # the master and its imap processes, by id
+wait $bg
+RC=$?
+rm -f "$D/run/master.pid"
+isnt "$RC" 0 "onboard with Dovecot killed mid-run fails"
+jq_ok '.status != "ok"' "the run record says the run did not complete"
+dv_start
+run --db kill.db onboard acme sources.json --resume --json
+is "$RC" 0 "--resume after the restart completes"
+is "$(sqlite3 kill.db "select count(*) from documents where deleted = 0 and external_id not like '%#%'")" "$(sqlite3 "$TRAWL_DB" "select count(*) from documents where deleted = 0 and external_id not like '%#%' and source_id in (select id from sources where name in ('alice','bob'))")" "nothing missing after --resume"
+is "$(sqlite3 kill.db 'select count(*) - count(distinct source_id || external_id) from documents')" 0 "no duplicates after --resume"
 done_testing
