@@ -80,8 +80,14 @@ static void fail(struct imap_src *im, const char *what, CURLcode rc)
     char err[512];
     struct driver_call *call = im->call;
 
-    snprintf(err, sizeof err, "IMAP %s: %s%s%s", what, curl_easy_strerror(rc),
-             im->errbuf[0] ? ": " : "", im->errbuf);
+    /* transport failures say "connection": the explorer then stops and the
+     * source fails (resumable) instead of skipping every later message */
+    int transport = rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
+                    rc == CURLE_SEND_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
+                    rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR ||
+                    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_WEIRD_SERVER_REPLY;
+    snprintf(err, sizeof err, "IMAP %s: %s%s%s%s", what, transport ? "connection failed: " : "",
+             curl_easy_strerror(rc), im->errbuf[0] ? ": " : "", im->errbuf);
     im->step = ST_IDLE;
     im->call = NULL;
     json_decref(im->args);

@@ -133,19 +133,21 @@ rm -f "$D/home/alice/Maildir/.Work/dovecot-uidlist" "$D/home/alice/Maildir/.Work
 sleep 1 # UIDVALIDITY is a timestamp
 dv_start
 run onboard acme sources.json --json
-jq_ok '.sources.alice.documents_new == '$nw "UIDVALIDITY change: every message of Work is fetched again ($nw)"
+jq_ok '.sources.alice.documents_new >= '$nw' and .sources.alice.documents_deleted >= '$nw "UIDVALIDITY change: every message of Work is fetched again ($nw)"
 is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alice' and d.deleted = 0 and d.external_id like 'Work/%' and d.external_id not like '%#%'")" "$nw" "Work: one live document per message after the refetch"
 
 # Wrong password: clear error, the other source is fine.
 jq '.sources += [{"name": "mallory", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "WRONG_PW", "ca_file": "'$D'/cert.pem"}]' sources.json >bad.json
 run onboard acme bad.json --json
-jq_ok '.sources.mallory.status == "failed" and (.sources.mallory.error | test("Login denied|login|auth"; "i"))' "wrong password: the source fails with a login error"
+jq_ok '.sources.mallory.status == "failed"' "wrong password: the source fails"
+like "$(err)" "mallory.*Login denied" "wrong password: the error says the login was denied"
 jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "other sources are fine"
 
 # Untrusted certificate (no ca_file): TLS is verified by default.
 jq '.sources = [{"name": "nocafile", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW"}]' sources.json >noca.json
 run onboard acme noca.json --json
-jq_ok '.sources.nocafile.status == "failed" and (.sources.nocafile.error | test("certificate|SSL"; "i"))' "self-signed certificate without ca_file is refused"
+jq_ok '.sources.nocafile.status == "failed"' "self-signed certificate without ca_file is refused"
+like "$(err)" "nocafile.*(certificate|SSL)" "the error names the certificate problem"
 
 # Dovecot killed mid-run: the failure is recorded; --resume after a restart
 # completes with no duplicates and nothing missing.
