@@ -56,6 +56,16 @@ static const char *eol(const char *p, const char *end)
     return p;
 }
 
+/* Whether word occurs (any case) in [p, end): bounded, unlike strcasestr. */
+static int has_word(const char *p, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    for (; (size_t)(end - p) >= n; p++)
+        if (strncasecmp(p, word, n) == 0)
+            return 1;
+    return 0;
+}
+
 static const char *next_line(const char *p, const char *end)
 {
     p = eol(p, end);
@@ -228,7 +238,7 @@ int imap_parse_fetch_body(const char *p, size_t n, const char **body, size_t *le
     const char *end = p + n;
     for (; p < end; p = next_line(p, end)) {
         const char *le = eol(p, end), *q;
-        if ((size_t)(le - p) < 2 || p[0] != '*' || !strcasestr(p, "FETCH"))
+        if ((size_t)(le - p) < 2 || p[0] != '*' || !has_word(p, le, "FETCH"))
             continue;
         /* the line ends with {N} when the body literal follows */
         if (le - p < 3 || le[-1] != '}')
