@@ -140,8 +140,9 @@ int imap_parse_list(const char *p, size_t n, char ***folders, int *nfolders, int
                 fl = sizeof flags - 1;
             memcpy(flags, p + 8, fl);
             flags[fl] = '\0';
-            noselect = strcasestr(flags, "\\Noselect") || strcasestr(flags, "\\NonExistent");
-            all = strcasestr(flags, "\\All") != NULL;
+            noselect = has_word(flags, flags + fl, "\\Noselect") ||
+                       has_word(flags, flags + fl, "\\NonExistent");
+            all = has_word(flags, flags + fl, "\\All");
         }
         q = close + 1;
         delim = read_astring(&q, le);
