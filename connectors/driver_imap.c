@@ -42,7 +42,9 @@ struct imap_src {
     long n, alloc;
     int indexed;
     int gmail;
-    int overflow; /* the answer did not fit */
+    int overflow;   /* the answer did not fit */
+    char cmd[1400]; /* the command in flight, for a retry */
+    int tries;      /* transport failures of it so far */
     /* fetch in progress */
     char *fetch_path;
     unsigned long fetch_uid;
@@ -179,6 +181,25 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     char err[256];
 
     (void)easy;
+    if ((rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+         rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR) &&
+        im->tries < 2) {
+        /* a dropped connection: try the command again once or twice on a
+         * fresh one (TODO: timer-based exponential backoff with jitter) */
+        im->tries++;
+        im->resp.len = 0;
+        if ((im->step == ST_FETCH || im->step == ST_SEARCH) && im->selected) {
+            /* a new connection has no folder selected: EXAMINE it again */
+            char q[1100];
+            imap_quote(im->selected, q, sizeof q);
+            snprintf(im->cmd, sizeof im->cmd, "EXAMINE %s", q);
+            im->step = im->step == ST_FETCH ? ST_FETCH_EXAMINE : ST_EXAMINE;
+        }
+        curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+        if (netloop_add(im->s->net, im->easy, on_done, im) == 0)
+            return;
+    }
+    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
     if (rc != CURLE_OK) {
         static const char *const what[] = {"",           "LIST",    "EXAMINE",
                                            "UID SEARCH", "EXAMINE", "UID FETCH"};
@@ -288,11 +309,13 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 static void start(struct imap_src *im, enum step st, const char *cmd)
 {
     im->step = st;
+    im->tries = 0;
+    snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
     im->resp.len = 0;
     im->overflow = 0;
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
-    curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd);
+    curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, im->cmd);
     if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
         fail(im, cmd, CURLE_FAILED_INIT);
 }

@@ -129,7 +129,7 @@ is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.
 # UIDVALIDITY change (the folder's index is rebuilt): clean refetch of that folder.
 nw=$(ls "$D/home/alice/Maildir/.Work/cur" | wc -l)
 dv_stop
-rm -f "$D/home/alice/Maildir/.Work/dovecot-uidlist" "$D/home/alice/Maildir/.Work"/dovecot.index*
+rm -f "$D/home/alice/Maildir/.Work/dovecot-uidlist" "$D/home/alice/Maildir/.Work"/dovecot.index* "$D/home/alice/Maildir"/dovecot.list.index*
 sleep 1 # UIDVALIDITY is a timestamp
 dv_start
 run onboard acme sources.json --json
