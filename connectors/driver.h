@@ -39,7 +39,14 @@ struct driver_source {
      * err. Only the master ever holds it; it never reaches an explorer. */
     char *(*secret)(void *arg, const char *field, char *err, size_t errlen);
     void *secret_arg;
-    void *state; /* the driver's own */
+    void *state;           /* the driver's own */
+    const json_t *toolkit; /* the toolkit's JSON (declarative drivers read their section) */
+    /* Incremental sync: the cursor the driver left at the end of the source's
+     * last complete run (borrowed, may be NULL), and the one it leaves for the
+     * next run (the driver sets it; the master stores it with the checkpoint
+     * once this run is complete and frees it). */
+    const json_t *cursor;
+    json_t *cursor_next;
 };
 
 struct driver_ops {

@@ -16,6 +16,12 @@ struct netloop {
     long timer_ms; /* -1: none */
     struct timespec timer_set;
     int active;
+    struct nl_timer {
+        struct timespec at;
+        netloop_timer_fn fn;
+        void *arg;
+    } * timers;
+    int ntimers, atimers;
 };
 
 struct transfer {
@@ -79,6 +85,7 @@ void netloop_free(struct netloop *nl)
     if (!nl)
         return;
     curl_multi_cleanup(nl->multi);
+    free(nl->timers);
     free(nl);
 }
 
@@ -132,14 +139,76 @@ static long elapsed_ms(const struct timespec *since)
     return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-int netloop_timeout_ms(struct netloop *nl)
+static long curl_timeout_ms(struct netloop *nl)
 {
     long left;
 
     if (nl->timer_ms < 0)
         return -1;
     left = nl->timer_ms - elapsed_ms(&nl->timer_set);
-    return left < 0 ? 0 : (int)left;
+    return left < 0 ? 0 : left;
+}
+
+int netloop_timeout_ms(struct netloop *nl)
+{
+    long t = curl_timeout_ms(nl);
+
+    for (int i = 0; i < nl->ntimers; i++) {
+        long left = -elapsed_ms(&nl->timers[i].at);
+        if (left < 0)
+            left = 0;
+        if (t < 0 || left < t)
+            t = left;
+    }
+    return t > 0x7fffffff ? 0x7fffffff : (int)t;
+}
+
+int netloop_timer(struct netloop *nl, long ms, netloop_timer_fn fn, void *arg)
+{
+    struct nl_timer *t;
+
+    if (nl->ntimers == nl->atimers) {
+        int na = nl->atimers ? nl->atimers * 2 : 16;
+        t = realloc(nl->timers, (size_t)na * sizeof *t);
+        if (!t)
+            return -1;
+        nl->timers = t;
+        nl->atimers = na;
+    }
+    t = &nl->timers[nl->ntimers++];
+    clock_gettime(CLOCK_MONOTONIC, &t->at);
+    t->at.tv_sec += ms / 1000;
+    t->at.tv_nsec += (ms % 1000) * 1000000;
+    if (t->at.tv_nsec >= 1000000000) {
+        t->at.tv_sec++;
+        t->at.tv_nsec -= 1000000000;
+    }
+    t->fn = fn;
+    t->arg = arg;
+    return 0;
+}
+
+void netloop_timer_cancel(struct netloop *nl, netloop_timer_fn fn, void *arg)
+{
+    for (int i = 0; i < nl->ntimers;)
+        if (nl->timers[i].fn == fn && nl->timers[i].arg == arg)
+            nl->timers[i] = nl->timers[--nl->ntimers];
+        else
+            i++;
+}
+
+static void run_timers(struct netloop *nl)
+{
+    for (int i = 0; i < nl->ntimers;) {
+        if (elapsed_ms(&nl->timers[i].at) >= 0) {
+            struct nl_timer t = nl->timers[i];
+            nl->timers[i] = nl->timers[--nl->ntimers];
+            t.fn(t.arg); /* may add or cancel timers */
+            i = 0;
+        } else {
+            i++;
+        }
+    }
 }
 
 static void reap(struct netloop *nl)
@@ -182,11 +251,12 @@ void netloop_process(struct netloop *nl, const struct pollfd *fds, int n)
             ev |= CURL_CSELECT_ERR;
         curl_multi_socket_action(nl->multi, fds[i].fd, ev, &running);
     }
-    if (nl->timer_ms >= 0 && netloop_timeout_ms(nl) == 0) {
+    if (nl->timer_ms >= 0 && curl_timeout_ms(nl) == 0) {
         nl->timer_ms = -1;
         curl_multi_socket_action(nl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     reap(nl);
+    run_timers(nl);
 }
 
 int netloop_active(const struct netloop *nl)

@@ -34,6 +34,15 @@ int netloop_timeout_ms(struct netloop *nl);
 /** Acts on the revents of the pollfds netloop_fds gave, and on expired timers. */
 void netloop_process(struct netloop *nl, const struct pollfd *fds, int n);
 
+/** A timer callback (backoff, rate budget); runs from netloop_process(). */
+typedef void (*netloop_timer_fn)(void *arg);
+
+/** Calls fn(arg) once, ms milliseconds from now. Returns 0 or -1. */
+int netloop_timer(struct netloop *nl, long ms, netloop_timer_fn fn, void *arg);
+
+/** Cancels the timers that would call fn(arg). */
+void netloop_timer_cancel(struct netloop *nl, netloop_timer_fn fn, void *arg);
+
 /** Transfers in flight. */
 int netloop_active(const struct netloop *nl);
 

@@ -4,10 +4,9 @@
 #include "driver.h"
 #include "jsonpos.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,32 +36,22 @@ static int name_ok(const char *s)
     return 1;
 }
 
-/* Reads a JSON file whole: the text is kept for line and column numbers. */
-static json_t *load_json(const char *path, struct buf *text, char *err, size_t errlen)
+json_t *registry_read_json(const char *path, struct buf *text, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j;
-    FILE *f = fopen(path, "re");
-    char chunk[65536];
-    size_t n;
 
     buf_init(text, (size_t)4 << 20);
-    if (!f) {
-        snprintf(err, errlen, "cannot read connector file '%s': %s", path, strerror(errno));
+    if (buf_read_file(text, path) < 0) {
+        if (errno == EFBIG)
+            snprintf(err, errlen, "connector file '%s' is over 4 MiB", path);
+        else
+            snprintf(err, errlen, "cannot read connector file '%s': %s", path, strerror(errno));
         return NULL;
     }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (buf_add(text, chunk, n) < 0) {
-            fclose(f);
-            snprintf(err, errlen, "connector file '%s' is over 4 MiB", path);
-            return NULL;
-        }
-    }
-    fclose(f);
     j = json_loadb(text->data ? text->data : "", text->len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        snprintf(err, errlen, "connector file '%s' line %d column %d: %s", path, je.line, je.column,
-                 je.text);
+        snprintf(err, errlen, "%s line %d column %d: %s", path, je.line, je.column, je.text);
     return j;
 }
 
@@ -79,15 +68,12 @@ static int tk_fail(struct tkcheck *c, const char *ptr, const char *fmt, ...)
 static int tk_fail(struct tkcheck *c, const char *ptr, const char *fmt, ...)
 {
     char msg[400];
-    int line = 1, col = 1;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    jsonpos_find(c->text, c->len, ptr, &line, &col);
-    snprintf(c->err, c->errlen, "%s line %d column %d: %s", c->path, line, col, msg);
-    return -1;
+    return jsonpos_fail(c->err, c->errlen, c->path, c->text, c->len, ptr, "%s", msg);
 }
 
 static int tool_name_ok(const char *s)
@@ -242,7 +228,7 @@ static int load_toolkit(struct registry *r, const char *dir, const char *name, c
     const char *driver;
 
     buf_addf(&path, "%s/%s.json", dir, name);
-    j = load_json(buf_str(&path), &text, err, errlen);
+    j = registry_read_json(buf_str(&path), &text, err, errlen);
     if (!j)
         goto fail;
     if (toolkit_check(buf_str(&path), text.data ? text.data : "", text.len, j, err, errlen) < 0)
@@ -284,7 +270,7 @@ static int load_dir(struct registry *r, const char *dir, char *err, size_t errle
     int rc = 0;
 
     buf_addf(&path, "%s/toolkits.json", dir);
-    map = load_json(buf_str(&path), &text, err, errlen);
+    map = registry_read_json(buf_str(&path), &text, err, errlen);
     buf_release(&text);
     if (!map) {
         buf_release(&path);

@@ -36,6 +36,15 @@ size_t registry_count(const struct registry *r);
 /** The i-th source type (sorted) and its toolkit, or NULL past the end. */
 const char *registry_type_at(const struct registry *r, size_t i, const struct toolkit **tk);
 
+struct buf;
+
+/**
+ * Reads a connector file (at most 4 MiB) into text, which keeps the bytes for
+ * line and column numbers, and parses it. NULL with "FILE line L column C:
+ * problem" in err. text is set up here; the caller releases it.
+ */
+json_t *registry_read_json(const char *path, struct buf *text, char *err, size_t errlen);
+
 /**
  * Checks a toolkit document (parsed from text, len bytes, of file path) for
  * what the registry and the master rely on: a known driver, tools in the

@@ -91,31 +91,14 @@ static int conn_show(const struct registry *r, const char *type, int json)
 static int conn_check(const char *path, int json)
 {
     struct buf text = BUF_INIT;
-    char chunk[65536], err[600] = "";
-    json_error_t je;
+    char err[600] = "";
     json_t *doc, *res = json_object();
-    FILE *f = fopen(path, "re");
-    size_t n;
     int rc = 0;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-    buf_init(&text, (size_t)4 << 20);
-    if (!f) {
-        json_decref(res);
-        return cli_fail("cannot read '%s': %s", path, strerror(errno));
-    }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_add(&text, chunk, n) < 0) {
-            snprintf(err, sizeof err, "'%s' is over 4 MiB", path);
-            rc = -1;
-            break;
-        }
-    fclose(f);
-    doc = rc ? NULL : json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
-    if (!rc && !doc) {
-        snprintf(err, sizeof err, "%s line %d column %d: %s", path, je.line, je.column, je.text);
+    doc = registry_read_json(path, &text, err, sizeof err);
+    if (!doc)
         rc = -1;
-    }
     if (!rc && strcmp(base, "toolkits.json") == 0) {
         /* the mapping: load its directory as the registry would */
         char dir[4096];

@@ -30,6 +30,8 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
                                          {"json", no_argument, NULL, 'J'},
                                          {"metrics", required_argument, NULL, 'm'},
                                          {"connectors", required_argument, NULL, 'c'},
+                                         {"structurers", required_argument, NULL, 'S'},
+                                         {"rebuild", no_argument, NULL, 'R'},
                                          {0}};
     const struct cli_command *cmd = cli_find("onboard");
     struct master_opts mo = {0};
@@ -55,6 +57,15 @@ int cmd_onboard(struct cli *cli, int argc, char **argv)
                 return cli_usage(cmd, "--deadline needs a positive number of seconds, not '%s'",
                                  optarg);
             mo.deadline_s = (int)v;
+            break;
+        case 'S':
+            if ((v = cli_parse_count(optarg)) < 0 || v > 64)
+                return cli_usage(cmd, "--structurers needs a number from 0 to 64, not '%s'",
+                                 optarg);
+            mo.structurers = (int)v;
+            break;
+        case 'R':
+            mo.rebuild = 1;
             break;
         case 'r':
             mo.resume = 1;

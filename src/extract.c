@@ -4,6 +4,8 @@
  * Richer formats (MIME, HTML, office files) plug in here.
  */
 #include "extract.h"
+#include "extract_csv.h"
+#include "extract_office.h"
 
 #include "extract_archive.h"
 #include "extract_html.h"
@@ -27,6 +29,40 @@ struct extract_result {
     int compressed;   /* came out of a gzip/bzip2/xz/zstd stream */
 };
 
+/* Length of the valid UTF-8 sequence at p[i] (NUL and invalid bytes: 0). */
+static size_t utf8_seq(const unsigned char *p, size_t i, size_t n)
+{
+    unsigned c = p[i];
+
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80)
+        return 2;
+    if (c >= 0xe0 && c <= 0xef && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
+        (p[i + 2] & 0xc0) == 0x80) {
+        unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (p[i + 1] & 0xc0) == 0x80 &&
+        (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80) {
+        unsigned cp =
+            (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 | (p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+        return cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+    }
+    return 0;
+}
+
+int extract_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k;
+
+    for (size_t i = 0; i < n; i += k)
+        if (!(k = utf8_seq(p, i, n)))
+            return 0;
+    return 1;
+}
+
 int extract_utf8_clean(struct buf *out, const char *s, size_t n)
 {
     static const char repl[] = "\xef\xbf\xbd";
@@ -34,22 +70,7 @@ int extract_utf8_clean(struct buf *out, const char *s, size_t n)
     size_t i = 0, run = 0;
 
     while (i < n) {
-        size_t k = 0;
-        unsigned c = p[i];
-        if (c >= 0x01 && c < 0x80) {
-            k = 1;
-        } else if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (p[i + 1] & 0xc0) == 0x80) {
-            k = 2;
-        } else if (c >= 0xe0 && c <= 0xef && i + 2 < n && (p[i + 1] & 0xc0) == 0x80 &&
-                   (p[i + 2] & 0xc0) == 0x80) {
-            unsigned cp = (c & 0x0f) << 12 | (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
-            k = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
-        } else if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (p[i + 1] & 0xc0) == 0x80 &&
-                   (p[i + 2] & 0xc0) == 0x80 && (p[i + 3] & 0xc0) == 0x80) {
-            unsigned cp = (c & 0x07) << 18 | (p[i + 1] & 0x3f) << 12 | (p[i + 2] & 0x3f) << 6 |
-                          (p[i + 3] & 0x3f);
-            k = cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
-        }
+        size_t k = utf8_seq(p, i, n);
         if (k) {
             run += k;
             i += k;
@@ -59,7 +80,7 @@ int extract_utf8_clean(struct buf *out, const char *s, size_t n)
         if (run && buf_add(out, s + i - run, run) < 0)
             return -1;
         run = 0;
-        if (c != 0 && buf_add(out, repl, 3) < 0)
+        if (p[i] != 0 && buf_add(out, repl, 3) < 0)
             return -1;
         i++;
     }
@@ -169,31 +190,54 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
     return -1;
 }
 
+void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
+                          struct extract_budget *own, const char *path)
+{
+    memset(out, 0, sizeof *out);
+    if (in)
+        *out = *in;
+    if (out->max_depth <= 0)
+        out->max_depth = 3;
+    if (out->max_parts <= 0)
+        out->max_parts = 100000;
+    if (out->max_expanded <= 0)
+        out->max_expanded = (long long)4 << 30;
+    if (out->max_ratio <= 0)
+        out->max_ratio = 200;
+    if (!out->budget) {
+        const char *slash = strrchr(path, '/');
+        struct stat st;
+        memset(own, 0, sizeof *own);
+        own->packed = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+        if (slash && slash > path)
+            snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
+        else
+            snprintf(own->tmpdir, sizeof own->tmpdir, slash ? "/" : ".");
+        out->budget = own;
+    }
+}
+
 /* An HTML file: its text, titled by its <title>. */
 static long extract_html_file(const char *path, const char *name, const struct extract_limits *lim,
                               extract_emit_fn fn, void *arg, char *err, size_t errlen)
 {
     struct buf raw = BUF_INIT, text = BUF_INIT;
     struct extract_doc d = {0};
-    json_t *meta = json_object();
-    char block[65536], *title = NULL;
-    ssize_t r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    json_t *meta;
+    char *title = NULL;
 
     (void)lim;
-    if (fd < 0) {
-        json_decref(meta);
+    buf_init(&raw, (size_t)64 << 20);
+    int cut = buf_read_file(&raw, path) < 0;
+    if (cut && errno != EFBIG) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        buf_release(&raw);
         return -1;
     }
-    buf_init(&raw, (size_t)64 << 20);
+    meta = json_object();
+    if (cut)
+        json_object_set_new(meta, "truncated", json_true());
     buf_init(&text, EXTRACT_MAX_TEXT);
-    while ((r = read(fd, block, sizeof block)) > 0)
-        if (buf_add(&raw, block, (size_t)r) < 0) {
-            json_object_set_new(meta, "truncated", json_true());
-            break;
-        }
-    close(fd);
     if (html_to_text(raw.data ? raw.data : "", raw.len, NULL, &text, &title) < 0)
         json_object_set_new(meta, "extract_error", json_string("not readable as HTML"));
     d.title = title && *title ? title : name;
@@ -297,6 +341,23 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     json_t *meta;
     int rc;
 
+    /* Office and CSV first: each says EXTRACT_NOT_MINE or does the file. */
+    long on = extract_office_file(path, name, lim, fn, arg, err, errlen);
+    if (on == EXTRACT_NOT_MINE)
+        on = extract_csv_file(path, name, lim, fn, arg, err, errlen);
+    if (on >= 0)
+        return on;
+    if (on == -1) { /* recognised but unreadable: recorded with the reason */
+        meta = json_object();
+        json_object_set_new(meta, "extract_error", json_string(err));
+        d.title = name;
+        d.mime = "application/octet-stream";
+        d.text = "";
+        d.metadata = meta;
+        fn(&d, arg);
+        json_decref(meta);
+        return 1;
+    }
     if (x) {
         long n = x->run(path, name, lim, fn, arg, err, errlen);
         if (n >= 0 || strcmp(x->name, "archive") == 0)

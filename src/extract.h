@@ -58,6 +58,15 @@ struct extract_budget {
 };
 
 /**
+ * Copies in (NULL: none) to out with the defaults for limits left at zero.
+ * When in carries no budget, path is the top of a container tree: own
+ * becomes its budget (packed size, and the directory beside the file for
+ * members unpacked to be read). Containers call this on entry.
+ */
+void extract_limits_setup(struct extract_limits *out, const struct extract_limits *in,
+                          struct extract_budget *own, const char *path);
+
+/**
  * Extracts the documents of the file at path (name is its original name, for
  * type hints) and hands each to fn. Returns the number of documents, or -1
  * with a message in err when the file cannot be read at all; problems with
@@ -72,6 +81,9 @@ long extract_file(const char *path, const char *name, const struct extract_limit
  * NUL bytes are dropped. Returns 0, or -1 when out's cap is reached.
  */
 int extract_utf8_clean(struct buf *out, const char *p, size_t n);
+
+/** 1 when the n bytes are valid UTF-8 without NUL bytes (what extract_utf8_clean keeps as is). */
+int extract_utf8_valid(const char *s, size_t n);
 
 /** True when the first bytes look like text rather than binary data. */
 int extract_looks_textual(const unsigned char *p, size_t n);

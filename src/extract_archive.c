@@ -60,21 +60,6 @@ struct arc {
 
 /* ---- limits ------------------------------------------------------------------- */
 
-static void arc_limits(struct extract_limits *l, const struct extract_limits *in)
-{
-    memset(l, 0, sizeof *l);
-    if (in)
-        *l = *in;
-    if (l->max_depth <= 0)
-        l->max_depth = 3;
-    if (l->max_parts <= 0)
-        l->max_parts = 100000;
-    if (l->max_expanded <= 0)
-        l->max_expanded = (long long)4 << 30;
-    if (l->max_ratio <= 0)
-        l->max_ratio = 200;
-}
-
 static long long arc_ratio_allowed(const struct arc *c)
 {
     double allowed = c->lim.max_ratio * (double)c->b->packed;
@@ -773,26 +758,12 @@ long extract_archive(const char *path, const char *name, const struct extract_li
     int fmt = 0;
 
     memset(&c, 0, sizeof c);
-    arc_limits(&c.lim, lim);
+    extract_limits_setup(&c.lim, lim, &own, path);
     c.path = path;
     c.name = name ? name : path;
     c.fn = fn;
     c.arg = arg;
     c.b = c.lim.budget;
-    if (!c.b) {
-        struct stat st;
-        const char *slash = strrchr(path, '/');
-        memset(&own, 0, sizeof own);
-        own.packed = stat(path, &st) == 0 ? (long long)st.st_size : 0;
-        if (slash)
-            snprintf(own.tmpdir, sizeof own.tmpdir, "%.*s", (int)(slash - path), path);
-        else
-            snprintf(own.tmpdir, sizeof own.tmpdir, ".");
-        if (!own.tmpdir[0])
-            snprintf(own.tmpdir, sizeof own.tmpdir, "/");
-        c.b = &own;
-        c.lim.budget = &own;
-    }
     {
         struct rlimit rl;
         c.fsize = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY

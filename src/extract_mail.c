@@ -112,17 +112,6 @@ static char *hdr_get(const struct hdrs *h, const char *name)
 
 /* ---- charsets ---------------------------------------------------------------- */
 
-static int utf8_valid(const char *s, size_t n)
-{
-    struct buf b = BUF_INIT;
-    int ok;
-    buf_init(&b, n * 3 + 16);
-    extract_utf8_clean(&b, s, n);
-    ok = b.len == n && (n == 0 || memcmp(b.data, s, n) == 0);
-    buf_release(&b);
-    return ok;
-}
-
 static int charset_is_utf8(const char *cs)
 {
     return !cs || !*cs || strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
@@ -283,8 +272,8 @@ void mail_decode_header(const char *s, size_t n, struct buf *out)
                 for (size_t k = plain_start; k < i; k++)
                     only_space &= s[k] == ' ' || s[k] == '\t';
                 if (pl && !(last_was_word && only_space))
-                    to_utf8(s + plain_start, pl, utf8_valid(s + plain_start, pl) ? NULL : "cp1252",
-                            out);
+                    to_utf8(s + plain_start, pl,
+                            extract_utf8_valid(s + plain_start, pl) ? NULL : "cp1252", out);
                 char cs[48];
                 size_t cl = (size_t)(q1 - p) < sizeof cs ? (size_t)(q1 - p) : sizeof cs - 1;
                 memcpy(cs, p, cl);
@@ -310,7 +299,8 @@ void mail_decode_header(const char *s, size_t n, struct buf *out)
     }
     if (plain_start < n) {
         size_t pl = n - plain_start;
-        to_utf8(s + plain_start, pl, utf8_valid(s + plain_start, pl) ? NULL : "cp1252", out);
+        to_utf8(s + plain_start, pl, extract_utf8_valid(s + plain_start, pl) ? NULL : "cp1252",
+                out);
     }
 }
 
@@ -479,7 +469,7 @@ static void addresses(const char *v, json_t *arr)
             size_t i;
             json_t *x;
             json_array_foreach(arr, i, x) dup |= strcmp(json_string_value(x), a) == 0;
-            if (!dup && utf8_valid(a, n))
+            if (!dup && extract_utf8_valid(a, n))
                 json_array_append_new(arr, json_string(a));
         }
         p = *e ? e + 1 : e;
@@ -1056,12 +1046,12 @@ static void message(struct mctx *c, const char *p, size_t n, const char *part, c
     }
 
     json_t *j;
-    if (mid && utf8_valid(mid, strlen(mid)))
+    if (mid && extract_utf8_valid(mid, strlen(mid)))
         json_object_set_new(meta, "message_id", json_string(mid));
     if (irt) {
         json_t *a = json_array();
         const char *lt = strchr(irt, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-        if (lt && gt && utf8_valid(lt, (size_t)(gt - lt + 1)))
+        if (lt && gt && extract_utf8_valid(lt, (size_t)(gt - lt + 1)))
             json_object_set_new(meta, "in_reply_to", json_stringn(lt, (size_t)(gt - lt + 1)));
         json_decref(a);
     }
@@ -1071,7 +1061,7 @@ static void message(struct mctx *c, const char *p, size_t n, const char *part, c
             const char *e = strchr(s, '>');
             if (!e)
                 break;
-            if (utf8_valid(s, (size_t)(e - s + 1)))
+            if (extract_utf8_valid(s, (size_t)(e - s + 1)))
                 json_array_append_new(a, json_stringn(s, (size_t)(e - s + 1)));
             s = e + 1;
         }
@@ -1206,28 +1196,7 @@ static void mctx_init(struct mctx *c, struct extract_budget *own, const char *pa
                       const struct extract_limits *lim, extract_emit_fn fn, void *arg)
 {
     memset(c, 0, sizeof *c);
-    if (lim)
-        c->lim = *lim;
-    if (c->lim.max_depth <= 0)
-        c->lim.max_depth = 3;
-    if (c->lim.max_parts <= 0)
-        c->lim.max_parts = 100000;
-    if (c->lim.max_expanded <= 0)
-        c->lim.max_expanded = (long long)4 << 30;
-    if (c->lim.max_ratio <= 0)
-        c->lim.max_ratio = 200;
-    if (!c->lim.budget) {
-        const char *slash = strrchr(path, '/');
-        struct stat st;
-        memset(own, 0, sizeof *own);
-        if (slash && slash > path)
-            snprintf(own->tmpdir, sizeof own->tmpdir, "%.*s", (int)(slash - path), path);
-        else
-            snprintf(own->tmpdir, sizeof own->tmpdir, slash ? "/" : ".");
-        if (stat(path, &st) == 0)
-            own->packed = st.st_size;
-        c->lim.budget = own;
-    }
+    extract_limits_setup(&c->lim, lim, own, path);
     c->b = c->lim.budget;
     c->path = path;
     c->fn = fn;
@@ -1307,23 +1276,17 @@ long extract_mail(const char *path, const char *name, const struct extract_limit
     struct extract_budget own;
     struct mctx c;
     struct buf data = BUF_INIT;
-    char block[65536];
-    ssize_t r;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    (void)name;
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    buf_init(&data, EXTRACT_MAIL_MAX_MESSAGE);
     int cut = 0;
-    while ((r = read(fd, block, sizeof block)) > 0)
-        if (buf_add(&data, block, (size_t)r) < 0) {
-            cut = 1;
-            break;
+
+    buf_init(&data, EXTRACT_MAIL_MAX_MESSAGE);
+    if (buf_read_file(&data, path) < 0) {
+        if (errno != EFBIG) {
+            snprintf(err, errlen, "cannot open: %s", strerror(errno));
+            buf_release(&data);
+            return -1;
         }
-    close(fd);
+        cut = 1;
+    }
     mctx_init(&c, &own, path, lim, fn, arg);
     json_t *extra = json_object();
     if (cut)

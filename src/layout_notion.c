@@ -264,7 +264,7 @@ static int notion_member(void *stp, struct arc *a, const char *path, json_t *met
     struct buf data, text;
     char err[512];
     json_t *pp = notion_page_path(path);
-    int rc;
+    int rc, view = 0;
 
     json_object_set_new(meta, "page_path", pp);
     if (json_array_size(pp))
@@ -278,8 +278,9 @@ static int notion_member(void *stp, struct arc *a, const char *path, json_t *met
         char key[1100];
         snprintf(key, sizeof key, "%.*s", (int)n, path);
         if (json_object_get(st->all_csv, key)) {
+            /* kept as it is (plain text): its rows come from the _all.csv */
             json_object_set_new(meta, "database_view", json_true());
-            return 0;
+            view = 1;
         }
     }
     buf_init(&data, NOTION_MEMBER_MAX);
@@ -295,7 +296,7 @@ static int notion_member(void *stp, struct arc *a, const char *path, json_t *met
         buf_release(&data);
         return rc || arc_stopped(a) ? -1 : 1;
     }
-    if (strcasecmp(ext, ".csv") == 0) {
+    if (strcasecmp(ext, ".csv") == 0 && !view) {
         rc = notion_csv(a, path, data.data ? data.data : "", data.len, meta, base, tlen);
     } else {
         struct extract_doc d = {0};
@@ -316,7 +317,7 @@ static int notion_member(void *stp, struct arc *a, const char *path, json_t *met
         json_object_set_new(meta, "page_path", full);
         d.part = path;
         d.title = title;
-        d.mime = "text/markdown";
+        d.mime = view ? "text/plain" : "text/markdown";
         d.text = buf_str(&text);
         d.text_len = text.len;
         d.modified = arc_member_mtime(a);

@@ -18,7 +18,8 @@
 static const struct cli_command commands[] = {
     {"onboard", cmd_onboard,
      "CLIENT SOURCES.json [--jobs N] [--deadline SECONDS] [--resume] [--keep-workspaces]\n"
-     "                   [--sandbox strict|best] [--json] [--metrics FILE] [--connectors DIR]",
+     "                   [--sandbox strict|best] [--json] [--metrics FILE] [--connectors DIR]\n"
+     "                   [--structurers K] [--rebuild]",
      "run one sandboxed explorer per source and store what they find",
      "SOURCES.json names the client's sources (README, 'Sources file'). One explorer\n"
      "runs per source, at most --jobs at once; a crashed explorer is restarted from\n"

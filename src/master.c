@@ -6,6 +6,7 @@
  * that covers them, so a checkpoint never runs ahead of its data.
  */
 #include "master.h"
+#include "structurer.h"
 
 #include "buf.h"
 #include "driver.h"
@@ -116,6 +117,7 @@ struct master {
     int drawn_lines;
     char root[512];
     FILE *log;
+    struct sphase phase; /* documents for the structure phase */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -455,7 +457,8 @@ static const char *recent_version(struct job *j, const char *external_id)
 /* Until the structurers place documents, each gets an entry in a tree that
  * follows its source and folders: source / top folder / next folder. */
 static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
-                          const char *text, const char *file_type, int64_t doc_id)
+                          const char *text, const char *file_type, int64_t doc_id,
+                          const char *thread_key)
 {
     struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
     const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
@@ -464,6 +467,9 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
     int rc;
 
     (void)doc_id;
+    if (m->o->structurers > 0 &&
+        sphase_add(&m->phase, j->def->name, ext, title, text, file_type, thread_key) < 0)
+        return -1;
     slug_into(&path, j->def->name, strlen(j->def->name));
     buf_addch(&path, '/');
     if (s1)
@@ -560,7 +566,7 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         (res != KB_UNCHANGED &&
          place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
                         d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
-                        id) < 0)) {
+                        id, json_string_value(json_object_get(meta, "thread_key"))) < 0)) {
         free(meta_s);
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));
@@ -619,9 +625,13 @@ static json_t *m_checkpoint(struct master *m, struct job *j, json_t *params, int
         snprintf(err, errlen, "checkpoint needs a \"state\" object");
         return NULL;
     }
+    json_t *cur = json_incref(json_object_get(j->checkpoint, "cursor"));
     json_decref(j->checkpoint);
     j->checkpoint = json_deep_copy(state);
     json_object_del(j->checkpoint, "complete"); /* only the master declares a source complete */
+    json_object_del(j->checkpoint, "cursor");   /* the driver's, kept until the run completes */
+    if (cur)
+        json_object_set_new(j->checkpoint, "cursor", cur);
     if (store_checkpoint(m, j) < 0) {
         *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the checkpoint failed: %s", kb_errmsg(m->kb));
@@ -697,6 +707,10 @@ static int finish_source(struct master *m, struct job *j)
     if (!j->checkpoint)
         j->checkpoint = json_object();
     json_object_set_new(j->checkpoint, "complete", json_true());
+    if (j->ds.cursor_next) { /* where the next run's incremental listing starts */
+        json_object_set(j->checkpoint, "cursor", j->ds.cursor_next);
+        j->ds.cursor = json_object_get(j->checkpoint, "cursor");
+    }
     return store_checkpoint(m, j);
 }
 
@@ -1066,6 +1080,8 @@ static int job_start(struct master *m, struct job *j)
         j->ds.complete = driver_complete;
         j->ds.secret = job_secret;
         j->ds.secret_arg = j;
+        j->ds.toolkit = j->def->toolkit->json;
+        j->ds.cursor = json_object_get(j->checkpoint, "cursor");
         if (j->drv->open(&j->ds, err, sizeof err) < 0) {
             snprintf(j->error, sizeof j->error, "%.390s", err);
             return -1;
@@ -1102,6 +1118,8 @@ static void job_close_driver(struct job *j)
     if (j->drv && j->drv_open)
         j->drv->close(&j->ds);
     j->drv_open = 0;
+    json_decref(j->ds.cursor_next);
+    j->ds.cursor_next = NULL;
     while (j->calls) /* cancelled by close() */
         call_unlink(j, j->calls);
 }
@@ -1377,6 +1395,11 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
             j->checkpoint = json_loads(cp, 0, NULL);
             if (json_is_true(json_object_get(j->checkpoint, "complete")))
                 j->state = JOB_SKIPPED; /* finished in an earlier run */
+        } else if (cp) {                /* a new run keeps only the driver's incremental cursor */
+            json_t *old = json_loads(cp, 0, NULL), *cur = json_object_get(old, "cursor");
+            if (cur && json_is_true(json_object_get(old, "complete")))
+                j->checkpoint = json_pack("{s:O}", "cursor", cur);
+            json_decref(old);
         }
         free(cp);
         if (fault) { /* TRAWL_FAULT=source:kind[:once] (tests only) */
@@ -1501,6 +1524,19 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         }
     }
     tx_commit(&m);
+    if (o->structurers > 0 && !m.interrupted && m.phase.n) {
+        char serr[300];
+        m.phase.taxonomy = src->taxonomy;
+        m.phase.client = o->client;
+        m.phase.run_id = m.run_id;
+        logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
+        double st0 = now_s();
+        if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
+                       m.log, serr, sizeof serr) < 0)
+            logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
+        else
+            logf_(&m, NULL, "structured %zu documents in %.3f s", m.phase.n, now_s() - st0);
+    }
     if (o->live && m.drawn_lines) {
         draw(&m);
         m.drawn_lines = 0;
@@ -1573,6 +1609,7 @@ out:
         }
     }
     free(m.jobs);
+    sphase_free(&m.phase);
     netloop_free(m.net);
     if (m.sigfd >= 0) {
         close(m.sigfd);

@@ -22,8 +22,10 @@ struct master_opts {
     int strict;          /* refuse to run without every sandbox layer */
     int max_attempts;    /* restarts of a crashed explorer, 0 = 3 */
     const char *metrics_path;
-    FILE *log; /* progress and log lines; NULL = stderr */
-    int live;  /* redraw a live display on a terminal */
+    FILE *log;       /* progress and log lines; NULL = stderr */
+    int live;        /* redraw a live display on a terminal */
+    int structurers; /* structure phase with this many structurers, 0 = folder placement */
+    int rebuild;     /* re-cluster instead of placing into the existing tree */
 };
 
 struct master_result {

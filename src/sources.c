@@ -24,15 +24,14 @@ static void fail_at(struct ctx *c, const char *pointer, const char *fmt, ...)
 
 static void fail_at(struct ctx *c, const char *pointer, const char *fmt, ...)
 {
-    char msg[400];
-    int line = 1, col = 1;
+    char msg[400], label[300];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    jsonpos_find(c->text.data, c->text.len, pointer, &line, &col);
-    snprintf(c->err, c->errlen, "sources file '%s' line %d column %d: %s", c->path, line, col, msg);
+    snprintf(label, sizeof label, "sources file '%s'", c->path);
+    jsonpos_fail(c->err, c->errlen, label, c->text.data, c->text.len, pointer, "%s", msg);
 }
 
 static int name_ok(const char *s)
@@ -57,6 +56,70 @@ static int is_secret_field(const char *k)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (strcmp(k, bad[i]) == 0)
             return 1;
+    return 0;
+}
+
+/* The numeric limits objects a source may give ("budget", "extract"). */
+enum limit_kind { LIMIT_POSITIVE_INT, LIMIT_NONNEGATIVE_INT, LIMIT_POSITIVE };
+
+struct limit_key {
+    const char *name;
+    enum limit_kind kind;
+};
+
+static const struct limit_key budget_keys[] = {{"max_items", LIMIT_POSITIVE_INT},
+                                               {"max_bytes", LIMIT_POSITIVE_INT},
+                                               {"max_depth", LIMIT_NONNEGATIVE_INT},
+                                               {"max_seconds", LIMIT_POSITIVE}};
+static const struct limit_key extract_keys[] = {{"max_depth", LIMIT_POSITIVE_INT},
+                                                {"max_parts", LIMIT_POSITIVE_INT},
+                                                {"max_expanded", LIMIT_POSITIVE_INT},
+                                                {"max_ratio", LIMIT_POSITIVE}};
+
+/* Checks the object src[field], if present, against keys; what names one key in messages. */
+static int check_limits(struct ctx *c, json_t *src, size_t i, const char *field, const char *what,
+                        const struct limit_key *keys, size_t nkeys)
+{
+    json_t *v = json_object_get(src, field), *b;
+    char ptr[96], known[160] = "";
+    size_t off = 0;
+    const char *k;
+
+    for (size_t q = 0; q < nkeys; q++)
+        off +=
+            (size_t)snprintf(known + off, sizeof known - off, "%s%s", q ? ", " : "", keys[q].name);
+    if (!v)
+        return 0;
+    if (!json_is_object(v)) {
+        snprintf(ptr, sizeof ptr, "/sources/%zu/%s", i, field);
+        fail_at(c, ptr, "\"%s\" must be an object (keys: %s)", field, known);
+        return -1;
+    }
+    json_object_foreach(v, k, b)
+    {
+        const struct limit_key *key = NULL;
+        int good;
+        for (size_t q = 0; q < nkeys; q++)
+            if (strcmp(k, keys[q].name) == 0)
+                key = &keys[q];
+        snprintf(ptr, sizeof ptr, "/sources/%zu/%s/%.20s", i, field, k);
+        if (!key) {
+            fail_at(c, ptr, "unknown %s '%s' (known: %s)", what, k, known);
+            return -1;
+        }
+        if (key->kind == LIMIT_POSITIVE)
+            good = json_is_number(b) && json_number_value(b) > 0;
+        else
+            good = json_is_integer(b) &&
+                   json_integer_value(b) >= (key->kind == LIMIT_NONNEGATIVE_INT ? 0 : 1);
+        if (!good) {
+            fail_at(c, ptr, "%s '%s' must be a %s number", what, k,
+                    key->kind == LIMIT_POSITIVE       ? "positive"
+                    : key->kind == LIMIT_POSITIVE_INT ? "positive whole"
+                                                      : "non-negative whole");
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -124,74 +187,12 @@ static int check_source(struct ctx *c, const struct registry *reg, json_t *src, 
         }
     }
     d->path = json_string_value(json_object_get(src, "path"));
-    if ((v = json_object_get(src, "budget"))) {
-        static const char *const keys[] = {"max_items", "max_bytes", "max_depth", "max_seconds"};
-        json_t *b;
-        if (!json_is_object(v)) {
-            snprintf(ptr, sizeof ptr, "/sources/%zu/budget", i);
-            fail_at(c, ptr,
-                    "\"budget\" must be an object (keys: max_items, max_bytes, "
-                    "max_depth, max_seconds)");
-            return -1;
-        }
-        json_object_foreach(v, k, b)
-        {
-            int known = 0, good;
-            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
-                known |= strcmp(k, keys[q]) == 0;
-            snprintf(ptr, sizeof ptr, "/sources/%zu/budget/%.20s", i, k);
-            if (!known) {
-                fail_at(c, ptr,
-                        "unknown budget '%s' (known: max_items, max_bytes, max_depth, "
-                        "max_seconds)",
-                        k);
-                return -1;
-            }
-            if (strcmp(k, "max_seconds") == 0)
-                good = json_is_number(b) && json_number_value(b) > 0;
-            else if (strcmp(k, "max_depth") == 0)
-                good = json_is_integer(b) && json_integer_value(b) >= 0;
-            else
-                good = json_is_integer(b) && json_integer_value(b) > 0;
-            if (!good) {
-                fail_at(c, ptr, "budget '%s' must be a %s number", k,
-                        strcmp(k, "max_depth") == 0 ? "non-negative whole" : "positive");
-                return -1;
-            }
-        }
-    }
-    /* limits for hostile files, handed to the explorer's extraction */
-    if ((v = json_object_get(src, "extract"))) {
-        static const char *const keys[] = {"max_depth", "max_parts", "max_expanded", "max_ratio"};
-        json_t *b;
-        if (!json_is_object(v)) {
-            snprintf(ptr, sizeof ptr, "/sources/%zu/extract", i);
-            fail_at(c, ptr,
-                    "\"extract\" must be an object (keys: max_depth, max_parts, max_expanded, "
-                    "max_ratio)");
-            return -1;
-        }
-        json_object_foreach(v, k, b)
-        {
-            int known = 0;
-            for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
-                known |= strcmp(k, keys[q]) == 0;
-            snprintf(ptr, sizeof ptr, "/sources/%zu/extract/%.20s", i, k);
-            if (!known) {
-                fail_at(c, ptr,
-                        "unknown extract limit '%s' (known: max_depth, max_parts, max_expanded, "
-                        "max_ratio)",
-                        k);
-                return -1;
-            }
-            if (strcmp(k, "max_ratio") == 0 ? !(json_is_number(b) && json_number_value(b) > 0)
-                                            : !(json_is_integer(b) && json_integer_value(b) > 0)) {
-                fail_at(c, ptr, "extract limit '%s' must be a positive %snumber", k,
-                        strcmp(k, "max_ratio") == 0 ? "" : "whole ");
-                return -1;
-            }
-        }
-    }
+    if (check_limits(c, src, i, "budget", "budget", budget_keys,
+                     sizeof budget_keys / sizeof budget_keys[0]) < 0 ||
+        /* limits for hostile files, handed to the explorer's extraction */
+        check_limits(c, src, i, "extract", "extract limit", extract_keys,
+                     sizeof extract_keys / sizeof extract_keys[0]) < 0)
+        return -1;
     return 0;
 }
 
@@ -201,24 +202,15 @@ struct sources *sources_load(const char *path, const struct registry *reg, char 
     struct sources *s = NULL;
     json_error_t je;
     json_t *root = NULL, *arr, *v;
-    FILE *f;
-    char chunk[65536];
-    size_t n;
 
     buf_init(&c.text, (size_t)16 << 20);
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot read sources file '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (buf_add(&c.text, chunk, n) < 0) {
+    if (buf_read_file(&c.text, path) < 0) {
+        if (errno == EFBIG)
             snprintf(err, errlen, "sources file '%s' is over 16 MiB", path);
-            fclose(f);
-            goto fail;
-        }
+        else
+            snprintf(err, errlen, "cannot read sources file '%s': %s", path, strerror(errno));
+        goto fail;
     }
-    fclose(f);
     root = json_loadb(buf_str(&c.text), c.text.len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         snprintf(err, errlen, "sources file '%s' line %d column %d: %s", path, je.line, je.column,

@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,4 +108,28 @@ char *buf_detach(struct buf *b, size_t *len)
     b->len = 0;
     b->alloc = 0;
     return p;
+}
+
+int buf_read_file(struct buf *b, const char *path)
+{
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f)
+        return -1;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_add(b, chunk, n) < 0) {
+            errno = EFBIG;
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        errno = EIO;
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
 }

@@ -47,6 +47,12 @@ int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 
 /** The contents as a C string: never NULL, "" when empty. Owned by the buffer. */
 const char *buf_str(const struct buf *b);
 
+/**
+ * Appends the whole file at path to b. Returns 0, or -1 with errno set
+ * (EFBIG when the file does not fit under b's cap).
+ */
+int buf_read_file(struct buf *b, const char *path);
+
 /** Hands the contents to the caller (free() them); the buffer is left empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

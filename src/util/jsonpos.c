@@ -4,6 +4,8 @@
  */
 #include "jsonpos.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 struct walk {
@@ -175,4 +177,19 @@ int jsonpos_find(const char *text, size_t len, const char *pointer, int *line, i
     *line = w.line;
     *column = w.col;
     return 0;
+}
+
+int jsonpos_fail(char *err, size_t errlen, const char *label, const char *text, size_t len,
+                 const char *pointer, const char *fmt, ...)
+{
+    char msg[400];
+    int line = 1, col = 1;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jsonpos_find(text ? text : "", len, pointer, &line, &col);
+    snprintf(err, errlen, "%s line %d column %d: %s", label, line, col, msg);
+    return -1;
 }

@@ -12,4 +12,11 @@
  */
 int jsonpos_find(const char *text, size_t len, const char *pointer, int *line, int *column);
 
+/**
+ * Writes "LABEL line L column C: message" into err, with the position of the
+ * value at pointer in text. Returns -1, for callers that fail with it.
+ */
+int jsonpos_fail(char *err, size_t errlen, const char *label, const char *text, size_t len,
+                 const char *pointer, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
 #endif

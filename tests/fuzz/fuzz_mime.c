@@ -14,14 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int check(const struct extract_doc *d, void *arg)
 {
-    struct buf b = BUF_INIT;
     (void)arg;
-    extract_utf8_clean(&b, d->text, d->text_len);
-    if (b.len != d->text_len || (d->text_len && memcmp(b.data, d->text, b.len) != 0))
+    if (!extract_utf8_valid(d->text, d->text_len))
         abort(); /* text handed on must already be valid UTF-8 */
     if (!d->title || !d->mime)
         abort();
-    buf_release(&b);
     return 0;
 }
 
