@@ -6,6 +6,17 @@
  * Items are "FOLDER/UIDVALIDITY/UID" (UID zero-padded so paths sort in UID
  * order): a changed UIDVALIDITY makes every item of the folder new (clean
  * refetch) and the old ones absent (marked deleted by present()).
+ *
+ * Messages are fetched in batches: a fetch of one message asks the server for
+ * it and the next unknown messages of the listing in one UID FETCH over a UID
+ * set; the others wait in the workspace for the explorer's next calls, and the
+ * next batch is asked for while the explorer still extracts the current one.
+ *
+ * Transient failures (connection reset, timeout, [UNAVAILABLE], [INUSE],
+ * throttling, an unexpected BYE) are retried on a fresh connection after an
+ * exponential backoff with jitter, through a netloop timer: nothing blocks.
+ * When the retries run out the error says "connection", the explorer stops
+ * and the source fails resumably; a message is never silently skipped.
  */
 #include "driver.h"
 #include "imap_parse.h"
@@ -18,10 +29,22 @@
 #include <string.h>
 #include <unistd.h>
 
-enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH_EXAMINE, ST_FETCH };
+enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH };
+
+#define IMAP_BATCH_DEFAULT 100
+#define IMAP_BATCH_MAX 1000
+#define IMAP_RETRIES_DEFAULT 4
+#define IMAP_BACKOFF_BASE_MS 250
+#define IMAP_BACKOFF_MAX_MS 8000
 
 struct imap_item {
     char *path; /* FOLDER/UIDVALIDITY/UID */
+};
+
+struct cached {    /* a prefetched message waiting in the workspace */
+    char *path;    /* FOLDER/UIDVALIDITY/UID */
+    char name[32]; /* its file in payload_dir */
+    size_t len;
 };
 
 struct imap_src {
@@ -29,26 +52,43 @@ struct imap_src {
     char *url;  /* imap[s]://host:port/ */
     char errbuf[CURL_ERROR_SIZE];
     struct imap_buf resp;
-    enum step step;
     struct driver_source *s;
+    int gmail;
+    int overflow; /* the answer did not fit */
+    int batch_max, retries_max;
+    /* the command in flight: step, text, the folder it needs selected */
+    enum step step; /* ST_IDLE: nothing in flight or waiting */
+    enum step main; /* the command an EXAMINE was sent for */
+    char cmd[16384];
+    char *cmd_folder;      /* NULL: needs no folder */
+    unsigned long want_uv; /* expected UIDVALIDITY of cmd_folder, 0: any */
+    int force_examine;     /* listing: EXAMINE even if selected (for UIDVALIDITY) */
+    char *conn_folder;     /* folder selected on the current connection */
+    int attempt;           /* transient failures of this command so far */
+    int waiting;           /* a backoff timer is set */
+    /* the explorer's call being served (NULL during a prefetch) */
     struct driver_call *call;
     json_t *args;
+    char *want_path; /* fetch: the message the call waits for */
     /* the index */
     char **folders;
     int nfolders, cur;
-    char *selected; /* folder currently EXAMINEd */
     unsigned long uidvalidity;
     struct imap_item *items;
     long n, alloc;
     int indexed;
-    int gmail;
-    int overflow;   /* the answer did not fit */
-    char cmd[1400]; /* the command in flight, for a retry */
-    int tries;      /* transport failures of it so far */
-    /* fetch in progress */
-    char *fetch_path;
-    unsigned long fetch_uid;
+    /* batches */
+    unsigned long *batch; /* UIDs of the UID FETCH in flight */
+    long nbatch;
+    char *batch_prefix; /* "FOLDER/UIDVALIDITY/" of the batch */
+    long next_idx;      /* listing index after the last item asked for */
+    struct cached *cache;
+    long ncache, acache;
 };
+
+static void issue(struct imap_src *im);
+static void on_done(void *arg, CURL *easy, CURLcode rc);
+static void fetch_serve(struct imap_src *im);
 
 /* libcurl passes only the untagged lines of a custom command's answer to
  * the write callback, dropping FETCH literals; every line the server sends
@@ -65,7 +105,7 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 {
     struct imap_src *im = arg;
     (void)easy;
-    if (type == CURLINFO_HEADER_IN && imap_buf_add(&im->resp, data, size) < 0)
+    if (type == CURLINFO_HEADER_IN && !im->overflow && imap_buf_add(&im->resp, data, size) < 0)
         im->overflow = 1;
     return 0;
 }
@@ -75,29 +115,165 @@ static int cmp_item(const void *a, const void *b)
     return strcmp(((const struct imap_item *)a)->path, ((const struct imap_item *)b)->path);
 }
 
-static void start(struct imap_src *im, enum step st, const char *cmd);
-
-static void fail(struct imap_src *im, const char *what, CURLcode rc)
+static void set_str(char **dst, const char *src)
 {
-    char err[512];
-    struct driver_call *call = im->call;
+    free(*dst);
+    *dst = src ? strdup(src) : NULL;
+}
 
-    /* transport failures say "connection": the explorer then stops and the
-     * source fails (resumable) instead of skipping every later message */
-    int transport = rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
-                    rc == CURLE_SEND_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
-                    rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR ||
-                    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_WEIRD_SERVER_REPLY;
-    snprintf(err, sizeof err, "IMAP %s: %s%s%s%s", what, transport ? "connection failed: " : "",
-             curl_easy_strerror(rc), im->errbuf[0] ? ": " : "", im->errbuf);
+/* Ends the explorer's call: out (consumed) or err. */
+static void finish(struct imap_src *im, json_t *out, const char *err)
+{
+    struct driver_call *call = im->call;
     im->step = ST_IDLE;
     im->call = NULL;
     json_decref(im->args);
     im->args = NULL;
-    im->s->complete(call, NULL, err);
+    free(im->want_path);
+    im->want_path = NULL;
+    if (call)
+        im->s->complete(call, out, err);
+    else
+        json_decref(out);
 }
 
-static void examine_next(struct imap_src *im);
+/* The first tagged NO/BAD line of the answer (the server's reason), or "". */
+static void status_line(const struct imap_src *im, char *out, size_t outlen)
+{
+    const char *p = im->resp.data, *end = p + im->resp.len;
+    out[0] = '\0';
+    while (p && p < end) {
+        const char *le = memchr(p, '\n', (size_t)(end - p));
+        const char *e = le ? le : end;
+        const char *sp = memchr(p, ' ', (size_t)(e - p));
+        if (p[0] != '*' && p[0] != '+' && sp && e - sp > 3 &&
+            (strncmp(sp + 1, "NO", 2) == 0 || strncmp(sp + 1, "BAD", 3) == 0)) {
+            while (e > sp && (e[-1] == '\r' || e[-1] == '\n'))
+                e--;
+            snprintf(out, outlen, "%.*s", (int)(e - sp - 1), sp + 1);
+            return;
+        }
+        p = le ? le + 1 : end;
+    }
+}
+
+/* Whether the server's answer says "try again later". */
+static int server_busy(const struct imap_src *im, const char *status)
+{
+    const char *p = im->resp.data, *end = p + im->resp.len;
+    if (strstr(status, "[UNAVAILABLE]") || strstr(status, "[INUSE]") || strstr(status, "[LIMIT]") ||
+        strstr(status, "hrottl"))
+        return 1;
+    /* an untagged BYE other than the answer to libcurl's own LOGOUT */
+    while (p && p < end) {
+        const char *le = memchr(p, '\n', (size_t)(end - p));
+        if ((size_t)(end - p) > 6 && strncmp(p, "* BYE ", 6) == 0 &&
+            strncmp(p + 6, "Logging out", 11) != 0)
+            return 1;
+        p = le ? le + 1 : end;
+    }
+    return 0;
+}
+
+static int transport_error(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+           rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_WEIRD_SERVER_REPLY ||
+           rc == CURLE_PARTIAL_FILE || rc == CURLE_AGAIN;
+}
+
+static const char *step_name(enum step st)
+{
+    static const char *const names[] = {"", "LIST", "EXAMINE", "UID SEARCH", "UID FETCH"};
+    return names[st];
+}
+
+/* A failure that is not retried (or no longer): the call gets err. */
+static void fail(struct imap_src *im, CURLcode rc, const char *status, int gave_up)
+{
+    char err[1400], what[600];
+
+    if (im->step == ST_EXAMINE)
+        snprintf(what, sizeof what, "EXAMINE of folder '%.500s'",
+                 im->cmd_folder ? im->cmd_folder : "?");
+    else
+        snprintf(what, sizeof what, "%s", step_name(im->step));
+    /* "connection" makes the explorer stop (the source fails, resumable)
+     * instead of skipping every later message */
+    snprintf(err, sizeof err, "IMAP %s: %s%s%s%s%s%s", what, gave_up ? "connection failed: " : "",
+             curl_easy_strerror(rc), im->errbuf[0] ? ": " : "", im->errbuf, status[0] ? ": " : "",
+             status);
+    if (gave_up)
+        snprintf(err + strlen(err), sizeof err - strlen(err), " (after %d attempts)",
+                 im->attempt + 1);
+    set_str(&im->conn_folder, NULL);
+    finish(im, NULL, err);
+}
+
+static void on_timer(void *arg)
+{
+    struct imap_src *im = arg;
+    im->waiting = 0;
+    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+    issue(im);
+}
+
+/* Exponential backoff with jitter before the command is sent again. */
+static void retry_later(struct imap_src *im)
+{
+    long ms = IMAP_BACKOFF_BASE_MS << (im->attempt < 10 ? im->attempt : 10);
+    if (ms > IMAP_BACKOFF_MAX_MS)
+        ms = IMAP_BACKOFF_MAX_MS;
+    ms = ms / 2 + (long)((unsigned long)random() % (unsigned long)(ms / 2 + 1));
+    im->attempt++;
+    set_str(&im->conn_folder, NULL); /* a fresh connection has nothing selected */
+    if (im->step == ST_EXAMINE)
+        im->step = im->main;
+    im->waiting = 1;
+    if (netloop_timer(im->s->net, ms, on_timer, im) < 0) {
+        im->waiting = 0;
+        fail(im, CURLE_FAILED_INIT, "cannot set a timer", 1);
+    }
+}
+
+static void send_now(struct imap_src *im, enum step st, const char *cmd)
+{
+    im->step = st;
+    im->resp.len = 0;
+    im->overflow = 0;
+    im->errbuf[0] = '\0';
+    curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
+    curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */
+    if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
+        fail(im, CURLE_FAILED_INIT, "libcurl refused the transfer", 0);
+}
+
+/* Sends the current command, after an EXAMINE of its folder when the
+ * connection does not have that folder selected. */
+static void issue(struct imap_src *im)
+{
+    if (im->cmd_folder &&
+        (im->force_examine || !im->conn_folder || strcmp(im->conn_folder, im->cmd_folder) != 0)) {
+        char q[1100], ex[1200];
+        imap_quote(im->cmd_folder, q, sizeof q);
+        snprintf(ex, sizeof ex, "EXAMINE %s", q);
+        set_str(&im->conn_folder, NULL);
+        send_now(im, ST_EXAMINE, ex);
+        return;
+    }
+    send_now(im, im->main, im->cmd);
+}
+
+/* Starts command cmd of kind st, in folder (NULL: none). */
+static void start(struct imap_src *im, enum step st, const char *folder, const char *cmd)
+{
+    im->main = st;
+    im->attempt = 0;
+    snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
+    set_str(&im->cmd_folder, folder);
+    issue(im);
+}
 
 static json_t *page(struct imap_src *im)
 {
@@ -129,31 +305,17 @@ static json_t *page(struct imap_src *im)
     return out;
 }
 
-static void answer(struct imap_src *im, json_t *out)
-{
-    struct driver_call *call = im->call;
-    im->step = ST_IDLE;
-    im->call = NULL;
-    json_decref(im->args);
-    im->args = NULL;
-    im->s->complete(call, out, NULL);
-}
-
 static void examine_next(struct imap_src *im)
 {
-    char cmd[1200], q[1100];
-
     if (im->cur >= im->nfolders) {
         qsort(im->items, (size_t)im->n, sizeof *im->items, cmp_item);
         im->indexed = 1;
-        answer(im, page(im));
+        im->force_examine = 0;
+        finish(im, page(im), NULL);
         return;
     }
-    imap_quote(im->folders[im->cur], q, sizeof q);
-    snprintf(cmd, sizeof cmd, "EXAMINE %s", q);
-    free(im->selected);
-    im->selected = strdup(im->folders[im->cur]);
-    start(im, ST_EXAMINE, cmd);
+    im->force_examine = 1;
+    start(im, ST_SEARCH, im->folders[im->cur], "UID SEARCH ALL");
 }
 
 static int add_item(struct imap_src *im, const char *folder, unsigned long uv, unsigned long uid)
@@ -175,61 +337,277 @@ static int add_item(struct imap_src *im, const char *folder, unsigned long uv, u
     return 0;
 }
 
+/* Index of the first item whose path sorts at or after path. */
+static long item_at(const struct imap_src *im, const char *path)
+{
+    long lo = 0, hi = im->n;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (strcmp(im->items[mid].path, path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Splits FOLDER/UIDVALIDITY/UID; prefix_len covers "FOLDER/UIDVALIDITY/". */
+static int split_path(const char *path, char *folder, size_t flen, unsigned long *uv,
+                      unsigned long *uid, size_t *prefix_len)
+{
+    const char *u = path ? strrchr(path, '/') : NULL, *v;
+    if (!u || u == path || !u[1])
+        return -1;
+    v = u - 1;
+    while (v > path && *v != '/')
+        v--;
+    if (v == path || (size_t)(v - path) >= flen)
+        return -1;
+    memcpy(folder, path, (size_t)(v - path));
+    folder[v - path] = '\0';
+    *uv = strtoul(v + 1, NULL, 10);
+    *uid = strtoul(u + 1, NULL, 10);
+    *prefix_len = (size_t)(u + 1 - path);
+    return *uid ? 0 : -1;
+}
+
+static void cache_drop(struct imap_src *im, long i)
+{
+    unlinkat(im->s->payload_dirfd, im->cache[i].name, 0);
+    free(im->cache[i].path);
+    im->cache[i] = im->cache[--im->ncache];
+}
+
+static long cache_find(const struct imap_src *im, const char *path)
+{
+    for (long i = 0; i < im->ncache; i++)
+        if (strcmp(im->cache[i].path, path) == 0)
+            return i;
+    return -1;
+}
+
+/* Starts a UID FETCH of the message at listing index from (when given, the
+ * explorer's want) and the next unknown messages of the same folder. */
+static int batch_start(struct imap_src *im, long from, const char *want)
+{
+    char folder[1100], *p;
+    unsigned long uv, uid;
+    size_t plen, o;
+    long i, limit = im->batch_max;
+    const char *first = want ? want : (from < im->n ? im->items[from].path : NULL);
+
+    if (!first || split_path(first, folder, sizeof folder, &uv, &uid, &plen) < 0)
+        return -1;
+    free(im->batch);
+    im->batch = malloc((size_t)(limit + 1) * sizeof *im->batch);
+    if (!im->batch)
+        return -1;
+    im->nbatch = 0;
+    free(im->batch_prefix);
+    im->batch_prefix = strndup(first, plen);
+    if (want) {
+        im->batch[im->nbatch++] = uid;
+        i = im->indexed ? item_at(im, want) : im->n;
+        if (i < im->n && strcmp(im->items[i].path, want) == 0)
+            i++;
+    } else {
+        i = from;
+    }
+    for (; i < im->n && im->nbatch < limit; i++) {
+        const char *ip = im->items[i].path;
+        if (strncmp(ip, first, plen) != 0)
+            break; /* one folder per batch */
+        if (cache_find(im, ip) >= 0 || (want && strcmp(ip, want) == 0) ||
+            im->s->known(im->s->known_arg, ip, "1"))
+            continue;
+        im->batch[im->nbatch++] = strtoul(ip + plen, NULL, 10);
+    }
+    im->next_idx = i;
+    if (!im->nbatch)
+        return -1;
+    /* "UID FETCH 3,5:9 (UID BODY.PEEK[])": runs of UIDs as ranges (the
+     * batch is sorted: the want first, then the listing's order) */
+    o = (size_t)snprintf(im->cmd, sizeof im->cmd, "UID FETCH ");
+    for (long k = 0; k < im->nbatch && o + 40 < sizeof im->cmd;) {
+        long e = k;
+        while (e + 1 < im->nbatch && im->batch[e + 1] == im->batch[e] + 1)
+            e++;
+        if (e > k)
+            o += (size_t)snprintf(im->cmd + o, sizeof im->cmd - o, "%s%lu:%lu", k ? "," : "",
+                                  im->batch[k], im->batch[e]);
+        else
+            o += (size_t)snprintf(im->cmd + o, sizeof im->cmd - o, "%s%lu", k ? "," : "",
+                                  im->batch[k]);
+        k = e + 1;
+        if (o + 40 >= sizeof im->cmd)
+            im->nbatch = k; /* the command is full: the rest waits */
+    }
+    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID BODY.PEEK[])");
+    p = strdup(im->cmd);
+    im->want_uv = uv;
+    start(im, ST_FETCH, folder, p);
+    free(p);
+    return 0;
+}
+
+/* Prefetch the next batch while the explorer works on this one. */
+static void maybe_prefetch(struct imap_src *im)
+{
+    if (im->step != ST_IDLE || im->waiting || !im->indexed || im->ncache > im->batch_max / 2)
+        return;
+    while (im->next_idx < im->n) {
+        if (batch_start(im, im->next_idx, NULL) == 0)
+            return;
+        if (im->next_idx < im->n && im->nbatch == 0)
+            continue; /* all known in that folder: on to the next one */
+        break;
+    }
+}
+
+struct write_ctx {
+    struct imap_src *im;
+    int failed;
+};
+
+static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+{
+    struct write_ctx *w = arg;
+    struct imap_src *im = w->im;
+    char path[1300];
+    long k;
+    int fd;
+
+    for (k = 0; k < im->nbatch && im->batch[k] != uid; k++)
+        ;
+    if (k == im->nbatch)
+        return 0; /* not asked for */
+    snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, uid);
+    if (cache_find(im, path) >= 0)
+        return 0;
+    if (im->ncache == im->acache) {
+        long na = im->acache ? im->acache * 2 : 64;
+        struct cached *nc = realloc(im->cache, (size_t)na * sizeof *nc);
+        if (!nc)
+            return -1;
+        im->cache = nc;
+        im->acache = na;
+    }
+    struct cached *c = &im->cache[im->ncache];
+    snprintf(c->name, sizeof c->name, "m%06ld.eml", ++im->s->payload_seq);
+    fd = openat(im->s->payload_dirfd, c->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0644);
+    if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(im->s->payload_dirfd, c->name, 0);
+        }
+        w->failed = 1;
+        return -1;
+    }
+    close(fd);
+    c->path = strdup(path);
+    c->len = len;
+    if (!c->path)
+        return -1;
+    im->ncache++;
+    return 0;
+}
+
+/* Answers the waiting fetch call from the cache, or starts its batch. */
+static void fetch_serve(struct imap_src *im)
+{
+    char rel[64], err[1400];
+    long i = cache_find(im, im->want_path);
+
+    if (i >= 0) {
+        snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, im->cache[i].name);
+        json_t *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
+                                "version", "1");
+        free(im->cache[i].path);
+        im->cache[i] = im->cache[--im->ncache]; /* the explorer owns the file now */
+        finish(im, out, NULL);
+        maybe_prefetch(im);
+        return;
+    }
+    /* the explorer moves on in listing order: what it passed is not wanted */
+    for (long k = im->ncache - 1; k >= 0; k--)
+        if (strcmp(im->cache[k].path, im->want_path) < 0)
+            cache_drop(im, k);
+    if (batch_start(im, 0, im->want_path) < 0) {
+        snprintf(err, sizeof err, "not a message path: '%.1000s'", im->want_path);
+        finish(im, NULL, err);
+    }
+}
+
 static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
     struct imap_src *im = arg;
-    char err[256];
+    char status[300], err[1400];
+    long conns = 0;
 
-    (void)easy;
-    if ((rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-         rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR) &&
-        im->tries < 2) {
-        /* a dropped connection: try the command again once or twice on a
-         * fresh one (TODO: timer-based exponential backoff with jitter) */
-        im->tries++;
-        im->resp.len = 0;
-        if ((im->step == ST_FETCH || im->step == ST_SEARCH) && im->selected) {
-            /* a new connection has no folder selected: EXAMINE it again */
-            char q[1100];
-            imap_quote(im->selected, q, sizeof q);
-            snprintf(im->cmd, sizeof im->cmd, "EXAMINE %s", q);
-            im->step = im->step == ST_FETCH ? ST_FETCH_EXAMINE : ST_EXAMINE;
-        }
-        curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
-        if (netloop_add(im->s->net, im->easy, on_done, im) == 0)
-            return;
-    }
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
+    status_line(im, status, sizeof status);
     if (rc != CURLE_OK) {
-        static const char *const what[] = {"",           "LIST",    "EXAMINE",
-                                           "UID SEARCH", "EXAMINE", "UID FETCH"};
-        if (im->step == ST_EXAMINE || im->step == ST_FETCH_EXAMINE) {
-            char w[600];
-            snprintf(w, sizeof w, "EXAMINE of folder '%.500s'", im->selected ? im->selected : "?");
-            free(im->selected);
-            im->selected = NULL;
-            fail(im, w, rc);
-        } else {
-            fail(im, what[im->step], rc);
+        int transient =
+            transport_error(rc) || (rc == CURLE_QUOTE_ERROR && server_busy(im, status)) ||
+            /* libcurl replaced a dead connection under a command
+             * that needs a selected folder */
+            (rc == CURLE_QUOTE_ERROR && conns > 0 && im->step != ST_EXAMINE && im->cmd_folder);
+        if (transient && im->attempt < im->retries_max) {
+            retry_later(im);
+            return;
         }
+        fail(im, rc, status, transient);
+        return;
+    }
+    if (im->overflow) {
+        if (im->step == ST_FETCH && im->nbatch > 1 && im->call) {
+            /* too big together: ask for the wanted message alone */
+            int b = im->batch_max;
+            im->batch_max = 1;
+            im->step = ST_IDLE;
+            if (batch_start(im, 0, im->want_path) < 0)
+                finish(im, NULL, "IMAP: cannot fetch the message again");
+            im->batch_max = b;
+            return;
+        }
+        finish(im, NULL, "IMAP: the server's answer is over 512 MiB");
         return;
     }
     switch (im->step) {
+    case ST_EXAMINE: {
+        int found = 0;
+        unsigned long uv = imap_parse_uidvalidity(im->resp.data, im->resp.len);
+        unsigned long exists = imap_parse_exists(im->resp.data, im->resp.len, &found);
+        set_str(&im->conn_folder, im->cmd_folder);
+        im->force_examine = 0;
+        if (im->main == ST_FETCH && uv != im->want_uv) {
+            im->indexed = 0; /* list again: the folder was recreated */
+            snprintf(err, sizeof err,
+                     "IMAP: the UIDVALIDITY of folder '%.1000s' changed since the listing "
+                     "(list again)",
+                     im->cmd_folder);
+            finish(im, NULL, err);
+            return;
+        }
+        im->uidvalidity = uv;
+        if (im->main == ST_SEARCH && found && exists == 0) {
+            im->cur++; /* an empty folder: nothing to search */
+            examine_next(im);
+            return;
+        }
+        send_now(im, im->main, im->cmd);
+        return;
+    }
     case ST_LIST:
         if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, im->gmail) <
             0) {
-            struct driver_call *call = im->call;
-            im->step = ST_IDLE;
-            im->call = NULL;
-            im->s->complete(call, NULL, "IMAP LIST: unreadable answer");
+            finish(im, NULL, "IMAP LIST: unreadable answer");
             return;
         }
         im->cur = 0;
         examine_next(im);
-        return;
-    case ST_EXAMINE:
-        im->uidvalidity = imap_parse_uidvalidity(im->resp.data, im->resp.len);
-        start(im, ST_SEARCH, "UID SEARCH ALL");
         return;
     case ST_SEARCH: {
         unsigned long *uids = NULL;
@@ -237,10 +615,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         for (long i = 0; i < nu; i++)
             if (add_item(im, im->folders[im->cur], im->uidvalidity, uids[i]) < 0) {
                 free(uids);
-                struct driver_call *call = im->call;
-                im->step = ST_IDLE;
-                im->call = NULL;
-                im->s->complete(call, NULL, "out of memory");
+                finish(im, NULL, "out of memory");
                 return;
             }
         free(uids);
@@ -248,76 +623,32 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         examine_next(im);
         return;
     }
-    case ST_FETCH_EXAMINE: {
-        char cmd[64];
-        unsigned long uv = imap_parse_uidvalidity(im->resp.data, im->resp.len);
-        const char *p = strrchr(im->fetch_path, '/');
-        const char *q = p;
-        while (q > im->fetch_path && q[-1] != '/')
-            q--;
-        if (uv != strtoul(q, NULL, 10)) {
-            struct driver_call *call = im->call;
-            im->step = ST_IDLE;
-            im->call = NULL;
-            im->indexed = 0; /* list again: the folder was recreated */
-            im->s->complete(call, NULL, "IMAP: the folder's UIDVALIDITY changed since the listing");
-            return;
-        }
-        im->uidvalidity = uv;
-        snprintf(cmd, sizeof cmd, "UID FETCH %lu (UID BODY.PEEK[])", im->fetch_uid);
-        start(im, ST_FETCH, cmd);
-        return;
-    }
     case ST_FETCH: {
-        const char *msg;
-        size_t len;
-        char name[32], rel[64];
-        int fd;
-        if (imap_parse_fetch_body(im->resp.data, im->resp.len, &msg, &len) < 0) {
-            struct driver_call *call = im->call;
-            snprintf(err, sizeof err,
-                     "IMAP: message %s is gone, unreadable or has a line over 10 MB",
-                     im->fetch_path);
-            im->step = ST_IDLE;
-            im->call = NULL;
-            im->s->complete(call, NULL, err);
+        struct write_ctx w = {im, 0};
+        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+            finish(im, NULL,
+                   w.failed ? "cannot write the payload file"
+                            : "IMAP UID FETCH: unreadable answer");
             return;
         }
-        snprintf(name, sizeof name, "m%06ld.eml", ++im->s->payload_seq);
-        snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, name);
-        fd = openat(im->s->payload_dirfd, name,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, msg, len) != (ssize_t)len) {
-            if (fd >= 0)
-                close(fd);
-            struct driver_call *call = im->call;
-            im->step = ST_IDLE;
-            im->call = NULL;
-            im->s->complete(call, NULL, "cannot write the payload file");
+        im->step = ST_IDLE;
+        if (im->call) {
+            if (cache_find(im, im->want_path) < 0) {
+                snprintf(err, sizeof err, "IMAP: message %.1000s is gone or unreadable",
+                         im->want_path);
+                finish(im, NULL, err);
+                maybe_prefetch(im);
+                return;
+            }
+            fetch_serve(im);
             return;
         }
-        close(fd);
-        answer(im,
-               json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)len, "version", "1"));
+        maybe_prefetch(im);
         return;
     }
     default:
         return;
     }
-}
-
-static void start(struct imap_src *im, enum step st, const char *cmd)
-{
-    im->step = st;
-    im->tries = 0;
-    snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
-    im->resp.len = 0;
-    im->overflow = 0;
-    im->errbuf[0] = '\0';
-    curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
-    curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, im->cmd);
-    if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
-        fail(im, cmd, CURLE_FAILED_INIT);
 }
 
 static int imap_open(struct driver_source *s, char *err, size_t errlen)
@@ -329,6 +660,7 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     const char *type = json_string_value(json_object_get(st, "type"));
     int tls = !json_is_false(json_object_get(st, "tls"));
     long port = (long)json_integer_value(json_object_get(st, "port"));
+    json_t *bj = json_object_get(st, "batch"), *rj = json_object_get(st, "retries");
     struct imap_src *im;
     char url[600];
     char *pw = NULL, *tok = NULL;
@@ -337,6 +669,14 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         host = (type && strcmp(type, "gmail") == 0) ? "imap.gmail.com" : NULL;
     if (!host || !user) {
         snprintf(err, errlen, "the IMAP source needs \"host\" and \"user\"");
+        return -1;
+    }
+    if ((bj && (!json_is_integer(bj) || json_integer_value(bj) < 1 ||
+                json_integer_value(bj) > IMAP_BATCH_MAX)) ||
+        (rj &&
+         (!json_is_integer(rj) || json_integer_value(rj) < 0 || json_integer_value(rj) > 20))) {
+        snprintf(err, errlen, "the IMAP source's \"batch\" must be 1 to %d and \"retries\" 0 to 20",
+                 IMAP_BATCH_MAX);
         return -1;
     }
     if (json_object_get(st, "token_env") || json_object_get(st, "token_file")) {
@@ -349,8 +689,14 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
             return -1;
     }
     im = calloc(1, sizeof *im);
+    if (!im) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     im->s = s;
     im->gmail = type && strcmp(type, "gmail") == 0;
+    im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
+    im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
     else
@@ -389,12 +735,25 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     return 0;
 }
 
+static void index_clear(struct imap_src *im)
+{
+    for (long i = 0; i < im->n; i++)
+        free(im->items[i].path);
+    im->n = 0;
+    for (int i = 0; i < im->nfolders; i++)
+        free(im->folders[i]);
+    free(im->folders);
+    im->folders = NULL;
+    im->nfolders = 0;
+    im->indexed = 0;
+}
+
 static int imap_call(struct driver_source *s, struct driver_call *call, const char *op,
                      json_t *args, json_t **out, char *err, size_t errlen)
 {
     struct imap_src *im = s->state;
 
-    if (im->step != ST_IDLE) {
+    if (im->call) {
         snprintf(err, errlen, "one IMAP call at a time per source");
         return -1;
     }
@@ -406,46 +765,42 @@ static int imap_call(struct driver_source *s, struct driver_call *call, const ch
             im->args = NULL;
             return 0;
         }
-        for (long i = 0; i < im->n; i++)
-            free(im->items[i].path);
-        im->n = 0;
-        for (int i = 0; i < im->nfolders; i++)
-            free(im->folders[i]);
-        free(im->folders);
-        im->folders = NULL;
-        im->nfolders = 0;
+        if (im->step != ST_IDLE || im->waiting) {
+            snprintf(err, errlen, "IMAP: a fetch is still in flight");
+            return -1;
+        }
+        index_clear(im);
         im->call = call;
         im->args = json_incref(args);
-        start(im, ST_LIST, "LIST \"\" \"*\"");
+        start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
         return DRIVER_PENDING;
     }
     if (strcmp(op, "fetch") == 0) {
         const char *path = json_string_value(json_object_get(args, "path"));
-        const char *u = path ? strrchr(path, '/') : NULL, *v;
-        char folder[1100], q[1200], cmd[1300];
-        if (!u || u == path)
-            goto bad;
-        v = u - 1;
-        while (v > path && *v != '/')
-            v--;
-        if (v == path || (size_t)(v - path) >= sizeof folder)
-            goto bad;
-        memcpy(folder, path, (size_t)(v - path));
-        folder[v - path] = '\0';
-        free(im->fetch_path);
-        im->fetch_path = strdup(path);
-        im->fetch_uid = strtoul(u + 1, NULL, 10);
+        char folder[1100];
+        unsigned long uv, uid;
+        size_t plen;
+        long i;
+
+        if (split_path(path, folder, sizeof folder, &uv, &uid, &plen) < 0) {
+            snprintf(err, errlen, "not a message path: '%s'", path ? path : "");
+            return -1;
+        }
+        if (im->step == ST_IDLE && !im->waiting && (i = cache_find(im, path)) >= 0) {
+            char rel[64];
+            snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, im->cache[i].name);
+            *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
+                             "version", "1");
+            free(im->cache[i].path);
+            im->cache[i] = im->cache[--im->ncache];
+            maybe_prefetch(im);
+            return 0;
+        }
         im->call = call;
-        im->args = json_incref(args);
-        free(im->selected);
-        im->selected = strdup(folder);
-        imap_quote(folder, q, sizeof q);
-        snprintf(cmd, sizeof cmd, "EXAMINE %s", q);
-        start(im, ST_FETCH_EXAMINE, cmd);
+        im->want_path = strdup(path);
+        if (im->step == ST_IDLE && !im->waiting)
+            fetch_serve(im); /* else: served when the prefetch in flight ends */
         return DRIVER_PENDING;
-    bad:
-        snprintf(err, errlen, "not a message path: '%s'", path ? path : "");
-        return -1;
     }
     snprintf(err, errlen, "the imap driver has no operation '%s'", op);
     return -1;
@@ -480,18 +835,22 @@ static void imap_close(struct driver_source *s)
     struct imap_src *im = s->state;
     if (!im)
         return;
+    if (im->waiting)
+        netloop_timer_cancel(s->net, on_timer, im);
     if (im->step != ST_IDLE)
         netloop_cancel(s->net, im->easy);
     curl_easy_cleanup(im->easy);
-    for (long i = 0; i < im->n; i++)
-        free(im->items[i].path);
+    while (im->ncache)
+        cache_drop(im, im->ncache - 1);
+    free(im->cache);
+    index_clear(im);
     free(im->items);
-    for (int i = 0; i < im->nfolders; i++)
-        free(im->folders[i]);
-    free(im->folders);
     json_decref(im->args);
-    free(im->selected);
-    free(im->fetch_path);
+    free(im->want_path);
+    free(im->cmd_folder);
+    free(im->conn_folder);
+    free(im->batch);
+    free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);
     free(im);

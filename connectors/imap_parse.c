@@ -268,3 +268,87 @@ int imap_parse_fetch_body(const char *p, size_t n, const char **body, size_t *le
     }
     return -1;
 }
+
+/* The number after the word "UID " in [p, end), 0 when absent. */
+static unsigned long uid_in(const char *p, const char *end)
+{
+    for (const char *q = p; q + 4 < end; q++) {
+        if ((q == p || q[-1] == ' ' || q[-1] == '(') && strncasecmp(q, "UID ", 4) == 0) {
+            unsigned long v = 0;
+            int digits = 0;
+            for (q += 4; q < end && *q >= '0' && *q <= '9' && digits < 10; q++, digits++)
+                v = v * 10 + (unsigned long)(*q - '0');
+            return digits && v <= 0xffffffffUL ? v : 0;
+        }
+    }
+    return 0;
+}
+
+unsigned long imap_parse_exists(const char *p, size_t n, int *found)
+{
+    const char *end = p + n;
+    *found = 0;
+    for (; p < end; p = next_line(p, end)) {
+        const char *le = eol(p, end), *q = p + 2;
+        unsigned long v = 0;
+        int digits = 0;
+        if ((size_t)(le - p) < 10 || p[0] != '*' || p[1] != ' ')
+            continue;
+        while (q < le && *q >= '0' && *q <= '9' && digits < 10) {
+            v = v * 10 + (unsigned long)(*q++ - '0');
+            digits++;
+        }
+        if (digits && (size_t)(le - q) == 7 && strncasecmp(q, " EXISTS", 7) == 0) {
+            *found = 1;
+            return v;
+        }
+    }
+    return 0;
+}
+
+long imap_parse_fetch_each(const char *p, size_t n, imap_fetch_fn fn, void *arg)
+{
+    const char *end = p + n;
+    long count = 0;
+
+    while (p < end) {
+        const char *le = eol(p, end), *q;
+        if ((size_t)(le - p) < 2 || p[0] != '*' || p[1] != ' ' || !has_word(p, le, "FETCH") ||
+            le - p < 3 || le[-1] != '}') {
+            p = next_line(p, end);
+            continue;
+        }
+        q = le - 2;
+        while (q > p && *q >= '0' && *q <= '9')
+            q--;
+        if (*q != '{' || q + 1 == le - 1) {
+            p = next_line(p, end);
+            continue;
+        }
+        unsigned long long v = 0;
+        for (const char *d = q + 1; d < le - 1; d++) {
+            v = v * 10 + (unsigned long long)(*d - '0');
+            if (v > (unsigned long long)(end - le))
+                return -1; /* a literal longer than the answer: cut short */
+        }
+        const char *b = le;
+        if (b < end && *b == '\r')
+            b++;
+        if (b < end && *b == '\n')
+            b++;
+        if ((unsigned long long)(end - b) < v)
+            return -1;
+        /* the UID comes before the literal (as asked) or after it */
+        unsigned long uid = uid_in(p, q);
+        const char *after = b + v, *ae = eol(after, end);
+        if (!uid)
+            uid = uid_in(after, ae);
+        if (uid) {
+            if (fn(arg, uid, b, (size_t)v) < 0)
+                return -1;
+            count++;
+        }
+        p = next_line(after, end);
+    }
+    return count;
+}

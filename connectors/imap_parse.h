@@ -31,4 +31,17 @@ long imap_parse_search(const char *p, size_t n, unsigned long **uids);
 /** The literal of the first BODY[] in a FETCH answer. Returns 0 or -1. */
 int imap_parse_fetch_body(const char *p, size_t n, const char **body, size_t *len);
 
+/** The N of a "* N EXISTS" line (*found set to 1), or 0 with *found 0. */
+unsigned long imap_parse_exists(const char *p, size_t n, int *found);
+
+/** Called once per message of a FETCH answer: its UID and BODY[] literal. */
+typedef int (*imap_fetch_fn)(void *arg, unsigned long uid, const char *body, size_t len);
+
+/**
+ * Walks the "* N FETCH (... UID u ... BODY[] {len}" answers of a UID FETCH
+ * for several messages, calling fn for each message whose UID is given.
+ * Returns how many, or -1 when a literal runs past the answer or fn fails.
+ */
+long imap_parse_fetch_each(const char *p, size_t n, imap_fetch_fn fn, void *arg);
+
 #endif

@@ -96,6 +96,8 @@ t0=$(date +%s.%N)
 run onboard acme sources.json --json
 t1=$(date +%s.%N)
 is "$RC" 0 "onboard from two IMAP accounts exits 0"
+grep -E "error|warn|fail" "$ERR" | head -5 | sed 's/^/# stderr: /'
+cp "$ERR" first.err
 echo "# $((na + nb)) messages in $(python3 -c "print(round($t1-$t0,2))") s: $(python3 -c "print(round(($na+$nb)/($t1-$t0)))") messages/s"
 jq_ok '.status == "ok" and .sources_ok == 2' "run record says ok"
 is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alice' and d.external_id not like '%#%'")" "$na" "alice: one document per message ($na)"
