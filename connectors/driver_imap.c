@@ -29,16 +29,27 @@
 #include <string.h>
 #include <unistd.h>
 
-enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH };
+enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART };
 
-#define IMAP_BATCH_DEFAULT 100
+#define IMAP_BATCH_DEFAULT 16
 #define IMAP_BATCH_MAX 1000
 #define IMAP_RETRIES_DEFAULT 4
 #define IMAP_BACKOFF_BASE_MS 250
 #define IMAP_BACKOFF_MAX_MS 8000
+/* libcurl 7.88 counts every answer line of an IMAP command against its
+ * 300 KiB response-header cap ("Too large response headers"; curl PR 11590
+ * lifted it in 8.2), with some overhead per line: every command is shaped to
+ * stay well under it. A batch asks for the first IMAP_ANSWER_BYTES/batch
+ * bytes of each message (BODY.PEEK[]<0.n>); a message that fills its share
+ * continues in partial fetches of IMAP_PART_BYTES; listings search windows
+ * of UIDs. */
+#define IMAP_ANSWER_BYTES (160 * 1024)
+#define IMAP_PART_BYTES (150 * 1024)
+#define IMAP_LIST_WINDOW 20000
 
 struct imap_item {
     char *path; /* FOLDER/UIDVALIDITY/UID */
+    unsigned long size;
 };
 
 struct cached {    /* a prefetched message waiting in the workspace */
@@ -73,7 +84,7 @@ struct imap_src {
     /* the index */
     char **folders;
     int nfolders, cur;
-    unsigned long uidvalidity;
+    unsigned long uidvalidity, uidnext, win_lo, win_hi; /* listing: the UID window */
     struct imap_item *items;
     long n, alloc;
     int indexed;
@@ -84,6 +95,16 @@ struct imap_src {
     long next_idx;      /* listing index after the last item asked for */
     struct cached *cache;
     long ncache, acache;
+    /* a large message coming in parts */
+    unsigned long part_uid;
+    unsigned long share; /* bytes asked per message in the batch */
+    unsigned long *cont; /* UIDs of the batch that continue in parts */
+    char (*cont_name)[32];
+    long ncont, icont;
+    unsigned long long part_off;
+    size_t part_got;
+    int part_fd;
+    char part_name[32];
 };
 
 static void issue(struct imap_src *im);
@@ -185,8 +206,20 @@ static int transport_error(CURLcode rc)
 
 static const char *step_name(enum step st)
 {
-    static const char *const names[] = {"", "LIST", "EXAMINE", "UID SEARCH", "UID FETCH"};
+    static const char *const names[] = {"",          "LIST",      "EXAMINE",
+                                        "UID FETCH", "UID FETCH", "UID FETCH"};
     return names[st];
+}
+
+/* Drops the messages of the batch still waiting for their parts. */
+static void parts_abandon(struct imap_src *im)
+{
+    if (im->part_fd >= 0) {
+        close(im->part_fd);
+        im->part_fd = -1;
+    }
+    for (; im->icont < im->ncont; im->icont++)
+        unlinkat(im->s->payload_dirfd, im->cont_name[im->icont], 0);
 }
 
 /* A failure that is not retried (or no longer): the call gets err. */
@@ -208,6 +241,7 @@ static void fail(struct imap_src *im, CURLcode rc, const char *status, int gave_
         snprintf(err + strlen(err), sizeof err - strlen(err), " (after %d attempts)",
                  im->attempt + 1);
     set_str(&im->conn_folder, NULL);
+    parts_abandon(im);
     finish(im, NULL, err);
 }
 
@@ -245,6 +279,8 @@ static void send_now(struct imap_src *im, enum step st, const char *cmd)
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */
+    if (getenv("TRAWL_IMAP_DEBUG"))
+        fprintf(stderr, "imap> %s\n", cmd);
     if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
         fail(im, CURLE_FAILED_INIT, "libcurl refused the transfer", 0);
 }
@@ -296,13 +332,29 @@ static json_t *page(struct imap_src *im)
     }
     long i;
     for (i = lo; i < im->n && i < lo + limit; i++)
-        json_array_append_new(
-            arr, json_pack("{s:s,s:I,s:b}", "path", im->items[i].path, "size", (json_int_t)0,
-                           "known", im->s->known(im->s->known_arg, im->items[i].path, "1")));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:I,s:b}", "path", im->items[i].path, "size",
+                                        (json_int_t)im->items[i].size, "known",
+                                        im->s->known(im->s->known_arg, im->items[i].path, "1")));
     json_object_set_new(out, "files", arr);
     if (i < im->n && i > lo)
         json_object_set_new(out, "next", json_string(im->items[i - 1].path));
     return out;
+}
+
+static int add_item(struct imap_src *im, const char *folder, unsigned long uv, unsigned long uid,
+                    unsigned long size);
+
+/* The listing asks for the UIDs and sizes of one window of UIDs at a time. */
+static void size_window(struct imap_src *im)
+{
+    if (!im->uidnext) { /* the server gave no UIDNEXT: everything at once */
+        im->win_hi = 0;
+        snprintf(im->cmd, sizeof im->cmd, "UID SEARCH ALL");
+        return;
+    }
+    im->win_hi = im->win_lo + IMAP_LIST_WINDOW - 1;
+    snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
 }
 
 static void examine_next(struct imap_src *im)
@@ -315,10 +367,12 @@ static void examine_next(struct imap_src *im)
         return;
     }
     im->force_examine = 1;
-    start(im, ST_SEARCH, im->folders[im->cur], "UID SEARCH ALL");
+    im->win_lo = 0; /* set once the EXAMINE answered */
+    start(im, ST_SEARCH, im->folders[im->cur], "");
 }
 
-static int add_item(struct imap_src *im, const char *folder, unsigned long uv, unsigned long uid)
+static int add_item(struct imap_src *im, const char *folder, unsigned long uv, unsigned long uid,
+                    unsigned long size)
 {
     char p[1200];
     if (im->n == im->alloc) {
@@ -331,6 +385,7 @@ static int add_item(struct imap_src *im, const char *folder, unsigned long uv, u
     }
     snprintf(p, sizeof p, "%s/%lu/%010lu", folder, uv, uid);
     im->items[im->n].path = strdup(p);
+    im->items[im->n].size = size;
     if (!im->items[im->n].path)
         return -1;
     im->n++;
@@ -386,6 +441,17 @@ static long cache_find(const struct imap_src *im, const char *path)
     return -1;
 }
 
+static void part_next(struct imap_src *im)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "UID FETCH %lu (UID BODY.PEEK[]<%llu.%d>)", im->part_uid,
+             im->part_off, IMAP_PART_BYTES);
+    snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
+    im->main = ST_PART;
+    im->attempt = 0;
+    issue(im);
+}
+
 /* Starts a UID FETCH of the message at listing index from (when given, the
  * explorer's want) and the next unknown messages of the same folder. */
 static int batch_start(struct imap_src *im, long from, const char *want)
@@ -399,8 +465,13 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     if (!first || split_path(first, folder, sizeof folder, &uv, &uid, &plen) < 0)
         return -1;
     free(im->batch);
+    free(im->cont);
+    free(im->cont_name);
     im->batch = malloc((size_t)(limit + 1) * sizeof *im->batch);
-    if (!im->batch)
+    im->cont = malloc((size_t)(limit + 1) * sizeof *im->cont);
+    im->cont_name = malloc((size_t)(limit + 1) * sizeof *im->cont_name);
+    im->ncont = im->icont = 0;
+    if (!im->batch || !im->cont || !im->cont_name)
         return -1;
     im->nbatch = 0;
     free(im->batch_prefix);
@@ -425,8 +496,8 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     im->next_idx = i;
     if (!im->nbatch)
         return -1;
-    /* "UID FETCH 3,5:9 (UID BODY.PEEK[])": runs of UIDs as ranges (the
-     * batch is sorted: the want first, then the listing's order) */
+    im->share = IMAP_ANSWER_BYTES / (unsigned long)im->nbatch;
+    /* "UID FETCH 3,5:9 (UID BODY.PEEK[]<0.n>)": runs of UIDs as ranges */
     o = (size_t)snprintf(im->cmd, sizeof im->cmd, "UID FETCH ");
     for (long k = 0; k < im->nbatch && o + 40 < sizeof im->cmd;) {
         long e = k;
@@ -442,12 +513,28 @@ static int batch_start(struct imap_src *im, long from, const char *want)
         if (o + 40 >= sizeof im->cmd)
             im->nbatch = k; /* the command is full: the rest waits */
     }
-    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID BODY.PEEK[])");
+    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID BODY.PEEK[]<0.%lu>)", im->share);
     p = strdup(im->cmd);
     im->want_uv = uv;
     start(im, ST_FETCH, folder, p);
     free(p);
     return 0;
+}
+
+/* The next message of the batch that filled its share: the rest in parts. */
+static int cont_next(struct imap_src *im)
+{
+    if (im->icont >= im->ncont)
+        return 0;
+    im->part_uid = im->cont[im->icont];
+    snprintf(im->part_name, sizeof im->part_name, "%s", im->cont_name[im->icont]);
+    im->part_off = im->share;
+    im->part_fd =
+        openat(im->s->payload_dirfd, im->part_name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (im->part_fd < 0)
+        return -1;
+    part_next(im);
+    return 1;
 }
 
 /* Prefetch the next batch while the explorer works on this one. */
@@ -469,21 +556,8 @@ struct write_ctx {
     int failed;
 };
 
-static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+static int cache_add(struct imap_src *im, const char *path, const char *name, size_t len)
 {
-    struct write_ctx *w = arg;
-    struct imap_src *im = w->im;
-    char path[1300];
-    long k;
-    int fd;
-
-    for (k = 0; k < im->nbatch && im->batch[k] != uid; k++)
-        ;
-    if (k == im->nbatch)
-        return 0; /* not asked for */
-    snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, uid);
-    if (cache_find(im, path) >= 0)
-        return 0;
     if (im->ncache == im->acache) {
         long na = im->acache ? im->acache * 2 : 64;
         struct cached *nc = realloc(im->cache, (size_t)na * sizeof *nc);
@@ -493,23 +567,56 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
         im->acache = na;
     }
     struct cached *c = &im->cache[im->ncache];
-    snprintf(c->name, sizeof c->name, "m%06ld.eml", ++im->s->payload_seq);
-    fd = openat(im->s->payload_dirfd, c->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+    c->path = strdup(path);
+    if (!c->path)
+        return -1;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->len = len;
+    im->ncache++;
+    return 0;
+}
+
+static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+{
+    struct write_ctx *w = arg;
+    struct imap_src *im = w->im;
+    char path[1300], name[32];
+    long k;
+    int fd;
+
+    if (im->step == ST_PART) {
+        if (uid != im->part_uid)
+            return 0;
+        if (write(im->part_fd, body, len) != (ssize_t)len) {
+            w->failed = 1;
+            return -1;
+        }
+        im->part_got = len;
+        return 0;
+    }
+    for (k = 0; k < im->nbatch && im->batch[k] != uid; k++)
+        ;
+    if (k == im->nbatch)
+        return 0; /* not asked for */
+    snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, uid);
+    if (cache_find(im, path) >= 0)
+        return 0;
+    snprintf(name, sizeof name, "m%06ld.eml", ++im->s->payload_seq);
+    fd = openat(im->s->payload_dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                 0644);
-    if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+    int more = len >= im->share; /* filled its share: more to come */
+    if (fd < 0 || write(fd, body, len) != (ssize_t)len ||
+        (more ? (snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name),
+                 im->cont[im->ncont++] = uid, 0)
+              : cache_add(im, path, name, len)) < 0) {
         if (fd >= 0) {
             close(fd);
-            unlinkat(im->s->payload_dirfd, c->name, 0);
+            unlinkat(im->s->payload_dirfd, name, 0);
         }
         w->failed = 1;
         return -1;
     }
     close(fd);
-    c->path = strdup(path);
-    c->len = len;
-    if (!c->path)
-        return -1;
-    im->ncache++;
     return 0;
 }
 
@@ -544,6 +651,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     struct imap_src *im = arg;
     char status[300], err[1400];
     long conns = 0;
+    int r;
 
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
@@ -582,7 +690,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         unsigned long exists = imap_parse_exists(im->resp.data, im->resp.len, &found);
         set_str(&im->conn_folder, im->cmd_folder);
         im->force_examine = 0;
-        if (im->main == ST_FETCH && uv != im->want_uv) {
+        if ((im->main == ST_FETCH || im->main == ST_PART) && uv != im->want_uv) {
             im->indexed = 0; /* list again: the folder was recreated */
             snprintf(err, sizeof err,
                      "IMAP: the UIDVALIDITY of folder '%.1000s' changed since the listing "
@@ -591,11 +699,16 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             finish(im, NULL, err);
             return;
         }
-        im->uidvalidity = uv;
-        if (im->main == ST_SEARCH && found && exists == 0) {
-            im->cur++; /* an empty folder: nothing to search */
-            examine_next(im);
-            return;
+        if (im->main == ST_SEARCH && im->win_lo == 0) { /* not on a retry */
+            im->uidvalidity = uv;
+            if (found && exists == 0) {
+                im->cur++; /* an empty folder: nothing to list */
+                examine_next(im);
+                return;
+            }
+            im->uidnext = imap_parse_uidnext(im->resp.data, im->resp.len);
+            im->win_lo = 1;
+            size_window(im);
         }
         send_now(im, im->main, im->cmd);
         return;
@@ -610,18 +723,52 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         examine_next(im);
         return;
     case ST_SEARCH: {
+        unsigned long hi = im->win_hi;
         unsigned long *uids = NULL;
         long nu = imap_parse_search(im->resp.data, im->resp.len, &uids);
-        for (long i = 0; i < nu; i++)
-            if (add_item(im, im->folders[im->cur], im->uidvalidity, uids[i]) < 0) {
+        for (long i = 0; i < nu; i++) /* "lo:hi" past the last UID means the last one */
+            if (uids[i] >= im->win_lo && (!im->win_hi || uids[i] <= im->win_hi) &&
+                add_item(im, im->folders[im->cur], im->uidvalidity, uids[i], 0) < 0) {
                 free(uids);
                 finish(im, NULL, "out of memory");
                 return;
             }
         free(uids);
+        if (im->uidnext && hi && hi + 1 < im->uidnext) {
+            im->win_lo = hi + 1; /* the next UID window of this folder */
+            size_window(im);
+            im->attempt = 0;
+            issue(im);
+            return;
+        }
         im->cur++;
         examine_next(im);
         return;
+    }
+    case ST_PART: {
+        struct write_ctx w = {im, 0};
+        char path[1300];
+        im->part_got = 0;
+        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+            parts_abandon(im);
+            finish(im, NULL,
+                   w.failed ? "cannot write the payload file"
+                            : "IMAP UID FETCH: unreadable answer");
+            return;
+        }
+        im->part_off += im->part_got;
+        if (im->part_got == IMAP_PART_BYTES &&
+            im->part_off < (unsigned long long)DRIVER_MAX_PAYLOAD) {
+            part_next(im);
+            return;
+        }
+        close(im->part_fd);
+        im->part_fd = -1;
+        snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, im->part_uid);
+        if (cache_add(im, path, im->part_name, (size_t)im->part_off) < 0)
+            unlinkat(im->s->payload_dirfd, im->part_name, 0);
+        im->icont++;
+        goto parts;
     }
     case ST_FETCH: {
         struct write_ctx w = {im, 0};
@@ -629,6 +776,12 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             finish(im, NULL,
                    w.failed ? "cannot write the payload file"
                             : "IMAP UID FETCH: unreadable answer");
+            return;
+        }
+    parts:
+        if ((r = cont_next(im)) != 0) {
+            if (r < 0)
+                finish(im, NULL, "cannot reopen the payload file");
             return;
         }
         im->step = ST_IDLE;
@@ -694,6 +847,7 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         return -1;
     }
     im->s = s;
+    im->part_fd = -1;
     im->gmail = type && strcmp(type, "gmail") == 0;
     im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
@@ -842,6 +996,7 @@ static void imap_close(struct driver_source *s)
     curl_easy_cleanup(im->easy);
     while (im->ncache)
         cache_drop(im, im->ncache - 1);
+    parts_abandon(im);
     free(im->cache);
     index_clear(im);
     free(im->items);
@@ -850,6 +1005,8 @@ static void imap_close(struct driver_source *s)
     free(im->cmd_folder);
     free(im->conn_folder);
     free(im->batch);
+    free(im->cont);
+    free(im->cont_name);
     free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);

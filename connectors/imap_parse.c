@@ -8,6 +8,8 @@
 #define IMAP_MAX_BUF ((size_t)512 << 20)
 #define IMAP_MAX_FOLDERS 100000
 
+static unsigned long uid_in(const char *p, const char *end);
+
 int imap_buf_add(struct imap_buf *b, const char *p, size_t n)
 {
     if (n > IMAP_MAX_BUF - b->len)
@@ -351,4 +353,21 @@ long imap_parse_fetch_each(const char *p, size_t n, imap_fetch_fn fn, void *arg)
         p = next_line(after, end);
     }
     return count;
+}
+
+unsigned long imap_parse_uidnext(const char *p, size_t n)
+{
+    const char *end = p + n;
+    for (; p < end; p = next_line(p, end)) {
+        const char *le = eol(p, end);
+        for (const char *q = p; q + 9 < le; q++)
+            if (strncasecmp(q, "[UIDNEXT ", 9) == 0) {
+                unsigned long v = 0;
+                int digits = 0;
+                for (q += 9; q < le && *q >= '0' && *q <= '9' && digits < 10; q++, digits++)
+                    v = v * 10 + (unsigned long)(*q - '0');
+                return v & 0xffffffffUL;
+            }
+    }
+    return 0;
 }

@@ -44,4 +44,7 @@ typedef int (*imap_fetch_fn)(void *arg, unsigned long uid, const char *body, siz
  */
 long imap_parse_fetch_each(const char *p, size_t n, imap_fetch_fn fn, void *arg);
 
+/** The UIDNEXT of an EXAMINE answer, 0 when absent. */
+unsigned long imap_parse_uidnext(const char *p, size_t n);
+
 #endif
