@@ -80,6 +80,7 @@ struct job {
     double *lat;
     size_t nlat, alat;
     char error[400];
+    char tool_error[300]; /* the last failed tool call's reason, for the run record */
 };
 
 /* A tools/call a driver answers later (DRIVER_PENDING). */
@@ -353,6 +354,8 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
         free(j->inflight);
         j->inflight = NULL;
         j->errors++;
+        snprintf(j->tool_error, sizeof j->tool_error, "%s",
+                 terr && *terr ? terr : "the tool failed");
         return tool_result(NULL, terr && *terr ? terr : "the tool failed", 1);
     }
     if (j->inflight && json_is_string(json_object_get(out, "file"))) {
@@ -1148,9 +1151,10 @@ static void job_ended(struct master *m, struct job *j, int status)
                      WTERMSIG(status) == SIGSYS ? ": sandbox violation" : "");
         } else {
             j->end = END_EXIT;
-            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s",
+            snprintf(j->error, sizeof j->error, "explorer exited with status %d%s%s%.300s",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                     j->done ? "" : " before finishing");
+                     j->done ? "" : " before finishing", j->tool_error[0] ? ": " : "",
+                     j->tool_error);
         }
     }
     if (j->inflight) { /* don't feed the same file to the next attempt */
@@ -1282,6 +1286,8 @@ static json_t *job_stats(struct job *j)
     json_object_set_new(o, "tool_latency_ms_p99", json_real(pct(j->lat, j->nlat, 99)));
     if (j->error[0] && j->state != JOB_OK)
         json_object_set_new(o, "error", json_string(j->error));
+    if (j->tool_error[0])
+        json_object_set_new(o, "last_tool_error", json_string(j->tool_error));
     if (json_array_size(j->poison))
         json_object_set(o, "skipped_items", j->poison);
     return o;

@@ -77,8 +77,21 @@ load bob Spam spam-2
 chown -R dovecot:dovecot "$D/home"
 maildir_count() { find "$D/home/$1/Maildir" -path '*/cur/*' -o -path '*/new/*' -type f | grep -c .; }
 
-dv_start() { dovecot -c "$D/dovecot.conf"; for _ in $(seq 50); do nc -z 127.0.0.1 "$PORT" 2>/dev/null && return; sleep 0.1; done; }
-dv_stop() { dovecot -c "$D/dovecot.conf" stop 2>/dev/null; for _ in $(seq 50); do [ -e "$D/run/master.pid" ] || return; sleep 0.1; done; }
+# Readiness is probed, never assumed: the IMAPS port accepts a connection
+# after a start; the master's pid file is gone after a stop.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+dv_start()
+{
+    dovecot -c "$D/dovecot.conf" || { echo "Bail out! dovecot did not start: $(tail -3 "$D/log")"; exit 1; }
+    for _ in $(seq 200); do port_open && return; sleep 0.05; done
+    echo "Bail out! dovecot is not listening on $PORT"
+    exit 1
+}
+dv_stop()
+{
+    dovecot -c "$D/dovecot.conf" stop 2>/dev/null
+    for _ in $(seq 200); do [ -e "$D/run/master.pid" ] || ! port_open && return; sleep 0.05; done
+}
 trap 'dv_stop' EXIT
 dv_start
 
@@ -97,7 +110,6 @@ run onboard acme sources.json --json
 t1=$(date +%s.%N)
 is "$RC" 0 "onboard from two IMAP accounts exits 0"
 grep -E "error|warn|fail" "$ERR" | head -5 | sed 's/^/# stderr: /'
-cp "$ERR" first.err
 echo "# $((na + nb)) messages in $(python3 -c "print(round($t1-$t0,2))") s: $(python3 -c "print(round(($na+$nb)/($t1-$t0)))") messages/s"
 jq_ok '.status == "ok" and .sources_ok == 2' "run record says ok"
 is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alice' and d.external_id not like '%#%'")" "$na" "alice: one document per message ($na)"
@@ -143,6 +155,10 @@ jq '.sources += [{"name": "mallory", "type": "imap", "host": "127.0.0.1", "port"
 run onboard acme bad.json --json
 jq_ok '.sources.mallory.status == "failed"' "wrong password: the source fails"
 like "$(err)" "mallory.*Login denied" "wrong password: the error says the login was denied"
+jq_ok '.sources.mallory.error | test("Login denied.*AUTHENTICATIONFAILED")' "wrong password: the run record has the server's reason"
+run runs acme --json
+jq_ok '.runs[0].stats.sources.mallory.error | test("Login denied")' "trawl runs shows the login error"
+run onboard acme bad.json --json # rerun for the assertions below
 jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "other sources are fine"
 
 # Untrusted certificate (no ca_file): TLS is verified by default.
@@ -151,22 +167,48 @@ run onboard acme noca.json --json
 jq_ok '.sources.nocafile.status == "failed"' "self-signed certificate without ca_file is refused"
 like "$(err)" "nocafile.*(certificate|SSL)" "the error names the certificate problem"
 
+# wait_docs DB N PID: waits (probing) until DB holds more than N documents,
+# then freezes trawl (PID) so what happens next happens mid-run for sure.
+wait_docs()
+{
+    local c
+    for _ in $(seq 600); do
+        c=$(sqlite3 "$1" "select count(*) from documents" 2>/dev/null || echo 0)
+        [ "${c:-0}" -gt "$2" ] && { kill -STOP "$3"; return 0; }
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# Dovecot restarted under a run (connections reset): transient failures are
+# retried on fresh connections after a backoff; the run completes.
+"$TRAWL" --db reset.db onboard acme sources.json --json >"$OUT" 2>"$ERR" </dev/null &
+bg=$!
+wait_docs reset.db 200 $bg
+ok $? "the run was caught mid-way (more than 200 documents)"
+dv_stop
+dv_start
+kill -CONT $bg
+wait $bg
+RC=$?
+is "$RC" 0 "Dovecot restarted mid-run: the run still completes"
+is "$(sqlite3 reset.db "select count(*) from documents where deleted = 0 and external_id not like '%#%'")" "$(sqlite3 "$TRAWL_DB" "select count(*) from documents where deleted = 0 and external_id not like '%#%' and source_id in (select id from sources where name in ('alice','bob'))")" "after the connection resets: every message"
+
 # Dovecot killed mid-run: the failure is recorded; --resume after a restart
 # completes with no duplicates and nothing missing.
 "$TRAWL" --db kill.db onboard acme sources.json --json >"$OUT" 2>"$ERR" </dev/null &
 bg=$!
-for _ in $(seq 300); do
-    c=$(sqlite3 kill.db "select count(*) from documents" 2>/dev/null || echo 0)
-    [ "${c:-0}" -gt 200 ] && break
-    sleep 0.1
-done
+wait_docs kill.db 200 $bg
 mpid=$(cat "$D/run/master.pid")
 kill -9 "$mpid" $(ps -o pid= --ppid "$mpid") # the master and its imap processes, by id
+rm -f "$D/run/master.pid"
+kill -CONT $bg
 wait $bg
 RC=$?
-rm -f "$D/run/master.pid"
 isnt "$RC" 0 "onboard with Dovecot killed mid-run fails"
 jq_ok '.status != "ok"' "the run record says the run did not complete"
+jq_ok '[.sources[] | select(.status == "failed") | .error] | length > 0 and all(test("connection failed"))' "the run record names the connection failure"
 dv_start
 run --db kill.db onboard acme sources.json --resume --json
 is "$RC" 0 "--resume after the restart completes"
