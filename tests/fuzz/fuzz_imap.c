@@ -8,6 +8,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+struct span {
+    const char *p;
+    size_t n;
+};
+
+static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+{
+    const struct span *a = arg;
+    if (uid == 0 || body < a->p || body + len > a->p + a->n)
+        abort();
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* an exact-size copy so ASan sees any read past the end */
@@ -32,6 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     (void)imap_parse_uidvalidity(p, size);
+    (void)imap_parse_uidnext(p, size);
+    int found;
+    (void)imap_parse_exists(p, size, &found);
+    struct span sp = {p, size};
+    (void)imap_parse_fetch_each(p, size, on_message, &sp);
     long n = imap_parse_search(p, size, &uids);
     for (long i = 0; i < n; i++)
         if (uids[i] == 0)
