@@ -26,7 +26,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART };
@@ -71,12 +73,13 @@ struct imap_src {
     enum step step; /* ST_IDLE: nothing in flight or waiting */
     enum step main; /* the command an EXAMINE was sent for */
     char cmd[16384];
-    char *cmd_folder;      /* NULL: needs no folder */
-    unsigned long want_uv; /* expected UIDVALIDITY of cmd_folder, 0: any */
-    int force_examine;     /* listing: EXAMINE even if selected (for UIDVALIDITY) */
-    char *conn_folder;     /* folder selected on the current connection */
-    int attempt;           /* transient failures of this command so far */
-    int waiting;           /* a backoff timer is set */
+    char *cmd_folder;       /* NULL: needs no folder */
+    unsigned long want_uv;  /* expected UIDVALIDITY of cmd_folder, 0: any */
+    int force_examine;      /* listing: EXAMINE even if selected (for UIDVALIDITY) */
+    char *conn_folder;      /* folder selected on the current connection */
+    int attempt;            /* transient failures of this command so far */
+    unsigned long long rng; /* jitter: per source, seeded from time and pid */
+    int waiting;            /* a backoff timer is set */
     /* the explorer's call being served (NULL during a prefetch) */
     struct driver_call *call;
     json_t *args;
@@ -259,7 +262,10 @@ static void retry_later(struct imap_src *im)
     long ms = IMAP_BACKOFF_BASE_MS << (im->attempt < 10 ? im->attempt : 10);
     if (ms > IMAP_BACKOFF_MAX_MS)
         ms = IMAP_BACKOFF_MAX_MS;
-    ms = ms / 2 + (long)((unsigned long)random() % (unsigned long)(ms / 2 + 1));
+    im->rng ^= im->rng << 13; /* xorshift64 */
+    im->rng ^= im->rng >> 7;
+    im->rng ^= im->rng << 17;
+    ms = ms / 2 + (long)(im->rng % (unsigned long long)(ms / 2 + 1));
     im->attempt++;
     set_str(&im->conn_folder, NULL); /* a fresh connection has nothing selected */
     if (im->step == ST_EXAMINE)
@@ -279,8 +285,6 @@ static void send_now(struct imap_src *im, enum step st, const char *cmd)
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */
-    if (getenv("TRAWL_IMAP_DEBUG"))
-        fprintf(stderr, "imap> %s\n", cmd);
     if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
         fail(im, CURLE_FAILED_INIT, "libcurl refused the transfer", 0);
 }
@@ -601,10 +605,13 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
     snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, uid);
     if (cache_find(im, path) >= 0)
         return 0;
+    for (k = 0; k < im->ncont; k++)
+        if (im->cont[k] == uid)
+            return 0; /* the server sent it twice */
     snprintf(name, sizeof name, "m%06ld.eml", ++im->s->payload_seq);
     fd = openat(im->s->payload_dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                 0644);
-    int more = len >= im->share; /* filled its share: more to come */
+    int more = len == im->share; /* filled its share: more to come */
     if (fd < 0 || write(fd, body, len) != (ssize_t)len ||
         (more ? (snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name),
                  im->cont[im->ncont++] = uid, 0)
@@ -848,6 +855,14 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     }
     im->s = s;
     im->part_fd = -1;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        im->rng = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+                  ((unsigned long long)getpid() << 40) ^ (unsigned long long)(uintptr_t)im;
+        if (!im->rng)
+            im->rng = 0x9e3779b97f4a7c15ULL;
+    }
     im->gmail = type && strcmp(type, "gmail") == 0;
     im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
