@@ -286,9 +286,10 @@ int kb_fts_flush(struct kb *kb)
     if (!kb->fts_pending)
         return 0;
     if ((rc = kb_exec(kb,
-                      "INSERT INTO entries_fts(rowid, title, body) SELECT e.id, e.title, e.body "
+                      "INSERT INTO entries_fts(rowid, title, body) SELECT e.id, e.title, t.body "
                       "FROM entries_fts_pending p JOIN knowledge_entries e ON e.id = p.id "
-                      "ORDER BY p.id; DELETE FROM entries_fts_pending",
+                      "JOIN entry_text t ON t.id = e.text_id ORDER BY p.id; "
+                      "DELETE FROM entries_fts_pending",
                       "index new entries")) < 0)
         return rc;
     kb->fts_pending = 0;

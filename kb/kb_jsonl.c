@@ -559,9 +559,10 @@ int kb_export_jsonl(struct kb *kb, const char *client, FILE *out)
     if (rc != SQLITE_DONE)
         goto sql_fail;
 
-    st = kb_prepare(kb, "SELECT e.id, e.key, n.path, e.title, e.body, e.summary, e.metadata FROM "
-                        "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id "
-                        "WHERE e.client_id = ? ORDER BY n.path, e.key");
+    st = kb_prepare(
+        kb, "SELECT e.id, e.key, n.path, e.title, t.body, e.summary, e.metadata FROM "
+            "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id "
+            "JOIN entry_text t ON t.id = e.text_id WHERE e.client_id = ? ORDER BY n.path, e.key");
     sqlite3_stmt *ds = kb_prepare(kb, "SELECT s.name, d.external_id FROM entry_documents ed JOIN "
                                       "documents d ON d.id = ed.document_id JOIN sources s ON "
                                       "s.id = d.source_id WHERE ed.entry_id = ? ORDER BY s.name, "
@@ -665,9 +666,9 @@ int kb_export_markdown(struct kb *kb, const char *client, FILE *out)
     fprintf(out, "# %s\n", client);
     /* Entry ids follow the tree, so ordering nodes and entries by id range
      * walks the tree depth first with each node's own entries first. */
-    st = kb_prepare(kb, "SELECT n.level, n.title, n.path, n.summary, e.title, e.summary, e.body, "
+    st = kb_prepare(kb, "SELECT n.level, n.title, n.path, n.summary, e.title, e.summary, t.body, "
                         "e.id FROM knowledge_tree n LEFT JOIN knowledge_entries e ON "
-                        "e.tree_node_id = n.id WHERE n.client_id = ? ORDER BY n.base, e.id");
+                        "e.tree_node_id = n.id LEFT JOIN entry_text t ON t.id = e.text_id WHERE n.client_id = ? ORDER BY n.base, e.id");
     if (!st)
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, cid);

@@ -167,6 +167,14 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
     }
     if ((levels = kb_path_check(kb, path)) < 0)
         return levels;
+    /* Most calls name a node that exists: one lookup instead of one per level. */
+    if (!title && !summary) {
+        if ((rc = kb_node_lookup(kb, client_id, path, strlen(path), &row)) == 0)
+            goto found;
+        if (rc != KB_ENOTFOUND)
+            return rc;
+        row = (struct kb_node_row){0, (int64_t)client_id << KB_CLIENT_SHIFT, 0};
+    }
     for (int level = 1; level <= levels; level++) {
         p = path;
         for (int k = 0; k < level; k++) {
@@ -222,6 +230,7 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
         }
         row.id = sqlite3_last_insert_rowid(kb->db);
     }
+found:
     *node_id = row.id;
     free(kb->cache_path);
     kb->cache_path = strdup(path);
@@ -442,12 +451,30 @@ static int kb_entry_link(struct kb *kb, int64_t client_id, int64_t entry_id,
     return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "link entry to document");
 }
 
+/* Appends a body to entry_text (bodies are stored in insertion order, apart
+ * from the randomly placed entry rows: see schema/004_entry_text.sql). */
+static int kb_text_add(struct kb *kb, const char *body, int64_t *text_id)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "INSERT INTO entry_text(body) VALUES (?)");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    kb_bind_text(st, 1, body);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return kb_sqlfail(kb, "store entry text");
+    *text_id = sqlite3_last_insert_rowid(kb->db);
+    return 0;
+}
+
 static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
                            const struct kb_entry *e, int64_t *entry_id)
 {
     sqlite3_stmt *st =
         kb_prepare(kb, "SELECT next_seq, base, path FROM knowledge_tree WHERE id = ?");
-    int64_t seq = 0, base = 0;
+    int64_t seq = 0, base = 0, text_id = 0;
     int rc;
 
     if (!st)
@@ -476,8 +503,10 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "allocate entry id");
+    if ((rc = kb_text_add(kb, e->body, &text_id)) < 0)
+        return rc;
     if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "
-                              "title, body, summary, metadata) VALUES (?,?,?,?,?,?,?,?)")))
+                              "title, text_id, summary, metadata) VALUES (?,?,?,?,?,?,?,?)")))
         return KB_ERROR;
     *entry_id = base + seq;
     sqlite3_bind_int64(st, 1, *entry_id);
@@ -485,7 +514,7 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_bind_int64(st, 3, node_id);
     kb_bind_text(st, 4, key);
     kb_bind_text(st, 5, e->title);
-    kb_bind_text(st, 6, e->body);
+    sqlite3_bind_int64(st, 6, text_id);
     kb_bind_text(st, 7, e->summary);
     kb_bind_text(st, 8, e->metadata_json);
     rc = sqlite3_step(st);
@@ -511,7 +540,7 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     const char *key = e->key;
     int64_t node_id, id = 0, old_node = 0;
     sqlite3_stmt *st;
-    int rc, res = KB_INSERTED;
+    int rc, res = KB_INSERTED, body_same = 0;
 
     if (!e->title || !e->body || !e->path)
         return kb_fail(kb, KB_EINVAL, "an entry needs a path, a title and a body");
@@ -528,8 +557,9 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     }
     if ((rc = kb_node_ensure(kb, client_id, e->path, NULL, NULL, &node_id)) < 0)
         return rc;
-    if (!(st = kb_prepare(kb, "SELECT id, tree_node_id, title, body, summary, metadata FROM "
-                              "knowledge_entries WHERE client_id = ? AND key = ?")))
+    if (!(st = kb_prepare(kb, "SELECT e.id, e.tree_node_id, e.title, t.body, e.summary, e.metadata "
+                              "FROM knowledge_entries e JOIN entry_text t ON t.id = e.text_id "
+                              "WHERE e.client_id = ? AND e.key = ?")))
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, client_id);
     kb_bind_text(st, 2, key);
@@ -537,8 +567,9 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
         old_node = sqlite3_column_int64(st, 1);
-        if (old_node == node_id && kb_str_eq(kb_col_null(st, 2), e->title) &&
-            kb_str_eq(kb_col_null(st, 3), e->body) && kb_str_eq(kb_col_null(st, 4), e->summary) &&
+        body_same = kb_str_eq(kb_col_null(st, 3), e->body);
+        if (old_node == node_id && kb_str_eq(kb_col_null(st, 2), e->title) && body_same &&
+            kb_str_eq(kb_col_null(st, 4), e->summary) &&
             kb_str_eq(kb_col_null(st, 5), e->metadata_json))
             res = KB_UNCHANGED;
         else
@@ -549,11 +580,18 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
         return kb_sqlfail(kb, "look up entry");
 
     if (res == KB_UPDATED && old_node == node_id) {
-        if (!(st = kb_prepare(kb, "UPDATE knowledge_entries SET title = ?, body = ?, summary = "
-                                  "?, metadata = ? WHERE id = ?")))
+        int64_t text_id = 0;
+        /* a changed body is a new entry_text row; the update trigger drops the old one */
+        if (!body_same && (rc = kb_text_add(kb, e->body, &text_id)) < 0)
+            return rc;
+        if (!(st = kb_prepare(kb, "UPDATE knowledge_entries SET title = ?, text_id = "
+                                  "coalesce(?, text_id), summary = ?, metadata = ? WHERE id = ?")))
             return KB_ERROR;
         kb_bind_text(st, 1, e->title);
-        kb_bind_text(st, 2, e->body);
+        if (body_same)
+            sqlite3_bind_null(st, 2);
+        else
+            sqlite3_bind_int64(st, 2, text_id);
         kb_bind_text(st, 3, e->summary);
         kb_bind_text(st, 4, e->metadata_json);
         sqlite3_bind_int64(st, 5, id);
@@ -604,9 +642,9 @@ int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
                   void *arg)
 {
     sqlite3_stmt *st =
-        kb_prepare(kb, "SELECT e.id, e.key, n.path, e.title, e.body, e.summary, e.metadata FROM "
-                       "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id WHERE "
-                       "e.client_id = ? AND e.id = ?");
+        kb_prepare(kb, "SELECT e.id, e.key, n.path, e.title, t.body, e.summary, e.metadata FROM "
+                       "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id JOIN "
+                       "entry_text t ON t.id = e.text_id WHERE e.client_id = ? AND e.id = ?");
     int rc;
 
     if (!st)

@@ -513,6 +513,76 @@ static void test_deferred_index(void)
     ok(fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
 }
 
+static int grab_body(const struct kb_entry_view *e, void *arg)
+{
+    snprintf(arg, 64, "%s", e->body);
+    return 0;
+}
+
+/* Entry ids of client 1 start at 1 << 49 (kb_internal.h).
+ * Migration 4 moves entry bodies into entry_text and rebuilds the index over
+ * the entries_content view: a version-3 database with entries must come out
+ * searchable, and updates and deletes afterwards must keep the index exact. */
+static void test_migrate_entry_text(void)
+{
+    const char *path = db_path("v3.db");
+    struct kb *kb;
+    sqlite3 *db;
+    char sql[64], body[64] = "";
+    int64_t c;
+    int res;
+
+    sqlite3_open(path, &db);
+    for (int i = 0; i < schema_migration_count && schema_migrations[i].version <= 3; i++) {
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", schema_migrations[i].version);
+        sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    is_int(sqlite3_exec(
+               db,
+               "INSERT INTO clients(id, name) VALUES (1, 'acme');"
+               "INSERT INTO knowledge_tree(id, client_id, level, slug, title, path, base, "
+               "span, next_slot, next_seq) VALUES (1, 1, 1, 'old', 'Old', 'old', "
+               "562949953422312, 1000, 1, 3);"
+               "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
+               "body) VALUES (562949953422313, 1, 1, 'k1', 'Quarterly report', 'wombat figures'), "
+               "(562949953422314, 1, 1, 'k2', 'Holiday rota', 'numbat schedule');"
+               "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
+               NULL, NULL, NULL),
+           SQLITE_OK, "a version-3 database with two entries");
+    sqlite3_close(db);
+
+    is_int(kb_open(path, 0, &kb), 0, "version 3 is migrated: %s", kb_errmsg(kb));
+    is_int(kb_schema_version(kb), kb_schema_latest(), "at the latest version");
+    kb_client_id(kb, "acme", 0, &c);
+    is_int(hits(kb, c, "wombat"), 1, "an old body is found after the migration");
+    is_int(hits(kb, c, "rota"), 1, "an old title is found after the migration");
+    kb_entry_show(kb, c, 562949953422314, grab_body, NULL, body);
+    is_str(body, "numbat schedule", "show reads the moved body");
+    add_entry(kb, c, "k1", "old", "Quarterly report", "echidna figures", &res);
+    is_int(res, KB_UPDATED, "an old entry's body updated");
+    is_int(hits(kb, c, "wombat"), 0, "the old body left the index");
+    is_int(hits(kb, c, "echidna"), 1, "the new body is indexed");
+    add_entry(kb, c, "k1", "old", "Annual report", "echidna figures", &res);
+    is_int(hits(kb, c, "quarterly"), 0, "a changed title left the index");
+    is_int(hits(kb, c, "annual echidna"), 1, "the new title with the kept body is indexed");
+    is_int(kb_entry_delete(kb, c, "k2"), 0, "an old entry deleted");
+    is_int(hits(kb, c, "numbat"), 0, "the deleted entry left the index");
+    add_entry(kb, c, "k3", "old", "New", "bilby", &res);
+    is_int(hits(kb, c, "bilby"), 1, "a new entry next to migrated ones is indexed");
+    kb_close(kb);
+    raw_exec(path, "CREATE TABLE IF NOT EXISTS t_count AS SELECT count(*) AS n FROM entry_text");
+    sqlite3_open(path, &db);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT n FROM t_count", -1, &st, NULL);
+    sqlite3_step(st);
+    is_int(sqlite3_column_int(st, 0), 2,
+           "replaced and deleted bodies were removed from entry_text");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ok(fts_intact(path), "FTS5 integrity-check passes after the migration and the changes");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -526,6 +596,7 @@ int main(void)
     test_import();
     test_limits();
     test_deferred_index();
+    test_migrate_entry_text();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
