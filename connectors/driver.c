@@ -6,11 +6,13 @@
 
 extern const struct driver_ops driver_fs_ops;
 extern const struct driver_ops driver_archive_ops;
+extern const struct driver_ops driver_imap_ops;
 extern const struct driver_ops driver_http_ops;
 
 static const struct driver_ops *const drivers[] = {
     &driver_fs_ops,
     &driver_archive_ops,
+    &driver_imap_ops,
     &driver_http_ops,
 };
 

@@ -1403,6 +1403,8 @@ static json_t *job_stats(struct job *j)
     json_object_set_new(o, "tool_latency_ms_p99", json_real(pct(j->lat, j->nlat, 99)));
     if (j->error[0] && j->state != JOB_OK)
         json_object_set_new(o, "error", json_string(j->error));
+    if (j->last_tool_error[0])
+        json_object_set_new(o, "last_tool_error", json_string(j->last_tool_error));
     if (json_array_size(j->poison))
         json_object_set(o, "skipped_items", j->poison);
     return o;
