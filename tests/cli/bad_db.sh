@@ -72,6 +72,9 @@ rm -f lock.fifo && mkfifo lock.fifo
 "$SQLITE3" locked.db <lock.fifo >lock.out 2>&1 &
 LOCKER=$!
 exec 9>lock.fifo
+# With a busy timeout: a probe below may hold the lock for a moment just as
+# this BEGIN IMMEDIATE runs, and without one the shell gave up at once.
+echo ".timeout 10000" >&9
 echo "BEGIN IMMEDIATE; INSERT INTO clients(id, name) VALUES (900, 'locker');" >&9
 held=1
 for _ in $(seq 1 100); do
