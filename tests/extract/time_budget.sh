@@ -28,7 +28,7 @@ cat >sources.json <<JSON
 {"sources": [{"name": "files", "type": "folder", "path": "$SCRATCH/src",
               "extract": {"max_seconds": 0.2}}]}
 JSON
-run onboard acme sources.json --json
+run onboard acme sources.json --structurers 0 --json
 is "$RC" 0 "a source with files over their time budget is onboarded"
 jq_ok '.sources.files.status == "ok"' "the source completes"
 q() { sqlite3 "$TRAWL_DB" "$1"; }
@@ -44,7 +44,7 @@ is "$(q "select text from documents where external_id = 'fast.txt'")" "a small f
     "the other files of the source are extracted"
 
 touch -d '2001-01-01' src/slow.mbox src/many.tar # a new version: extracted again, stopped again
-run onboard acme sources.json --json
+run onboard acme sources.json --structurers 0 --json
 is "$RC" 0 "second run"
 jq_ok '.sources.files.documents_deleted == 0' "parts the budget did not reach are not marked deleted"
 
@@ -56,12 +56,12 @@ mkdir -p stall && printf 'first\n' >stall/a.txt && printf 'second\n' >stall/b.tx
 cat >stall.json <<JSON
 {"sources": [{"name": "st", "type": "folder", "path": "$SCRATCH/stall", "extract": {"max_seconds": 0.5}}]}
 JSON
-TRAWL_FAULT=st:stall:once run onboard acme stall.json --json
+TRAWL_FAULT=st:stall:once run onboard acme stall.json --structurers 0 --json
 is "$RC" 0 "a source with a stuck file completes"
 like "$(q "select json_extract(d.metadata, '\$.extract_error') from documents d join sources s on s.id = d.source_id where s.name = 'st' and external_id = 'a.txt'")" \
     "^time budget exceeded: still extracting after 6 s" "the stuck file is recorded with the reason"
 is "$(q "select text from documents d join sources s on s.id = d.source_id where s.name = 'st' and external_id = 'b.txt'")" "second" \
     "the other file is extracted by the restarted explorer"
-run onboard acme stall.json --json
+run onboard acme stall.json --structurers 0 --json
 jq_ok '.sources.st.documents_new == 0 and .sources.st.status == "ok"' "the next run does not try the stuck file again"
 done_testing
