@@ -41,18 +41,6 @@ static void ex_log(struct explorer *ex, const char *level, const char *fmt, ...)
     proto_notify(&ex->c, "log", p);
 }
 
-static const char *ext_of(const char *path)
-{
-    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-
-    if (!dot || (slash && dot < slash) || dot == path || (slash && dot == slash + 1))
-        return "";
-    for (const char *p = dot + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return dot + 1;
-    return ""; /* "GPL-3.0", "notes.1": a version, not a file type */
-}
-
 static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
 {
     json_t *params = json_object(), *res = NULL;
@@ -132,7 +120,9 @@ static int emit_doc(const struct extract_doc *d, void *arg)
         json_object_set(meta, "size", json_object_get(c->file, "size"));
         json_object_set(meta, "mtime_ns", json_object_get(c->file, "mtime_ns"));
     }
-    json_object_set_new(meta, "file_type", json_string(ext_of(d->part ? d->part : c->path)));
+    char ftype[16];
+    extract_file_type(d->part ? d->part : c->path, ftype);
+    json_object_set_new(meta, "file_type", json_string(ftype));
     json_object_set_new(doc, "external_id", json_string(buf_str(&id)));
     json_object_set_new(doc, "title", json_string(d->title ? d->title : base));
     json_object_set_new(doc, "mime", json_string(d->mime ? d->mime : "application/octet-stream"));

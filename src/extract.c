@@ -13,6 +13,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -665,4 +666,29 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     json_decref(meta);
     buf_release(&r.text);
     return 1;
+}
+
+void extract_file_type(const char *path, char out[16])
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    size_t n;
+    int digits = 1;
+
+    out[0] = '\0';
+    if (!dot || (slash && dot < slash) || dot == path || (slash && dot == slash + 1))
+        return;
+    n = strlen(dot + 1);
+    if (n == 0 || n >= 16)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)dot[1 + k];
+        if (!isalnum(c))
+            return;
+        digits &= isdigit(c) != 0;
+    }
+    if (digits)
+        return;
+    for (size_t k = 0; k < n; k++)
+        out[k] = (char)tolower((unsigned char)dot[1 + k]);
+    out[n] = '\0';
 }

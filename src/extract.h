@@ -104,4 +104,11 @@ int extract_utf8_valid(const char *s, size_t n);
 /** True when the first bytes look like text rather than binary data. */
 int extract_looks_textual(const unsigned char *p, size_t n);
 
+/**
+ * The file type of a path as the forum and the planner name it: its
+ * extension in lower case (letters and digits, under 16 bytes), or "" when
+ * there is none; a version number such as "GPL-3.0" is not a file type.
+ */
+void extract_file_type(const char *path, char out[16]);
+
 #endif

@@ -66,33 +66,6 @@ static double ph_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The file type of a path: its extension, lower case; "" when none (a
- * version number such as "GPL-3.0" is not a file type). */
-static void ph_ext(const char *path, char out[16])
-{
-    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-    size_t n;
-    int digits = 1;
-
-    out[0] = '\0';
-    if (!dot || (slash && dot < slash) || dot == path || (slash && dot == slash + 1))
-        return;
-    n = strlen(dot + 1);
-    if (n == 0 || n >= 16)
-        return;
-    for (size_t k = 0; k < n; k++) {
-        unsigned char c = (unsigned char)dot[1 + k];
-        if (!isalnum(c))
-            return;
-        digits &= isdigit(c) != 0;
-    }
-    if (digits)
-        return;
-    for (size_t k = 0; k < n; k++)
-        out[k] = (char)tolower((unsigned char)dot[1 + k]);
-    out[n] = '\0';
-}
-
 static struct ph_type *ph_type(struct ph *p, const char *ext)
 {
     for (int i = 0; i < p->ntypes; i++)
@@ -327,7 +300,7 @@ static int ph_next(void *st, struct plan_step *s)
         if (!path)
             continue;
         p->listed++;
-        ph_ext(path, ext);
+        extract_file_type(path, ext);
         if ((t = ph_type(p, ext)))
             t->n++;
         ph_folder(p, path);
@@ -422,7 +395,7 @@ static void ph_observe(void *st, const struct plan_step *s, const json_t *res, c
     char ext[16];
     struct ph_type *t;
 
-    ph_ext(path ? path : "", ext);
+    extract_file_type(path ? path : "", ext);
     t = ph_type(p, ext);
     p->fetched++;
     p->bytes += json_integer_value(json_object_get(s->item, "size"));

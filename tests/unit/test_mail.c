@@ -1,5 +1,6 @@
 /* Mail extraction: encoded words, dates, thread keys, and hostile messages
  * that must give a document with a note, never a crash or lost text. */
+#include "extract.h"
 #include "extract_mail.h"
 #include "tap.h"
 
@@ -186,5 +187,21 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         printf("# could not remove %s\n", dir);
+    /* file types as the forum and the planner name them (extract_file_type) */
+    {
+        static const char *const cases[][2] = {
+            {"Report.PDF", "pdf"}, {"a/b/x.tar.gz", "gz"},
+            {"GPL-3.0", ""},       {"notes.1", ""},
+            {"dir.d/README", ""},  {".bashrc", ""},
+            {"a/.profile", ""},    {"x.", ""},
+            {"mail.mbox#id", ""},  {"Q3.xlsx", "xlsx"},
+            {"a.mp3", "mp3"},      {"f.averyveryverylongextension", ""},
+        };
+        char ft[16];
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            extract_file_type(cases[i][0], ft);
+            is_str(ft, cases[i][1], "file type of '%s'", cases[i][0]);
+        }
+    }
     return tap_done();
 }
