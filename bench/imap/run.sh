@@ -139,7 +139,7 @@ tr_run()
     echo "{\"client\": \"bench\", \"sources\": [$s]}" >"$W/$1.json"
     rm -f "$W/$1.db"*
     t0=$(now)
-    TRAWL_DB=$W/$1.db TMPDIR=$W/tmp "$TRAWL" onboard bench "$W/$1.json" --json >"$W/$1.out" 2>"$W/$1.err"
+    TRAWL_DB=$W/$1.db TMPDIR=$W/tmp "$TRAWL" onboard bench "$W/$1.json" --structurers 0 --json >"$W/$1.out" 2>"$W/$1.err"
     t1=$(now)
     echo "$t1 - $t0" | bc -l
 }
