@@ -47,6 +47,10 @@ struct driver_source {
      * once this run is complete and frees it). */
     const json_t *cursor;
     json_t *cursor_next;
+    /* Set by the driver when a failure cannot be cured by trying again
+     * (credentials refused, certificate rejected): the master then fails
+     * the source at once instead of restarting its explorer. */
+    int permanent;
 };
 
 struct driver_ops {

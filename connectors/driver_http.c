@@ -929,6 +929,8 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
          * in the query stays out of it */
         const char *b = buf_str(&r->resp), *qm = strchr(r->url, '?');
         int ulen = qm ? (int)(qm - r->url) : (int)strlen(r->url);
+        if (status == 401 || status == 403)
+            hs->s->permanent = 1; /* refused credentials stay refused on a new attempt */
         req_fail(r, "%s %.*s: HTTP %ld%s%s%.200s", r->method, ulen > 200 ? 200 : ulen, r->url,
                  status, status == 401 || status == 403 ? " (the credentials were refused)" : "",
                  *b ? ": " : "", b);
@@ -1045,6 +1047,7 @@ static void login_step_done(struct req *r)
                      : json_is_string(got)  ? json_string_value(got)
                                             : "unexpected answer");
             json_decref(body);
+            hs->s->permanent = 1; /* the login was answered: trying again gets the same */
             req_fail(r, "%s", msg);
             return;
         }

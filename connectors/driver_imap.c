@@ -243,6 +243,9 @@ static void fail(struct imap_src *im, CURLcode rc, const char *status, int gave_
     if (gave_up)
         snprintf(err + strlen(err), sizeof err - strlen(err), " (after %d attempts)",
                  im->attempt + 1);
+    if (rc == CURLE_LOGIN_DENIED || rc == CURLE_PEER_FAILED_VERIFICATION ||
+        rc == CURLE_SSL_CACERT_BADFILE)
+        im->s->permanent = 1; /* a new attempt meets the same answer */
     set_str(&im->conn_folder, NULL);
     parts_abandon(im);
     finish(im, NULL, err);

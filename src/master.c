@@ -1278,6 +1278,7 @@ static void job_ended(struct master *m, struct job *j, int status)
     /* Crashes and deadlines are retried; a child that broke the protocol is not
      * trusted with the source again. */
     if (!m->interrupted && j->end != END_INTERRUPTED && j->end != END_VIOLATION &&
+        !j->ds.permanent &&
         j->attempts - j->budget_kills < (m->o->max_attempts ? m->o->max_attempts : 3)) {
         j->retries++;
         j->state = JOB_QUEUED;

@@ -112,6 +112,8 @@ JSON
 run onboard acme bad.json --json
 isnt "$RC" 0 "a wrong password fails the run"
 jq_ok '.sources.badcouch.status == "failed"' "the source failed"
+"$JQ" -e '.sources.badcouch.attempts == 1' "$OUT" >/dev/null
+ok $? "refused credentials are not retried"
 like "$("$JQ" -r '.sources.badcouch.error' "$OUT")" "HTTP 401 \\(the credentials were refused\\).*Name or password is incorrect" \
     "the run record has the server's reason ($("$JQ" -r '.sources.badcouch.error' "$OUT" | head -c 200))"
 

@@ -93,6 +93,8 @@ run onboard acme bad.json --json
 isnt "$RC" 0 "a run with a failed source does not exit 0"
 jq_ok '.sources.wikibad.status == "failed" and .sources.wiki2.status == "ok"' \
     "the source with the wrong password fails, the other finishes"
+"$JQ" -e '.sources.wikibad.attempts == 1' "$OUT" >/dev/null
+ok $? "a refused login is not retried"
 like "$("$JQ" -r '.sources.wikibad.error' "$OUT")" "login as 'Admin@trawl' failed: .*(Incorrect username or password|WrongPass|Failed)" \
     "the run record names the user and the wiki's reason"
 is "$(docs wiki2)" "$N" "the other source has every page"

@@ -188,6 +188,7 @@ is "$(sqlite3 "$TRAWL_DB" "select count(*) from documents d join sources s on s.
 jq '.sources += [{"name": "mallory", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "WRONG_PW", "ca_file": "'$D'/cert.pem"}]' sources.json >bad.json
 run onboard acme bad.json --json
 jq_ok '.sources.mallory.status == "failed"' "wrong password: the source fails"
+jq_ok '.sources.mallory.attempts == 1' "wrong password: not retried (the answer would not change)"
 like "$(err)" "mallory.*Login denied" "wrong password: the error says the login was denied"
 jq_ok '.sources.mallory.error | test("Login denied.*AUTHENTICATIONFAILED")' "wrong password: the run record has the server's reason"
 cp "$OUT" bad.out
