@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART };
+enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA };
 
 #define IMAP_BATCH_DEFAULT 16
 #define IMAP_BATCH_MAX 1000
@@ -58,6 +58,7 @@ struct cached {    /* a prefetched message waiting in the workspace */
     char *path;    /* FOLDER/UIDVALIDITY/UID */
     char name[32]; /* its file in payload_dir */
     size_t len;
+    json_t *meta; /* what the server said beside it (Gmail labels), or NULL */
 };
 
 struct imap_src {
@@ -67,6 +68,7 @@ struct imap_src {
     struct imap_buf resp;
     struct driver_source *s;
     int gmail;
+    int gm_ext;   /* the server advertises X-GM-EXT-1: labels and thread ids */
     int overflow; /* the answer did not fit */
     int batch_max, retries_max;
     /* the command in flight: step, text, the folder it needs selected */
@@ -103,6 +105,7 @@ struct imap_src {
     unsigned long share; /* bytes asked per message in the batch */
     unsigned long *cont; /* UIDs of the batch that continue in parts */
     char (*cont_name)[32];
+    json_t **cont_meta;
     long ncont, icont;
     unsigned long long part_off;
     size_t part_got;
@@ -209,8 +212,8 @@ static int transport_error(CURLcode rc)
 
 static const char *step_name(enum step st)
 {
-    static const char *const names[] = {"",          "LIST",      "EXAMINE",
-                                        "UID FETCH", "UID FETCH", "UID FETCH"};
+    static const char *const names[] = {"",          "LIST",      "EXAMINE",   "UID SEARCH",
+                                        "UID FETCH", "UID FETCH", "CAPABILITY"};
     return names[st];
 }
 
@@ -221,8 +224,11 @@ static void parts_abandon(struct imap_src *im)
         close(im->part_fd);
         im->part_fd = -1;
     }
-    for (; im->icont < im->ncont; im->icont++)
+    for (; im->icont < im->ncont; im->icont++) {
         unlinkat(im->s->payload_dirfd, im->cont_name[im->icont], 0);
+        json_decref(im->cont_meta[im->icont]);
+        im->cont_meta[im->icont] = NULL;
+    }
 }
 
 /* A failure that is not retried (or no longer): the call gets err. */
@@ -437,6 +443,7 @@ static void cache_drop(struct imap_src *im, long i)
 {
     unlinkat(im->s->payload_dirfd, im->cache[i].name, 0);
     free(im->cache[i].path);
+    json_decref(im->cache[i].meta);
     im->cache[i] = im->cache[--im->ncache];
 }
 
@@ -474,11 +481,13 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     free(im->batch);
     free(im->cont);
     free(im->cont_name);
+    free(im->cont_meta);
     im->batch = malloc((size_t)(limit + 1) * sizeof *im->batch);
     im->cont = malloc((size_t)(limit + 1) * sizeof *im->cont);
     im->cont_name = malloc((size_t)(limit + 1) * sizeof *im->cont_name);
+    im->cont_meta = calloc((size_t)(limit + 1), sizeof *im->cont_meta);
     im->ncont = im->icont = 0;
-    if (!im->batch || !im->cont || !im->cont_name)
+    if (!im->batch || !im->cont || !im->cont_name || !im->cont_meta)
         return -1;
     im->nbatch = 0;
     free(im->batch_prefix);
@@ -520,7 +529,9 @@ static int batch_start(struct imap_src *im, long from, const char *want)
         if (o + 40 >= sizeof im->cmd)
             im->nbatch = k; /* the command is full: the rest waits */
     }
-    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID BODY.PEEK[]<0.%lu>)", im->share);
+    /* Gmail: labels and ids with the message (X-GM-EXT-1), one round trip */
+    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID %sBODY.PEEK[]<0.%lu>)",
+             im->gm_ext ? "X-GM-MSGID X-GM-THRID X-GM-LABELS " : "", im->share);
     p = strdup(im->cmd);
     im->want_uv = uv;
     start(im, ST_FETCH, folder, p);
@@ -563,34 +574,76 @@ struct write_ctx {
     int failed;
 };
 
-static int cache_add(struct imap_src *im, const char *path, const char *name, size_t len)
+/* Adds a fetched message to the cache; meta (may be NULL) is consumed. */
+static int cache_add(struct imap_src *im, const char *path, const char *name, size_t len,
+                     json_t *meta)
 {
     if (im->ncache == im->acache) {
         long na = im->acache ? im->acache * 2 : 64;
         struct cached *nc = realloc(im->cache, (size_t)na * sizeof *nc);
-        if (!nc)
+        if (!nc) {
+            json_decref(meta);
             return -1;
+        }
         im->cache = nc;
         im->acache = na;
     }
     struct cached *c = &im->cache[im->ncache];
     c->path = strdup(path);
-    if (!c->path)
+    if (!c->path) {
+        json_decref(meta);
         return -1;
+    }
     snprintf(c->name, sizeof c->name, "%s", name);
     c->len = len;
+    c->meta = meta;
     im->ncache++;
     return 0;
 }
 
-static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+/* What Gmail says beside a message (X-GM-EXT-1) as document metadata: its
+ * labels, its message and thread ids, and the thread id as a thread hint
+ * (64-bit ids as decimal strings: JSON numbers lose them). NULL: nothing. */
+static json_t *gmail_meta(const struct imap_msg *m)
+{
+    json_t *meta;
+    char id[32];
+
+    if (!m->has_labels && !m->gm_msgid && !m->gm_thrid)
+        return NULL;
+    meta = json_object();
+    if (m->has_labels) {
+        json_t *a = json_array();
+        for (int i = 0; i < m->nlabels; i++) /* decoded, but the server's bytes: hostile */
+            json_array_append_new(a, json_stringn_nocheck(m->labels[i], strlen(m->labels[i])));
+        json_object_set_new(meta, "labels", a);
+    }
+    if (m->gm_msgid) {
+        snprintf(id, sizeof id, "%llu", m->gm_msgid);
+        json_object_set_new(meta, "gmail_msgid", json_string(id));
+    }
+    if (m->gm_thrid) {
+        snprintf(id, sizeof id, "%llu", m->gm_thrid);
+        json_object_set_new(meta, "gmail_thread_id", json_string(id));
+        snprintf(id, sizeof id, "gmail:%llx", m->gm_thrid);
+        json_object_set_new(meta, "thread_hint", json_string(id));
+    }
+    return meta;
+}
+
+static int on_message(void *arg, const struct imap_msg *m)
 {
     struct write_ctx *w = arg;
     struct imap_src *im = w->im;
     char path[1300], name[32];
+    unsigned long uid = m->uid;
+    const char *body = m->body;
+    size_t len = m->len;
     long k;
-    int fd;
+    int fd, r;
 
+    if (!uid || !m->has_body)
+        return 0;
     if (im->step == ST_PART) {
         if (uid != im->part_uid)
             return 0;
@@ -614,11 +667,17 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
     snprintf(name, sizeof name, "m%06ld.eml", ++im->s->payload_seq);
     fd = openat(im->s->payload_dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                 0644);
-    int more = len == im->share; /* filled its share: more to come */
-    if (fd < 0 || write(fd, body, len) != (ssize_t)len ||
-        (more ? (snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name),
-                 im->cont[im->ncont++] = uid, 0)
-              : cache_add(im, path, name, len)) < 0) {
+    if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+        r = -1;
+    } else if (len == im->share) { /* filled its share: more to come */
+        snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name);
+        im->cont_meta[im->ncont] = gmail_meta(m);
+        im->cont[im->ncont++] = uid;
+        r = 0;
+    } else {
+        r = cache_add(im, path, name, len, gmail_meta(m));
+    }
+    if (r < 0) {
         if (fd >= 0) {
             close(fd);
             unlinkat(im->s->payload_dirfd, name, 0);
@@ -630,19 +689,31 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
     return 0;
 }
 
+/* The fetch tool's result for a cached message; the explorer owns the file
+ * from now on, so the entry leaves the cache. */
+static json_t *cache_take(struct imap_src *im, long i)
+{
+    char rel[64];
+    json_t *out;
+
+    snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, im->cache[i].name);
+    out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len, "version",
+                    "1");
+    if (im->cache[i].meta)
+        json_object_set_new(out, "metadata", im->cache[i].meta);
+    free(im->cache[i].path);
+    im->cache[i] = im->cache[--im->ncache];
+    return out;
+}
+
 /* Answers the waiting fetch call from the cache, or starts its batch. */
 static void fetch_serve(struct imap_src *im)
 {
-    char rel[64], err[1400];
+    char err[1400];
     long i = cache_find(im, im->want_path);
 
     if (i >= 0) {
-        snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, im->cache[i].name);
-        json_t *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
-                                "version", "1");
-        free(im->cache[i].path);
-        im->cache[i] = im->cache[--im->ncache]; /* the explorer owns the file now */
-        finish(im, out, NULL);
+        finish(im, cache_take(im, i), NULL);
         maybe_prefetch(im);
         return;
     }
@@ -723,11 +794,23 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         send_now(im, im->main, im->cmd);
         return;
     }
+    case ST_CAPA:
+        im->gm_ext = imap_has_capability(im->resp.data, im->resp.len, "X-GM-EXT-1");
+        start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
+        return;
     case ST_LIST:
         if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, im->gmail) <
             0) {
             finish(im, NULL, "IMAP LIST: unreadable answer");
             return;
+        }
+        if (im->gmail && !im->nfolders) {
+            /* no All Mail folder (not Gmail after all): read every folder */
+            free(im->folders);
+            if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, 0) < 0) {
+                finish(im, NULL, "IMAP LIST: unreadable answer");
+                return;
+            }
         }
         im->cur = 0;
         examine_next(im);
@@ -759,7 +842,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         struct write_ctx w = {im, 0};
         char path[1300];
         im->part_got = 0;
-        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+        if (imap_parse_fetch_msgs(im->resp.data, im->resp.len, on_message, &w) < 0) {
             parts_abandon(im);
             finish(im, NULL,
                    w.failed ? "cannot write the payload file"
@@ -775,14 +858,15 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         close(im->part_fd);
         im->part_fd = -1;
         snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, im->part_uid);
-        if (cache_add(im, path, im->part_name, (size_t)im->part_off) < 0)
+        if (cache_add(im, path, im->part_name, (size_t)im->part_off, im->cont_meta[im->icont]) < 0)
             unlinkat(im->s->payload_dirfd, im->part_name, 0);
+        im->cont_meta[im->icont] = NULL;
         im->icont++;
         goto parts;
     }
     case ST_FETCH: {
         struct write_ctx w = {im, 0};
-        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+        if (imap_parse_fetch_msgs(im->resp.data, im->resp.len, on_message, &w) < 0) {
             finish(im, NULL,
                    w.failed ? "cannot write the payload file"
                             : "IMAP UID FETCH: unreadable answer");
@@ -944,7 +1028,11 @@ static int imap_call(struct driver_source *s, struct driver_call *call, const ch
         index_clear(im);
         im->call = call;
         im->args = json_incref(args);
-        start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
+        /* Gmail: the capabilities after login say whether labels can be asked */
+        if (im->gmail)
+            start(im, ST_CAPA, NULL, "CAPABILITY");
+        else
+            start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
         return DRIVER_PENDING;
     }
     if (strcmp(op, "fetch") == 0) {
@@ -959,12 +1047,7 @@ static int imap_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         if (im->step == ST_IDLE && !im->waiting && (i = cache_find(im, path)) >= 0) {
-            char rel[64];
-            snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, im->cache[i].name);
-            *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
-                             "version", "1");
-            free(im->cache[i].path);
-            im->cache[i] = im->cache[--im->ncache];
+            *out = cache_take(im, i);
             maybe_prefetch(im);
             return 0;
         }
@@ -1025,6 +1108,7 @@ static void imap_close(struct driver_source *s)
     free(im->batch);
     free(im->cont);
     free(im->cont_name);
+    free(im->cont_meta);
     free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);
