@@ -47,6 +47,13 @@ enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA 
  * of UIDs. */
 #define IMAP_ANSWER_BYTES (160 * 1024)
 #define IMAP_PART_BYTES (150 * 1024)
+/* The cap also counts again, for every untagged line, the rest of the chunk
+ * libcurl read it in: without TLS (whose records bound a read to 16 KiB) a
+ * batch of n messages can count (1 + n/2) times its size. When libcurl says
+ * "Too large response headers", the source's batches, shares and parts are
+ * halved (down to these floors) and the command is sent again at once. */
+#define IMAP_ANSWER_MIN (16 * 1024)
+#define IMAP_PART_MIN (16 * 1024)
 #define IMAP_LIST_WINDOW 20000
 
 struct imap_item {
@@ -71,6 +78,10 @@ struct imap_src {
     int gm_ext;   /* the server advertises X-GM-EXT-1: labels and thread ids */
     int overflow; /* the answer did not fit */
     int batch_max, retries_max;
+    int batch_cur;              /* batch_max, halved after a too large answer */
+    unsigned long answer_bytes; /* IMAP_ANSWER_BYTES, halved likewise */
+    unsigned long part_bytes;   /* IMAP_PART_BYTES, halved likewise */
+    long batch_from;            /* listing index a prefetch batch started at */
     /* the command in flight: step, text, the folder it needs selected */
     enum step step; /* ST_IDLE: nothing in flight or waiting */
     enum step main; /* the command an EXAMINE was sent for */
@@ -459,7 +470,7 @@ static void part_next(struct imap_src *im)
 {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "UID FETCH %lu (UID BODY.PEEK[]<%llu.%d>)", im->part_uid,
-             im->part_off, IMAP_PART_BYTES);
+             im->part_off, (int)im->part_bytes);
     snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
     im->main = ST_PART;
     im->attempt = 0;
@@ -473,7 +484,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     char folder[1100], *p;
     unsigned long uv, uid;
     size_t plen, o;
-    long i, limit = im->batch_max;
+    long i, limit = im->batch_cur;
     const char *first = want ? want : (from < im->n ? im->items[from].path : NULL);
 
     if (!first || split_path(first, folder, sizeof folder, &uv, &uid, &plen) < 0)
@@ -500,6 +511,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     } else {
         i = from;
     }
+    im->batch_from = from;
     for (; i < im->n && im->nbatch < limit; i++) {
         const char *ip = im->items[i].path;
         if (strncmp(ip, first, plen) != 0)
@@ -512,7 +524,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     im->next_idx = i;
     if (!im->nbatch)
         return -1;
-    im->share = IMAP_ANSWER_BYTES / (unsigned long)im->nbatch;
+    im->share = im->answer_bytes / (unsigned long)im->nbatch;
     /* "UID FETCH 3,5:9 (UID BODY.PEEK[]<0.n>)": runs of UIDs as ranges */
     o = (size_t)snprintf(im->cmd, sizeof im->cmd, "UID FETCH ");
     for (long k = 0; k < im->nbatch && o + 40 < sizeof im->cmd;) {
@@ -727,6 +739,35 @@ static void fetch_serve(struct imap_src *im)
     }
 }
 
+/* libcurl refused a FETCH answer as too large: halve what this source asks
+ * for at once and ask again on a fresh connection. 0 when already at the
+ * floors (the failure stands). Nothing of the refused answer was stored. */
+static int shrink_and_retry(struct imap_src *im)
+{
+    if (im->answer_bytes <= IMAP_ANSWER_MIN && im->part_bytes <= IMAP_PART_MIN &&
+        im->batch_cur <= 1)
+        return 0;
+    im->answer_bytes =
+        im->answer_bytes / 2 > IMAP_ANSWER_MIN ? im->answer_bytes / 2 : IMAP_ANSWER_MIN;
+    im->part_bytes = im->part_bytes / 2 > IMAP_PART_MIN ? im->part_bytes / 2 : IMAP_PART_MIN;
+    im->batch_cur = im->batch_cur > 1 ? im->batch_cur / 2 : 1;
+    set_str(&im->conn_folder, NULL);
+    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (im->step == ST_PART) { /* the same part, smaller */
+        part_next(im);
+        return 1;
+    }
+    im->step = ST_IDLE;
+    if (im->call) {
+        if (batch_start(im, 0, im->want_path) < 0)
+            finish(im, NULL, "IMAP: cannot fetch the message again");
+        return 1;
+    }
+    im->next_idx = im->batch_from; /* the prefetch again, smaller */
+    maybe_prefetch(im);
+    return 1;
+}
+
 static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
     struct imap_src *im = arg;
@@ -737,6 +778,9 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
     status_line(im, status, sizeof status);
+    if (rc != CURLE_OK && (im->step == ST_FETCH || im->step == ST_PART) &&
+        strstr(im->errbuf, "Too large response") && shrink_and_retry(im))
+        return;
     if (rc != CURLE_OK) {
         int transient =
             transport_error(rc) || (rc == CURLE_QUOTE_ERROR && server_busy(im, status)) ||
@@ -753,12 +797,12 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     if (im->overflow) {
         if (im->step == ST_FETCH && im->nbatch > 1 && im->call) {
             /* too big together: ask for the wanted message alone */
-            int b = im->batch_max;
-            im->batch_max = 1;
+            int b = im->batch_cur;
+            im->batch_cur = 1;
             im->step = ST_IDLE;
             if (batch_start(im, 0, im->want_path) < 0)
                 finish(im, NULL, "IMAP: cannot fetch the message again");
-            im->batch_max = b;
+            im->batch_cur = b;
             return;
         }
         finish(im, NULL, "IMAP: the server's answer is over 512 MiB");
@@ -850,7 +894,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             return;
         }
         im->part_off += im->part_got;
-        if (im->part_got == IMAP_PART_BYTES &&
+        if (im->part_got == im->part_bytes &&
             im->part_off < (unsigned long long)DRIVER_MAX_PAYLOAD) {
             part_next(im);
             return;
@@ -952,6 +996,9 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     }
     im->gmail = type && strcmp(type, "gmail") == 0;
     im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
+    im->batch_cur = im->batch_max;
+    im->answer_bytes = IMAP_ANSWER_BYTES;
+    im->part_bytes = IMAP_PART_BYTES;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
