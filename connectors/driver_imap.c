@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -98,8 +99,13 @@ struct imap_src {
     json_t *args;
     char *want_path; /* fetch: the message the call waits for */
     /* the index */
+    const json_t *want_folders; /* the source's "folders" (borrowed), NULL: all */
     char **folders;
     int nfolders, cur;
+    char **missing; /* folders asked for that the server lacks or refused */
+    int nmissing;
+    struct imap_buf missing_why;                        /* "'A' (why), 'B' (why)" */
+    struct imap_buf server_folders;                     /* what LIST named, for the error */
     unsigned long uidvalidity, uidnext, win_lo, win_hi; /* listing: the UID window */
     struct imap_item *items;
     long n, alloc;
@@ -381,12 +387,90 @@ static void size_window(struct imap_src *im)
     snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
 }
 
+/* A folder the listing could not read: remembered (its documents are not
+ * marked deleted) and named in the source's failure. */
+static void note_missing(struct imap_src *im, const char *folder, const char *why)
+{
+    char **nm = realloc(im->missing, (size_t)(im->nmissing + 1) * sizeof *nm);
+    char line[900];
+    int n;
+
+    if (!nm)
+        return;
+    im->missing = nm;
+    if (!(im->missing[im->nmissing] = strdup(folder)))
+        return;
+    im->nmissing++;
+    n = snprintf(line, sizeof line, "%s'%.300s' (%.500s)", im->missing_why.len ? ", " : "", folder,
+                 why);
+    imap_buf_add(&im->missing_why, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static int is_missing(const struct imap_src *im, const char *folder, size_t len)
+{
+    for (int i = 0; i < im->nmissing; i++)
+        if (strlen(im->missing[i]) == len && strncmp(im->missing[i], folder, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* The source's folders setting applied to what LIST named: the folders to
+ * read, in the setting's order; the others named there are missing. */
+static int pick_folders(struct imap_src *im)
+{
+    char **all = im->folders, **pick;
+    int nall = im->nfolders, np = 0;
+    size_t i;
+    const json_t *v;
+
+    for (int k = 0; k < nall; k++) {
+        if (im->server_folders.len < 400)
+            imap_buf_add(&im->server_folders, k ? ", " : "", k ? 2 : 0);
+        if (im->server_folders.len < 400)
+            imap_buf_add(&im->server_folders, all[k], strlen(all[k]));
+    }
+    if (im->server_folders.len >= 400)
+        imap_buf_add(&im->server_folders, ", ...", 5);
+    if (!im->want_folders)
+        return 0;
+    pick = calloc(json_array_size(im->want_folders) + 1, sizeof *pick);
+    if (!pick)
+        return -1;
+    json_array_foreach(im->want_folders, i, v)
+    {
+        const char *want = json_string_value(v);
+        int k;
+        for (k = 0; k < nall; k++) /* INBOX is case-insensitive (RFC 3501 5.1) */
+            if (all[k] && (strcmp(all[k], want) == 0 ||
+                           (strcasecmp(want, "INBOX") == 0 && strcasecmp(all[k], "INBOX") == 0)))
+                break;
+        if (k == nall) {
+            note_missing(im, want, "no such folder on the server");
+            continue;
+        }
+        pick[np++] = all[k];
+        all[k] = NULL;
+    }
+    for (int k = 0; k < nall; k++)
+        free(all[k]);
+    free(all);
+    im->folders = pick;
+    im->nfolders = np;
+    return 0;
+}
+
 static void examine_next(struct imap_src *im)
 {
     if (im->cur >= im->nfolders) {
         qsort(im->items, (size_t)im->n, sizeof *im->items, cmp_item);
         im->indexed = 1;
         im->force_examine = 0;
+        if (im->nmissing)
+            snprintf(im->s->failure, sizeof im->s->failure,
+                     "IMAP folder%s %.300s; the other folders were read (the server's folders: "
+                     "%.200s)",
+                     im->nmissing > 1 ? "s" : "", im->missing_why.data,
+                     im->server_folders.len ? im->server_folders.data : "none");
         finish(im, page(im), NULL);
         return;
     }
@@ -781,6 +865,15 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     if (rc != CURLE_OK && (im->step == ST_FETCH || im->step == ST_PART) &&
         strstr(im->errbuf, "Too large response") && shrink_and_retry(im))
         return;
+    if (rc == CURLE_QUOTE_ERROR && im->step == ST_EXAMINE && im->main == ST_SEARCH &&
+        im->win_lo == 0 && !server_busy(im, status)) {
+        /* the server refused to open a listed folder: read the others */
+        note_missing(im, im->cmd_folder, status[0] ? status : "EXAMINE refused");
+        set_str(&im->conn_folder, NULL);
+        im->cur++;
+        examine_next(im);
+        return;
+    }
     if (rc != CURLE_OK) {
         int transient =
             transport_error(rc) || (rc == CURLE_QUOTE_ERROR && server_busy(im, status)) ||
@@ -848,13 +941,18 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             finish(im, NULL, "IMAP LIST: unreadable answer");
             return;
         }
-        if (im->gmail && !im->nfolders) {
-            /* no All Mail folder (not Gmail after all): read every folder */
+        if ((im->gmail && !im->nfolders) || im->want_folders) {
+            /* no All Mail folder (not Gmail after all), or folders named:
+             * every folder, then the named ones */
             free(im->folders);
             if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, 0) < 0) {
                 finish(im, NULL, "IMAP LIST: unreadable answer");
                 return;
             }
+        }
+        if (pick_folders(im) < 0) {
+            finish(im, NULL, "out of memory");
+            return;
         }
         im->cur = 0;
         examine_next(im);
@@ -952,6 +1050,8 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     int tls = !json_is_false(json_object_get(st, "tls"));
     long port = (long)json_integer_value(json_object_get(st, "port"));
     json_t *bj = json_object_get(st, "batch"), *rj = json_object_get(st, "retries");
+    json_t *tj = json_object_get(st, "timeout");
+    long timeout = 60;
     struct imap_src *im;
     char url[600];
     char *pw = NULL, *tok = NULL;
@@ -969,6 +1069,29 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         snprintf(err, errlen, "the IMAP source's \"batch\" must be 1 to %d and \"retries\" 0 to 20",
                  IMAP_BATCH_MAX);
         return -1;
+    }
+    if (tj) {
+        if (!json_is_integer(tj) || json_integer_value(tj) < 1 || json_integer_value(tj) > 3600) {
+            snprintf(err, errlen, "the IMAP source's \"timeout\" must be 1 to 3600 seconds");
+            return -1;
+        }
+        timeout = (long)json_integer_value(tj);
+    }
+    {
+        const json_t *fo = json_object_get(st, "folders"), *v;
+        size_t i;
+        if (fo && (!json_is_array(fo) || !json_array_size(fo) || json_array_size(fo) > 1000)) {
+            snprintf(err, errlen,
+                     "the IMAP source's \"folders\" must be a list of 1 to 1000 names");
+            return -1;
+        }
+        json_array_foreach(fo, i, v) if (!json_is_string(v) || !json_string_length(v) ||
+                                         json_string_length(v) > 1000)
+        {
+            snprintf(err, errlen, "the IMAP source's \"folders\" item %zu must be a folder name",
+                     i + 1);
+            return -1;
+        }
     }
     if (json_object_get(st, "token_env") || json_object_get(st, "token_file")) {
         tok = s->secret(s->secret_arg, "token", err, errlen);
@@ -995,6 +1118,7 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
             im->rng = 0x9e3779b97f4a7c15ULL;
     }
     im->gmail = type && strcmp(type, "gmail") == 0;
+    im->want_folders = json_object_get(st, "folders");
     im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
     im->batch_cur = im->batch_max;
     im->answer_bytes = IMAP_ANSWER_BYTES;
@@ -1022,9 +1146,10 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
      * (10 MB); a message with a longer line fails with a precise error */
     curl_easy_setopt(im->easy, CURLOPT_BUFFERSIZE, (long)CURL_MAX_READ_SIZE);
     curl_easy_setopt(im->easy, CURLOPT_ERRORBUFFER, im->errbuf);
-    curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, 20L);
+    /* a server that stops answering: abandoned after timeout s, then retried */
+    curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, timeout < 20 ? timeout : 20L);
     curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_TIME, timeout);
     curl_easy_setopt(im->easy, CURLOPT_NOSIGNAL, 1L);
     if (pw) {
         memset(pw, 0, strlen(pw));
@@ -1049,6 +1174,18 @@ static void index_clear(struct imap_src *im)
     im->folders = NULL;
     im->nfolders = 0;
     im->indexed = 0;
+    for (int i = 0; i < im->nmissing; i++)
+        free(im->missing[i]);
+    free(im->missing);
+    im->missing = NULL;
+    im->nmissing = 0;
+    im->missing_why.len = 0;
+    im->server_folders.len = 0;
+    if (im->missing_why.data)
+        im->missing_why.data[0] = '\0';
+    if (im->server_folders.data)
+        im->server_folders.data[0] = '\0';
+    im->s->failure[0] = '\0';
 }
 
 static int imap_call(struct driver_source *s, struct driver_call *call, const char *op,
@@ -1117,6 +1254,13 @@ static int imap_present(struct driver_source *s, const char *external_id)
 
     if (!im->indexed)
         return -1;
+    {
+        /* a folder that could not be read: its messages may well be there */
+        const char *u = memrchr(external_id, '/', n),
+                   *v = u ? memrchr(external_id, '/', (size_t)(u - external_id)) : NULL;
+        if (v && is_missing(im, external_id, (size_t)(v - external_id)))
+            return -1;
+    }
     while (lo < hi) {
         long mid = (lo + hi) / 2;
         int c = strncmp(im->items[mid].path, external_id, n);
@@ -1159,6 +1303,8 @@ static void imap_close(struct driver_source *s)
     free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);
+    free(im->missing_why.data);
+    free(im->server_folders.data);
     free(im);
     s->state = NULL;
 }

@@ -196,6 +196,21 @@ run runs acme --json
 jq_ok '.runs[0].stats.sources.mallory.error | test("Login denied")' "trawl runs shows the login error"
 jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "other sources are fine" bad.out
 
+# A named folder the server lacks: the source's other folders are read and
+# stored, then the source fails (exit 1) with an error naming the folder;
+# the other sources complete.
+jq '.sources += [{"name": "picked", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW", "ca_file": "'$D'/cert.pem", "folders": ["inbox", "Nope", "Work"]}]' sources.json >picked.json
+run onboard acme picked.json --json
+is "$RC" 1 "a missing folder: onboard exits 1"
+jq_ok '.sources.picked.status == "failed" and .sources.picked.attempts == 1' "a missing folder fails its source, which is not restarted"
+jq_ok '.sources.picked.error | test("folder .Nope. [(]no such folder on the server[)]; the other folders were read [(]the server.s folders: .*Spam")' "the run record names the missing folder and the server's folders"
+like "$(err)" "picked.*folder 'Nope'" "stderr names the missing folder"
+n_inbox=$(find "$D/home/alice/Maildir/cur" "$D/home/alice/Maildir/new" -type f | wc -l)
+n_work=$(find "$D/home/alice/Maildir/.Work/cur" "$D/home/alice/Maildir/.Work/new" -type f | wc -l)
+is "$(sqlite3 "$TRAWL_DB" "select group_concat(f || ':' || c) from (select substr(external_id, 1, instr(external_id, '/') - 1) f, count(*) c from documents d join sources s on s.id = d.source_id where s.name = 'picked' and d.external_id not like '%#%' group by 1 order by 1)")" \
+    "INBOX:$n_inbox,Work:$n_work" "the named folders that exist are read whole (INBOX any case), no other"
+jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "the other sources complete"
+
 # Untrusted certificate (no ca_file): TLS is verified by default.
 jq '.sources = [{"name": "nocafile", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW"}]' sources.json >noca.json
 run onboard acme noca.json --json
