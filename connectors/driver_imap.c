@@ -94,6 +94,10 @@ struct imap_src {
     int attempt;            /* transient failures of this command so far */
     unsigned long long rng; /* jitter: per source, seeded from time and pid */
     int waiting;            /* a backoff timer is set */
+    long timeout_ms;        /* a command with no byte from the server for this long is abandoned */
+    unsigned long long rx;  /* bytes from the server so far (the watchdog's progress mark) */
+    unsigned long long wd_rx;
+    int wd_armed;
     /* the explorer's call being served (NULL during a prefetch) */
     struct driver_call *call;
     json_t *args;
@@ -149,6 +153,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 {
     struct imap_src *im = arg;
     (void)easy;
+    if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN || type == CURLINFO_SSL_DATA_IN)
+        im->rx += size;
     if (type == CURLINFO_HEADER_IN && !im->overflow && imap_buf_add(&im->resp, data, size) < 0)
         im->overflow = 1;
     return 0;
@@ -303,6 +309,40 @@ static void retry_later(struct imap_src *im)
     }
 }
 
+/* libcurl 7.88 has no working timeout for an IMAP answer that stops coming
+ * (CURLOPT_LOW_SPEED_* is not checked while it reads command answers, and
+ * nothing wakes the multi handle): a per-command watchdog on the netloop
+ * abandons a command after timeout_ms without a byte and retries it. */
+static void on_watchdog(void *arg)
+{
+    struct imap_src *im = arg;
+    char status[120];
+
+    im->wd_armed = 0;
+    if (im->step == ST_IDLE)
+        return;
+    if (im->rx != im->wd_rx) { /* still coming: look again later */
+        im->wd_rx = im->rx;
+        im->wd_armed = netloop_timer(im->s->net, im->timeout_ms, on_watchdog, im) == 0;
+        return;
+    }
+    netloop_cancel(im->s->net, im->easy);
+    snprintf(status, sizeof status, "no answer for %ld s", im->timeout_ms / 1000);
+    snprintf(im->errbuf, sizeof im->errbuf, "the server stopped answering");
+    if (im->attempt < im->retries_max) {
+        retry_later(im);
+        return;
+    }
+    fail(im, CURLE_OPERATION_TIMEDOUT, status, 1);
+}
+
+static void watchdog_stop(struct imap_src *im)
+{
+    if (im->wd_armed)
+        netloop_timer_cancel(im->s->net, on_watchdog, im);
+    im->wd_armed = 0;
+}
+
 static void send_now(struct imap_src *im, enum step st, const char *cmd)
 {
     im->step = st;
@@ -311,8 +351,13 @@ static void send_now(struct imap_src *im, enum step st, const char *cmd)
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */
-    if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
+    if (netloop_add(im->s->net, im->easy, on_done, im) < 0) {
         fail(im, CURLE_FAILED_INIT, "libcurl refused the transfer", 0);
+        return;
+    }
+    watchdog_stop(im);
+    im->wd_rx = im->rx;
+    im->wd_armed = netloop_timer(im->s->net, im->timeout_ms, on_watchdog, im) == 0;
 }
 
 /* Sends the current command, after an EXAMINE of its folder when the
@@ -859,6 +904,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     long conns = 0;
     int r;
 
+    watchdog_stop(im);
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
     status_line(im, status, sizeof status);
@@ -1124,6 +1170,7 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     im->answer_bytes = IMAP_ANSWER_BYTES;
     im->part_bytes = IMAP_PART_BYTES;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
+    im->timeout_ms = timeout * 1000;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
     else
@@ -1283,6 +1330,7 @@ static void imap_close(struct driver_source *s)
         return;
     if (im->waiting)
         netloop_timer_cancel(s->net, on_timer, im);
+    watchdog_stop(im);
     if (im->step != ST_IDLE)
         netloop_cancel(s->net, im->easy);
     curl_easy_cleanup(im->easy);
