@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA };
+enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA, ST_BOUNDS };
 
 #define IMAP_BATCH_DEFAULT 16
 #define IMAP_BATCH_MAX 1000
@@ -56,6 +56,8 @@ enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA 
 #define IMAP_ANSWER_MIN (16 * 1024)
 #define IMAP_PART_MIN (16 * 1024)
 #define IMAP_LIST_WINDOW 20000
+/* window ends asked per FETCH (a 5.5 KB command, a 15 KB answer) */
+#define IMAP_BOUNDS_MAX 500
 
 struct imap_item {
     char *path; /* FOLDER/UIDVALIDITY/UID */
@@ -111,6 +113,12 @@ struct imap_src {
     struct imap_buf missing_why;                        /* "'A' (why), 'B' (why)" */
     struct imap_buf server_folders;                     /* what LIST named, for the error */
     unsigned long uidvalidity, uidnext, win_lo, win_hi; /* listing: the UID window */
+    long list_window;                                   /* messages per window (IMAP_LIST_WINDOW) */
+    int bmode;               /* the folder is listed in windows cut by bounds */
+    unsigned long exists;    /* its EXISTS */
+    unsigned long bound_seq; /* the last sequence number whose UID was asked */
+    unsigned long *bounds;   /* the UIDs ending the windows of that answer */
+    long nbounds, ibound;
     struct imap_item *items;
     long n, alloc;
     int indexed;
@@ -235,8 +243,8 @@ static int transport_error(CURLcode rc)
 
 static const char *step_name(enum step st)
 {
-    static const char *const names[] = {"",          "LIST",      "EXAMINE",   "UID SEARCH",
-                                        "UID FETCH", "UID FETCH", "CAPABILITY"};
+    static const char *const names[] = {"",          "LIST",      "EXAMINE",    "UID SEARCH",
+                                        "UID FETCH", "UID FETCH", "CAPABILITY", "FETCH"};
     return names[st];
 }
 
@@ -430,6 +438,24 @@ static void size_window(struct imap_src *im)
     }
     im->win_hi = im->win_lo + IMAP_LIST_WINDOW - 1;
     snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
+}
+
+/* The next FETCH of window ends (see imap_bounds_cmd), as the command. */
+static void bounds_cmd(struct imap_src *im)
+{
+    im->nbounds = im->ibound = 0;
+    im->bound_seq = imap_bounds_cmd(im->bound_seq + (unsigned long)im->list_window,
+                                    (unsigned long)im->list_window, im->exists, IMAP_BOUNDS_MAX,
+                                    im->cmd, sizeof im->cmd);
+    im->main = ST_BOUNDS;
+}
+
+/* The search of the window ending at bounds[ibound], as the command. */
+static void bounds_window(struct imap_src *im)
+{
+    im->win_hi = im->bounds[im->ibound];
+    snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
+    im->main = ST_SEARCH;
 }
 
 /* A folder the listing could not read: remembered (its documents are not
@@ -972,7 +998,17 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             }
             im->uidnext = imap_parse_uidnext(im->resp.data, im->resp.len);
             im->win_lo = 1;
-            size_window(im);
+            im->exists = found ? exists : 0;
+            im->bmode = found && exists > (unsigned long)im->list_window;
+            if (im->bmode) { /* windows of list_window messages, whatever the UIDs */
+                im->bound_seq = 0;
+                bounds_cmd(im);
+            } else if (found) { /* few enough for one answer */
+                im->win_hi = 0;
+                snprintf(im->cmd, sizeof im->cmd, "UID SEARCH ALL");
+            } else {
+                size_window(im);
+            }
         }
         send_now(im, im->main, im->cmd);
         return;
@@ -1003,6 +1039,28 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         im->cur = 0;
         examine_next(im);
         return;
+    case ST_BOUNDS:
+        free(im->bounds);
+        im->bounds = malloc(IMAP_BOUNDS_MAX * sizeof *im->bounds);
+        if (!im->bounds) {
+            finish(im, NULL, "out of memory");
+            return;
+        }
+        im->nbounds = imap_parse_bounds(im->resp.data, im->resp.len, im->win_lo - 1, im->bounds,
+                                        IMAP_BOUNDS_MAX);
+        im->ibound = 0;
+        im->attempt = 0;
+        if (!im->nbounds) { /* the server named no UID (expunged meanwhile): the rest at once */
+            im->win_hi = 0;
+            im->bound_seq = im->exists;
+            snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:*", im->win_lo);
+            im->main = ST_SEARCH;
+            issue(im);
+            return;
+        }
+        bounds_window(im);
+        issue(im);
+        return;
     case ST_SEARCH: {
         unsigned long hi = im->win_hi;
         unsigned long *uids = NULL;
@@ -1015,7 +1073,22 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
                 return;
             }
         free(uids);
-        if (im->uidnext && hi && hi + 1 < im->uidnext) {
+        if (im->bmode) {
+            if (hi) { /* the next window, or the next window ends */
+                im->win_lo = hi + 1;
+                im->attempt = 0;
+                if (++im->ibound < im->nbounds) {
+                    bounds_window(im);
+                    issue(im);
+                    return;
+                }
+                if (im->bound_seq < im->exists) {
+                    bounds_cmd(im);
+                    issue(im);
+                    return;
+                }
+            }
+        } else if (im->uidnext && hi && hi + 1 < im->uidnext) {
             im->win_lo = hi + 1; /* the next UID window of this folder */
             size_window(im);
             im->attempt = 0;
@@ -1171,6 +1244,11 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     im->part_bytes = IMAP_PART_BYTES;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
     im->timeout_ms = timeout * 1000;
+    im->list_window = IMAP_LIST_WINDOW;
+    if (getenv("TRAWL_IMAP_LIST_WINDOW")) /* tests: many windows from a small folder */
+        im->list_window = atol(getenv("TRAWL_IMAP_LIST_WINDOW"));
+    if (im->list_window < 1 || im->list_window > IMAP_LIST_WINDOW)
+        im->list_window = IMAP_LIST_WINDOW;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
     else
@@ -1348,6 +1426,7 @@ static void imap_close(struct driver_source *s)
     free(im->cont);
     free(im->cont_name);
     free(im->cont_meta);
+    free(im->bounds);
     free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);

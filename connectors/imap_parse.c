@@ -1,6 +1,7 @@
 /* Parsers for IMAP answers: bounded, never trusting a length or a quote. */
 #include "imap_parse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -767,4 +768,74 @@ int imap_has_capability(const char *p, size_t n, const char *cap)
         }
     }
     return 0;
+}
+
+/* ---- listing windows ----------------------------------------------------------- */
+
+unsigned long imap_bounds_cmd(unsigned long from, unsigned long per, unsigned long exists, int max,
+                              char *out, size_t outlen)
+{
+    size_t o;
+    unsigned long last = 0, seq;
+    int k = 0;
+
+    if (!per || !from || from > exists || max < 1 || outlen < 32) {
+        if (outlen)
+            out[0] = '\0';
+        return 0;
+    }
+    o = (size_t)snprintf(out, outlen, "FETCH ");
+    for (seq = from; k < max && o + 32 < outlen; k++) {
+        if (seq > exists)
+            seq = exists; /* the last message ends the last window */
+        o += (size_t)snprintf(out + o, outlen - o, "%s%lu", k ? "," : "", seq);
+        last = seq;
+        if (seq == exists || seq > ~0UL - per)
+            break;
+        seq += per;
+    }
+    snprintf(out + o, outlen - o, " (UID)");
+    return last;
+}
+
+struct bound {
+    unsigned long seq, uid;
+};
+
+struct bounds {
+    struct bound *b;
+    long n, max;
+};
+
+static int add_bound(void *arg, const struct imap_msg *m)
+{
+    struct bounds *c = arg;
+    if (m->uid && m->seq && c->n < c->max)
+        c->b[c->n++] = (struct bound){m->seq, m->uid};
+    return 0;
+}
+
+static int cmp_bound(const void *a, const void *b)
+{
+    const struct bound *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+long imap_parse_bounds(const char *p, size_t n, unsigned long after, unsigned long *uids, long max)
+{
+    struct bounds c = {NULL, 0, max};
+    long k = 0;
+
+    if (max < 1 || !(c.b = malloc((size_t)max * sizeof *c.b)))
+        return 0;
+    if (imap_parse_fetch_msgs(p, n, add_bound, &c) < 0)
+        c.n = 0;
+    qsort(c.b, (size_t)c.n, sizeof *c.b, cmp_bound);
+    /* UIDs grow with sequence numbers: anything else is dropped, so the
+     * windows stay disjoint and in order */
+    for (long i = 0; i < c.n; i++)
+        if (c.b[i].uid > (k ? uids[k - 1] : after))
+            uids[k++] = c.b[i].uid;
+    free(c.b);
+    return k;
 }

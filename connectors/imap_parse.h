@@ -78,6 +78,30 @@ char *imap_mutf7_decode(const char *s);
 /** Whether a "* CAPABILITY" line or a [CAPABILITY ...] code names cap (any case). */
 int imap_has_capability(const char *p, size_t n, const char *cap);
 
+/*
+ * Listing a large folder: libcurl 7.88 caps a command's answer near 300 KiB,
+ * so one "UID SEARCH ALL" over tens of thousands of messages fails. The
+ * folder is cut into windows of at most per messages each, whatever its
+ * UIDs: one "FETCH per,2*per,...,EXISTS (UID)" gives the UID that ends each
+ * window, then "UID SEARCH UID lo:hi" lists one window. UIDs only grow, so
+ * the windows cover every message present at EXAMINE exactly once, and
+ * none can hold more than per messages, even when some are expunged meanwhile.
+ */
+
+/**
+ * Writes "FETCH from,from+per,...(UID)" into out: at most max sequence
+ * numbers, the last one exists when reached. Returns the last sequence
+ * number asked (the next call starts at it + per), 0 when none.
+ */
+unsigned long imap_bounds_cmd(unsigned long from, unsigned long per, unsigned long exists, int max,
+                              char *out, size_t outlen);
+
+/**
+ * The window ends of a FETCH (UID) answer: at most max UIDs into uids, in
+ * sequence order, each above after and the one before it. Returns how many.
+ */
+long imap_parse_bounds(const char *p, size_t n, unsigned long after, unsigned long *uids, long max);
+
 /** The UIDNEXT of an EXAMINE answer, 0 when absent. */
 unsigned long imap_parse_uidnext(const char *p, size_t n);
 

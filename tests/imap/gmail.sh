@@ -34,7 +34,9 @@ cat >sources.json <<JSON
     "user": "gunter@example.de", "password_env": "GUNTER_PW"}
  ]}
 JSON
-run onboard acme sources.json --json --structurers 0
+# Windows of 7 messages: the listing cuts All Mail by the UIDs at sequence
+# numbers 7, 14, ... (gunter's server gives no UIDNEXT; UIDs are sparse).
+TRAWL_IMAP_LIST_WINDOW=7 run onboard acme sources.json --json --structurers 0
 is "$RC" 0 "onboard of two Gmail accounts exits 0"
 grep -E "error|warn|fail" "$ERR" | head -5 | sed 's/^/# stderr: /'
 jq_ok '.sources.gina.status == "ok" and .sources.gunter.status == "ok"' "both sources ok"
@@ -84,6 +86,24 @@ is "$(grep '"type": *"document"\|"document"' "$OUT" | grep -c '\\\\Important')" 
 
 # What the client sent: All Mail only, each message once, labels asked for.
 LOG=$G/commands.log
+want_bounds="FETCH $(seq -s, 7 7 $PER_USER)$([ $((PER_USER % 7)) = 0 ] || echo ",$PER_USER") (UID)"
+is "$(grep -c "	[A-Z0-9]* $want_bounds\$" "$LOG")" 2 "the listing asks the UIDs ending each window of 7 messages ($want_bounds)"
+is "$(grep -c 'UID SEARCH UID [0-9]*:[0-9]*$' "$LOG")" $((2 * ((PER_USER + 6) / 7))) "one UID SEARCH per window, none of ALL"
+python3 - "$LOG" >windows.out <<'PY'
+import re, sys
+# consecutive windows: each starts right after the one before, per user
+last = {}
+bad = 0
+for line in open(sys.argv[1]):
+    user, _, cmd = line.rstrip("\n").partition("\t")
+    m = re.search(r"UID SEARCH UID (\d+):(\d+)$", cmd)
+    if m:
+        lo, hi = int(m.group(1)), int(m.group(2))
+        bad += lo != last.get(user, 0) + 1 or hi < lo
+        last[user] = hi
+print(bad)
+PY
+is "$(cat windows.out)" 0 "the windows follow each other without gap or overlap"
 is "$(grep '^gina' "$LOG" | grep -c 'EXAMINE')" 1 "gina: one EXAMINE (All Mail)"
 is "$(grep 'EXAMINE' "$LOG" | grep -vc 'All Mail\|Alle Nachrichten')" 0 "no label folder or INBOX is examined"
 like "$(grep -m1 'UID FETCH' "$LOG")" 'X-GM-MSGID X-GM-THRID X-GM-LABELS BODY.PEEK\[\]' "UID FETCH asks for the Gmail items with the body (never a plain BODY[])"

@@ -156,8 +156,43 @@ static void test_capability(void)
     ok(!imap_has_capability(dv, strlen(dv), "AUTH"), "a prefix of a capability is not one");
 }
 
+static void test_windows(void)
+{
+    char cmd[256];
+    unsigned long u[8];
+    unsigned long last;
+
+    last = imap_bounds_cmd(20000, 20000, 45000, 500, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 20000,40000,45000 (UID)", "45,000 messages: three windows");
+    is_int(last, 45000, "... the last one ends at EXISTS");
+    last = imap_bounds_cmd(20000, 20000, 40000, 500, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 20000,40000 (UID)", "an exact multiple: no empty window");
+    last = imap_bounds_cmd(20000, 20000, 100000, 2, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 20000,40000 (UID)", "at most max numbers per command");
+    last = imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 60000,80000 (UID)", "the next command goes on");
+    last = imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 100000 (UID)", "... to the end");
+    is_int(imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd), 0, "then nothing");
+    is_int(imap_bounds_cmd(4000000000UL, 4000000000UL, 4294967295UL, 10, cmd, sizeof cmd),
+           4294967295UL, "no overflow near 2^32");
+    is_str(cmd, "FETCH 4000000000,4294967295 (UID)", "... the last message still ends a window");
+
+    const char *a = "* 40000 FETCH (UID 40100)\r\n* 20000 FETCH (UID 20012)\r\n"
+                    "* 45000 FETCH (UID 3000000000)\r\nA9 OK Fetch completed.\r\n";
+    is_int(imap_parse_bounds(a, strlen(a), 0, u, 8), 3, "three window ends");
+    ok(u[0] == 20012 && u[1] == 40100 && u[2] == 3000000000UL,
+       "... in sequence order, sparse UIDs");
+    const char *b = "* 2 FETCH (UID 50)\r\n* 1 FETCH (UID 60)\r\n* 3 FETCH (UID 70)\r\n";
+    is_int(imap_parse_bounds(b, strlen(b), 55, u, 8), 2,
+           "an end not above the previous is dropped");
+    ok(u[0] == 60 && u[1] == 70, "... the windows stay disjoint");
+    is_int(imap_parse_bounds(b, strlen(b), 0, u, 1), 1, "at most max");
+}
+
 int main(void)
 {
+    test_windows();
     test_capability();
     test_gmail_fetch();
     test_fetch_shapes();
