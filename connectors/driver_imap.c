@@ -16,7 +16,17 @@
  * throttling, an unexpected BYE) are retried on a fresh connection after an
  * exponential backoff with jitter, through a netloop timer: nothing blocks.
  * When the retries run out the error says "connection", the explorer stops
- * and the source fails resumably; a message is never silently skipped.
+ * and the source fails resumably; a message is never silently skipped. A
+ * watchdog abandons a command after "timeout" s without a byte.
+ *
+ * Gmail (type gmail): only the \All folder; when CAPABILITY (asked after
+ * login) has X-GM-EXT-1, the labels and ids come with each message and go
+ * back to the explorer as the fetch result's "metadata".
+ *
+ * Listing: a folder of up to list_window messages is one UID SEARCH ALL; a
+ * larger one is cut into windows by the UIDs at every list_window-th
+ * sequence number (see imap_bounds_cmd). "folders" restricts the listing;
+ * a named folder that cannot be read is recorded in s->failure.
  */
 #include "driver.h"
 #include "imap_parse.h"
