@@ -124,6 +124,7 @@ struct imap_src {
     struct imap_buf server_folders;                     /* what LIST named, for the error */
     unsigned long uidvalidity, uidnext, win_lo, win_hi; /* listing: the UID window */
     long list_window;                                   /* messages per window (IMAP_LIST_WINDOW) */
+    int bounds_max;          /* window ends per FETCH (IMAP_BOUNDS_MAX) */
     int bmode;               /* the folder is listed in windows cut by bounds */
     unsigned long exists;    /* its EXISTS */
     unsigned long bound_seq; /* the last sequence number whose UID was asked */
@@ -454,9 +455,8 @@ static void size_window(struct imap_src *im)
 static void bounds_cmd(struct imap_src *im)
 {
     im->nbounds = im->ibound = 0;
-    im->bound_seq = imap_bounds_cmd(im->bound_seq + (unsigned long)im->list_window,
-                                    (unsigned long)im->list_window, im->exists, IMAP_BOUNDS_MAX,
-                                    im->cmd, sizeof im->cmd);
+    im->bound_seq = imap_bounds_cmd(im->bound_seq, (unsigned long)im->list_window, im->exists,
+                                    im->bounds_max, im->cmd, sizeof im->cmd);
     im->main = ST_BOUNDS;
 }
 
@@ -1259,6 +1259,11 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         im->list_window = atol(getenv("TRAWL_IMAP_LIST_WINDOW"));
     if (im->list_window < 1 || im->list_window > IMAP_LIST_WINDOW)
         im->list_window = IMAP_LIST_WINDOW;
+    im->bounds_max = IMAP_BOUNDS_MAX;
+    if (getenv("TRAWL_IMAP_LIST_BOUNDS")) /* tests: window ends over several FETCHes */
+        im->bounds_max = atoi(getenv("TRAWL_IMAP_LIST_BOUNDS"));
+    if (im->bounds_max < 1 || im->bounds_max > IMAP_BOUNDS_MAX)
+        im->bounds_max = IMAP_BOUNDS_MAX;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
     else

@@ -772,27 +772,27 @@ int imap_has_capability(const char *p, size_t n, const char *cap)
 
 /* ---- listing windows ----------------------------------------------------------- */
 
-unsigned long imap_bounds_cmd(unsigned long from, unsigned long per, unsigned long exists, int max,
+unsigned long imap_bounds_cmd(unsigned long after, unsigned long per, unsigned long exists, int max,
                               char *out, size_t outlen)
 {
     size_t o;
     unsigned long last = 0, seq;
     int k = 0;
 
-    if (!per || !from || from > exists || max < 1 || outlen < 32) {
-        if (outlen)
-            out[0] = '\0';
+    if (outlen)
+        out[0] = '\0';
+    if (!per || after >= exists || max < 1 || outlen < 32)
         return 0;
-    }
     o = (size_t)snprintf(out, outlen, "FETCH ");
-    for (seq = from; k < max && o + 32 < outlen; k++) {
+    seq = after > ~0UL - per ? ~0UL : after + per;
+    for (; k < max && o + 32 < outlen; k++) {
         if (seq > exists)
             seq = exists; /* the last message ends the last window */
         o += (size_t)snprintf(out + o, outlen - o, "%s%lu", k ? "," : "", seq);
         last = seq;
-        if (seq == exists || seq > ~0UL - per)
+        if (seq == exists)
             break;
-        seq += per;
+        seq = seq > ~0UL - per ? ~0UL : seq + per;
     }
     snprintf(out + o, outlen - o, " (UID)");
     return last;

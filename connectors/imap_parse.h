@@ -89,11 +89,11 @@ int imap_has_capability(const char *p, size_t n, const char *cap);
  */
 
 /**
- * Writes "FETCH from,from+per,...(UID)" into out: at most max sequence
- * numbers, the last one exists when reached. Returns the last sequence
- * number asked (the next call starts at it + per), 0 when none.
+ * Writes "FETCH after+per,after+2*per,...(UID)" into out: at most max
+ * sequence numbers, the last one exists when reached. Returns the last
+ * sequence number asked (the after of the next call), 0 when after >= exists.
  */
-unsigned long imap_bounds_cmd(unsigned long from, unsigned long per, unsigned long exists, int max,
+unsigned long imap_bounds_cmd(unsigned long after, unsigned long per, unsigned long exists, int max,
                               char *out, size_t outlen);
 
 /**

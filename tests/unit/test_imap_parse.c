@@ -162,20 +162,23 @@ static void test_windows(void)
     unsigned long u[8];
     unsigned long last;
 
-    last = imap_bounds_cmd(20000, 20000, 45000, 500, cmd, sizeof cmd);
+    last = imap_bounds_cmd(0, 20000, 45000, 500, cmd, sizeof cmd);
     is_str(cmd, "FETCH 20000,40000,45000 (UID)", "45,000 messages: three windows");
     is_int(last, 45000, "... the last one ends at EXISTS");
-    last = imap_bounds_cmd(20000, 20000, 40000, 500, cmd, sizeof cmd);
+    is_int(imap_bounds_cmd(last, 20000, 45000, 500, cmd, sizeof cmd), 0, "... then nothing");
+    last = imap_bounds_cmd(0, 20000, 40000, 500, cmd, sizeof cmd);
     is_str(cmd, "FETCH 20000,40000 (UID)", "an exact multiple: no empty window");
-    last = imap_bounds_cmd(20000, 20000, 100000, 2, cmd, sizeof cmd);
+    last = imap_bounds_cmd(0, 20000, 100000, 2, cmd, sizeof cmd);
     is_str(cmd, "FETCH 20000,40000 (UID)", "at most max numbers per command");
-    last = imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd);
+    last = imap_bounds_cmd(last, 20000, 100000, 2, cmd, sizeof cmd);
     is_str(cmd, "FETCH 60000,80000 (UID)", "the next command goes on");
-    last = imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd);
+    last = imap_bounds_cmd(last, 20000, 100000, 2, cmd, sizeof cmd);
     is_str(cmd, "FETCH 100000 (UID)", "... to the end");
-    is_int(imap_bounds_cmd(last + 20000, 20000, 100000, 2, cmd, sizeof cmd), 0, "then nothing");
-    is_int(imap_bounds_cmd(4000000000UL, 4000000000UL, 4294967295UL, 10, cmd, sizeof cmd),
-           4294967295UL, "no overflow near 2^32");
+    last = imap_bounds_cmd(0, 20000, 45000, 2, cmd, sizeof cmd);
+    last = imap_bounds_cmd(last, 20000, 45000, 2, cmd, sizeof cmd);
+    is_str(cmd, "FETCH 45000 (UID)", "a last window shorter than per after a full command");
+    is_int(imap_bounds_cmd(0, 4000000000UL, 4294967295UL, 10, cmd, sizeof cmd), 4294967295UL,
+           "no overflow near 2^32");
     is_str(cmd, "FETCH 4000000000,4294967295 (UID)", "... the last message still ends a window");
 
     const char *a = "* 40000 FETCH (UID 40100)\r\n* 20000 FETCH (UID 20012)\r\n"
