@@ -1036,6 +1036,8 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         if ((im->gmail && !im->nfolders) || im->want_folders) {
             /* no All Mail folder (not Gmail after all), or folders named:
              * every folder, then the named ones */
+            for (int k = 0; k < im->nfolders; k++)
+                free(im->folders[k]);
             free(im->folders);
             if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, 0) < 0) {
                 finish(im, NULL, "IMAP LIST: unreadable answer");
