@@ -88,8 +88,9 @@ struct imap_src {
     struct imap_buf resp;
     struct driver_source *s;
     int gmail;
-    int gm_ext;   /* the server advertises X-GM-EXT-1: labels and thread ids */
-    int overflow; /* the answer did not fit */
+    int gm_ext;       /* the server advertises X-GM-EXT-1: labels and thread ids */
+    int overflow;     /* the answer did not fit */
+    size_t logout_at; /* resp.len when libcurl sent LOGOUT (SIZE_MAX: not yet) */
     int batch_max, retries_max;
     int batch_cur;              /* batch_max, halved after a too large answer */
     unsigned long answer_bytes; /* IMAP_ANSWER_BYTES, halved likewise */
@@ -174,6 +175,11 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
     (void)easy;
     if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN || type == CURLINFO_SSL_DATA_IN)
         im->rx += size;
+    if (type == CURLINFO_HEADER_OUT && im->logout_at == SIZE_MAX) {
+        const char *sp = memchr(data, ' ', size < 16 ? size : 16);
+        if (sp && (size_t)(data + size - sp) >= 7 && strncasecmp(sp + 1, "LOGOUT", 6) == 0)
+            im->logout_at = im->resp.len;
+    }
     if (type == CURLINFO_HEADER_IN && !im->overflow && imap_buf_add(&im->resp, data, size) < 0)
         im->overflow = 1;
     return 0;
@@ -229,11 +235,13 @@ static void status_line(const struct imap_src *im, char *out, size_t outlen)
 /* Whether the server's answer says "try again later". */
 static int server_busy(const struct imap_src *im, const char *status)
 {
-    const char *p = im->resp.data, *end = p + im->resp.len;
+    const char *p = im->resp.data;
+    /* an untagged BYE before libcurl's own LOGOUT (whose BYE says anything:
+     * "Logging out" from Dovecot, "LOGOUT Requested" from Gmail) */
+    const char *end = p + (im->logout_at < im->resp.len ? im->logout_at : im->resp.len);
     if (strstr(status, "[UNAVAILABLE]") || strstr(status, "[INUSE]") || strstr(status, "[LIMIT]") ||
         strstr(status, "hrottl"))
         return 1;
-    /* an untagged BYE other than the answer to libcurl's own LOGOUT */
     while (p && p < end) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
         if ((size_t)(end - p) > 6 && strncmp(p, "* BYE ", 6) == 0 &&
@@ -367,6 +375,7 @@ static void send_now(struct imap_src *im, enum step st, const char *cmd)
     im->step = st;
     im->resp.len = 0;
     im->overflow = 0;
+    im->logout_at = SIZE_MAX;
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */

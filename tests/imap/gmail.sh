@@ -139,6 +139,15 @@ run onboard acme sources.json --json --structurers 0
 jq_ok '.sources.gina.documents_new == 0 and .sources.gunter.documents_new == 0 and .totals.bytes == 0' "second run fetches nothing"
 is "$(grep -c 'UID FETCH' "$LOG")" 0 "second run sends no UID FETCH"
 
+# Named folders: one the server lacks, one it refuses to open. The other is
+# read whole, then the source fails naming both with the reasons.
+jq '.sources[0].folders = ["[Gmail]/All Mail", "Locked", "Missing"] | .sources |= .[0:1]' sources.json >folders.json
+run --db folders.db onboard acme folders.json --json --structurers 0
+is "$RC" 1 "named folders, one missing and one refused: exit 1"
+jq_ok '.sources.gina.status == "failed" and .sources.gina.attempts == 1' "... the source fails and is not restarted"
+jq_ok '.sources.gina.error | test("^IMAP folders .Missing. [(]no such folder on the server[)], .Locked. [(]NO \\[NOPERM\\] Permission denied.*[)]; the other folders were read")' "... the error names both, with the server's reason for the refusal"
+is "$(sqlite3 folders.db "select count(*) from documents where external_id like '[Gmail]/All Mail/%' and external_id not like '%#%'")" "$PER_USER" "... the folder it could read is stored whole"
+
 # A wrong token: clear error, the other account completes.
 export BAD_TOKEN=ya29.expired
 jq '.sources[0].token_env = "BAD_TOKEN"' sources.json >bad.json

@@ -198,12 +198,17 @@ class Handler(socketserver.StreamRequestHandler):
 
     def c_LIST(self, tag, args):
         self.send('* LIST (\\HasChildren \\Noselect) "/" "[Gmail]"\r\n')
+        self.send('* LIST (\\HasNoChildren) "/" "Locked"\r\n')  # EXAMINE refuses it
         for name in sorted(self.box.folders):
             self.send("* LIST (%s) \"/\" %s\r\n" % (self.box.flags[name], quote(name)))
         self.send(tag + " OK Success\r\n")
 
     def c_EXAMINE(self, tag, args):
         name = args[1:-1].replace('\\"', '"').replace("\\\\", "\\") if args.startswith('"') else args
+        if name == "Locked":
+            self.folder = None
+            self.send(tag + " NO [NOPERM] Permission denied (Failure)\r\n")
+            return
         if name not in self.box.folders:
             self.folder = None
             self.send(tag + " NO [NONEXISTENT] Unknown Mailbox: %s (now in authenticated state) "
