@@ -212,6 +212,7 @@ struct kb_doc_view {
     const char *source, *source_type, *external_id, *mime, *title, *author, *created_at,
         *modified_at;
     int deleted;
+    const char *metadata_json; /* the document's metadata object as JSON, or NULL */
 };
 typedef int (*kb_doc_fn)(const struct kb_doc_view *doc, void *arg);
 

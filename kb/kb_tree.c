@@ -672,10 +672,11 @@ int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
         return kb_sqlfail(kb, "read entry");
     if (!fn)
         return 0;
-    st = kb_prepare(kb, "SELECT d.id, s.name, s.type, d.external_id, d.mime, d.title, d.author, "
-                        "d.created_at, d.modified_at, d.deleted FROM entry_documents ed JOIN "
-                        "documents d ON d.id = ed.document_id JOIN sources s ON s.id = "
-                        "d.source_id WHERE ed.entry_id = ? ORDER BY s.name, d.external_id");
+    st = kb_prepare(
+        kb, "SELECT d.id, s.name, s.type, d.external_id, d.mime, d.title, d.author, "
+            "d.created_at, d.modified_at, d.deleted, d.metadata FROM entry_documents ed JOIN "
+            "documents d ON d.id = ed.document_id JOIN sources s ON s.id = "
+            "d.source_id WHERE ed.entry_id = ? ORDER BY s.name, d.external_id");
     if (!st)
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, entry_id);
@@ -689,7 +690,8 @@ int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
                                 kb_col_null(st, 6),
                                 kb_col_null(st, 7),
                                 kb_col_null(st, 8),
-                                sqlite3_column_int(st, 9)};
+                                sqlite3_column_int(st, 9),
+                                kb_col_null(st, 10)};
         if (fn(&d, arg))
             break;
     }

@@ -274,6 +274,8 @@ static int show_doc(const struct kb_doc_view *d, void *arg)
         json_object_set_new(o, "created", json_str_or_null(d->created_at));
         json_object_set_new(o, "modified", json_str_or_null(d->modified_at));
         json_object_set_new(o, "deleted", json_boolean(d->deleted));
+        json_object_set_new(o, "metadata",
+                            d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : json_null());
         json_array_append_new(s->docs, o);
         return 0;
     }

@@ -206,6 +206,9 @@ jq_ok '(.documents|length) == 2' "show --json lists the entry's 2 documents"
 is "$(jqv '[.documents[] | "\(.source)|\(.source_type)|\(.external_id)|\(.mime)|\(.deleted)"] | sort | join(" ")')" \
     "drive|folder|contracts/hosting-sla.pdf|application/pdf|false mail|gmail|msg-1001|message/rfc822|false" \
     "show --json: each document's source, type, external id, mime"
+jq_ok '(.documents[] | select(.external_id == "msg-1001") | .metadata.labels) == ["Inbox", "Finance"]
+       and (.documents[] | select(.external_id == "contracts/hosting-sla.pdf") | .metadata) == null' \
+    "show --json: each document's metadata (object or null)"
 jq_ok 'all(.documents[]; (.id|type) == "number" and (.title|type) == "string" and (.author|type) == "string"
        and (.created|test("^20")) and (.modified|test("^20")))' "show --json: documents have title, author, dates"
 run show acme "$HOST_ID"
