@@ -121,6 +121,11 @@ const char *kb_errmsg(const struct kb *kb)
     return kb->err[0] ? kb->err : "no error";
 }
 
+const char *kb_path(const struct kb *kb)
+{
+    return kb ? kb->path : NULL;
+}
+
 int kb_schema_latest(void)
 {
     return schema_migrations[schema_migration_count - 1].version;

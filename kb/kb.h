@@ -42,6 +42,9 @@ void kb_close(struct kb *kb);
 /** The message of the last failure on this handle: lowercase, one line. */
 const char *kb_errmsg(const struct kb *kb);
 
+/** The file the handle was opened on (for a second, read-only handle). */
+const char *kb_path(const struct kb *kb);
+
 /** The schema version of the open database. */
 int kb_schema_version(struct kb *kb);
 

@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #define MASTER_COMMIT_DOCS 500
-#define MASTER_DEFER_DOCS 64                  /* documents queued for the writer at most */
-#define MASTER_DEFER_BYTES ((size_t)32 << 20) /* and their text */
+#define MASTER_QUEUE_DOCS 512                 /* documents queued for the writer at most */
+#define MASTER_QUEUE_BYTES ((size_t)64 << 20) /* and their text */
 #define MASTER_COMMIT_MS 1000
 #define MASTER_TICK_MS 100 /* how often the writer looks at the open transaction */
 #define MASTER_MAX_REFUSED 16
@@ -139,6 +139,11 @@ struct master {
      * them (hold/release). */
     struct mwriter *w;
     int held;
+    /* A read-only handle on the same file for the drivers' "is this version
+     * known?" lookups: a listing never waits for the writer (a commit with
+     * its FTS flush takes a while). It sees what is committed; the
+     * documents still queued are of items listed before, not of this page. */
+    struct kb *reader;
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -300,6 +305,13 @@ static int job_known(void *arg, const char *external_id, const char *version)
     char *have = NULL;
     int deleted = 0, known;
 
+    if (j->m->reader) {
+        known =
+            kb_document_version(j->m->reader, j->source_id, external_id, &have, &deleted) == 0 &&
+            have && !deleted && strcmp(have, version) == 0;
+        free(have);
+        return known || is_poisoned(j, external_id);
+    }
     /* inside the open transaction (the documents that follow join it): a listing's
      * hundred lookups share one read snapshot instead of locking the WAL each */
     hold(j->m, 0);
@@ -1105,12 +1117,12 @@ static int is_fetch_call(struct job *j, json_t *params)
  * first (the end of a source, the forum, a document answered at once). */
 enum { NEED_NONE, NEED_KB, NEED_DRAIN };
 
-static int method_need(method_fn fn, struct job *j, json_t *params)
+static int method_need(struct master *m, method_fn fn, struct job *j, json_t *params)
 {
     if (fn == m_hello || fn == m_tools_list || fn == m_log || fn == m_checkpoint)
-        return NEED_NONE; /* a checkpoint is queued behind its documents */
-    if (fn == m_tools_call)
-        return is_fetch_call(j, params) ? NEED_NONE : NEED_KB;
+        return NEED_NONE;   /* a checkpoint is queued behind its documents */
+    if (fn == m_tools_call) /* drivers reach the KB only through job_known */
+        return m->reader || is_fetch_call(j, params) ? NEED_NONE : NEED_KB;
     if (fn == m_progress && !json_is_true(json_object_get(params, "done")))
         return NEED_NONE;
     return NEED_DRAIN;
@@ -1149,7 +1161,7 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
             doc_queue(m, j, p);
             return 0;
         }
-        int need = method_need(me->fn, j, p);
+        int need = method_need(m, me->fn, j, p);
         if (need != NEED_NONE)
             hold(m, need == NEED_DRAIN);
         j->cur_id = id;
@@ -1708,9 +1720,13 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     signal(SIGPIPE, SIG_IGN);
     /* started with the signals blocked: they stay the signalfd's. Without
      * the thread, storage runs in the loop (mwriter_push stores at once). */
-    m.w = mwriter_start(MASTER_DEFER_DOCS, MASTER_DEFER_BYTES, MASTER_TICK_MS, writer_tick, &m);
+    m.w = mwriter_start(MASTER_QUEUE_DOCS, MASTER_QUEUE_BYTES, MASTER_TICK_MS, writer_tick, &m);
     if (!m.w)
         logf_(&m, NULL, "no writer thread: storing documents in the event loop");
+    else if (kb_open(kb_path(kb), KB_OPEN_READONLY, &m.reader) < 0) {
+        kb_close(m.reader); /* lookups go through the writer's handle */
+        m.reader = NULL;
+    }
 
     for (;;) {
         struct pollfd *pfd;
@@ -1886,6 +1902,7 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
 out:
     mwriter_free(m.w);
     m.w = NULL;
+    kb_close(m.reader);
     for (size_t i = 0; i < m.njobs; i++) {
         struct job *j = &m.jobs[i];
         if (j->state == JOB_RUNNING)
