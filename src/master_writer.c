@@ -205,3 +205,89 @@ void mwriter_free(struct mwriter *w)
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
+
+struct mhelper {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int poked, stop;
+    unsigned long asked, served; /* pokes, and pokes a finished run covered */
+    mwriter_fn fn;
+    void *arg;
+};
+
+static void *mhelper_main(void *arg)
+{
+    struct mhelper *h = arg;
+
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->poked && !h->stop)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->stop)
+            break;
+        h->poked = 0;
+        unsigned long covers = h->asked;
+        pthread_mutex_unlock(&h->mu);
+        h->fn(h->arg);
+        pthread_mutex_lock(&h->mu);
+        h->served = covers;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+struct mhelper *mhelper_start(mwriter_fn fn, void *arg)
+{
+    struct mhelper *h = calloc(1, sizeof *h);
+
+    if (!h)
+        return NULL;
+    h->fn = fn;
+    h->arg = arg;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    if (pthread_create(&h->thread, NULL, mhelper_main, h) != 0) {
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void mhelper_poke(struct mhelper *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->poked = 1;
+    h->asked++;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void mhelper_wait(struct mhelper *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    while (h->served < h->asked && !h->stop)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void mhelper_free(struct mhelper *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->stop = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->thread, NULL);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

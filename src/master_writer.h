@@ -48,4 +48,23 @@ void mwriter_unlock(struct mwriter *w);
 /** Runs what is queued, stops the thread and frees w (NULL is fine). */
 void mwriter_free(struct mwriter *w);
 
+/*
+ * A helper thread that runs fn(arg) each time it is poked (pokes that come
+ * while it runs are merged into one more run), e.g. to copy the write-ahead
+ * log into the database after the writer's commits, off the writer's time.
+ */
+struct mhelper;
+
+/** Starts the thread; NULL when it cannot be started. */
+struct mhelper *mhelper_start(mwriter_fn fn, void *arg);
+
+/** Asks for one more run of fn (does not wait; h NULL is fine). */
+void mhelper_poke(struct mhelper *h);
+
+/** Waits until every poke so far has been served by a run of fn. */
+void mhelper_wait(struct mhelper *h);
+
+/** Waits for a run in progress, stops the thread and frees h (NULL is fine). */
+void mhelper_free(struct mhelper *h);
+
 #endif
