@@ -121,6 +121,22 @@ const char *kb_errmsg(const struct kb *kb)
     return kb->err[0] ? kb->err : "no error";
 }
 
+const char *kb_path(const struct kb *kb)
+{
+    return kb ? kb->path : NULL;
+}
+
+void kb_wal_autocheckpoint(struct kb *kb, int pages)
+{
+    sqlite3_wal_autocheckpoint(kb->db, pages);
+}
+
+int kb_wal_checkpoint(struct kb *kb)
+{
+    int rc = sqlite3_wal_checkpoint_v2(kb->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : kb_sqlfail(kb, "checkpoint");
+}
+
 int kb_schema_latest(void)
 {
     return schema_migrations[schema_migration_count - 1].version;

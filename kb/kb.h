@@ -42,6 +42,19 @@ void kb_close(struct kb *kb);
 /** The message of the last failure on this handle: lowercase, one line. */
 const char *kb_errmsg(const struct kb *kb);
 
+/** The file the handle was opened on (for a second, read-only handle). */
+const char *kb_path(const struct kb *kb);
+
+/**
+ * WAL checkpoints: with pages 0 this handle's commits no longer copy the
+ * write-ahead log into the database (another handle does it with
+ * kb_wal_checkpoint); pages > 0 restores the automatic checkpoint.
+ */
+void kb_wal_autocheckpoint(struct kb *kb, int pages);
+
+/** Copies what the write-ahead log holds into the database, without waiting for locks. */
+int kb_wal_checkpoint(struct kb *kb);
+
 /** The schema version of the open database. */
 int kb_schema_version(struct kb *kb);
 

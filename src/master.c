@@ -8,6 +8,7 @@
 #include "master.h"
 
 #include "extract.h"
+#include "master_writer.h"
 #include "structurer.h"
 
 #include "buf.h"
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,9 +35,11 @@
 #include <unistd.h>
 
 #define MASTER_COMMIT_DOCS 500
-#define MASTER_DEFER_DOCS 64                  /* documents held before storing */
-#define MASTER_DEFER_BYTES ((size_t)32 << 20) /* and their text */
+#define MASTER_QUEUE_DOCS 512                 /* documents queued for the writer at most */
+#define MASTER_QUEUE_BYTES ((size_t)64 << 20) /* and their text */
 #define MASTER_COMMIT_MS 1000
+#define MASTER_CKPT_COMMITS 4 /* the write-ahead log holds about this many commits */
+#define MASTER_TICK_MS 100    /* how often the writer looks at the open transaction */
 #define MASTER_MAX_REFUSED 16
 #define MASTER_MAX_FILE ((int64_t)256 << 20)
 #define MASTER_RECENT 64
@@ -68,11 +72,6 @@ struct job {
     /* parts (ids with '#') and their containers emitted this run: a container
      * extracted again keeps only the parts it still holds */
     json_t *parts;
-    /* docs/emit received but not stored yet: stored once the explorer's
-     * pending fetch is answered, so it extracts while the master writes */
-    json_t *deferred;
-    size_t deferred_bytes;
-    int fetch_answered, io_seen; /* in this turn of the event loop */
     /* The per-file watchdog: a file the explorer still extracts after twice
      * its time budget (extract.max_seconds) and 5 s is stuck where the
      * extractors' own checks cannot see (inside a library): the explorer is
@@ -92,6 +91,7 @@ struct job {
     /* statistics */
     long items, bytes, docs_new, docs_updated, docs_unchanged, docs_deleted;
     long tool_calls, refused, errors, retries, violations;
+    long store_errors; /* the writer's: documents it could not store */
     double *lat;
     size_t nlat, alat;
     char error[400];
@@ -134,6 +134,23 @@ struct master {
     char root[512];
     FILE *log;
     struct sphase phase; /* documents for the structure phase */
+    /* Storage runs on the writer thread while this loop answers the
+     * explorers; the KB and the fields the writer uses (in_tx, tx_docs,
+     * phase, the jobs' document counts) are the loop's only while it holds
+     * them (hold/release). */
+    struct mwriter *w;
+    int held;
+    /* A read-only handle on the same file for the drivers' "is this version
+     * known?" lookups: a listing never waits for the writer (a commit with
+     * its FTS flush takes a while). It sees what is committed; the
+     * documents still queued are of items listed before, not of this page. */
+    struct kb *reader;
+    /* Its own handle copies the write-ahead log into the database after
+     * the writer's commits (a third of the writer's non-FTS time when the
+     * writer did it itself), so that work uses the other core. */
+    struct kb *ckpt_kb;
+    struct mhelper *ckpt;
+    int ckpt_commits; /* commits since the log last started over */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -153,10 +170,14 @@ static double ts_s(const struct timespec *t)
 static void logf_(struct master *m, struct job *j, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* the loop and the writer thread both log */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void logf_(struct master *m, struct job *j, const char *fmt, ...)
 {
     va_list ap;
 
+    pthread_mutex_lock(&log_mu);
     if (m->o->live && m->drawn_lines) {
         fprintf(m->log, "\033[%dA\033[J", m->drawn_lines); /* erase the live block first */
         m->drawn_lines = 0;
@@ -167,6 +188,7 @@ static void logf_(struct master *m, struct job *j, const char *fmt, ...)
     va_end(ap);
     fputc('\n', m->log);
     fflush(m->log);
+    pthread_mutex_unlock(&log_mu);
 }
 
 static void slug_into(struct buf *b, const char *s, size_t n)
@@ -224,6 +246,13 @@ static int tx_ensure(struct master *m)
 {
     if (m->in_tx)
         return 0;
+    /* The log starts over only under a transaction that began once all of
+     * it was copied: now and then, wait for the copy (of the last commit,
+     * the rest is done) so that it stays a few commits long. */
+    if (m->ckpt && ++m->ckpt_commits >= MASTER_CKPT_COMMITS) {
+        mhelper_wait(m->ckpt);
+        m->ckpt_commits = 0;
+    }
     if (kb_begin(m->kb) < 0)
         return -1;
     m->in_tx = 1;
@@ -242,7 +271,53 @@ static int tx_commit(struct master *m)
         kb_rollback(m->kb);
         return -1;
     }
+    mhelper_poke(m->ckpt);
     return 0;
+}
+
+static void checkpoint_wal(void *arg)
+{
+    struct master *m = arg;
+
+    kb_wal_checkpoint(m->ckpt_kb); /* one that cannot finish now is finished later */
+}
+
+/* Stops the checkpoint thread; the writer's handle checkpoints again. */
+static void ckpt_stop(struct master *m)
+{
+    if (!m->ckpt_kb)
+        return;
+    mhelper_free(m->ckpt);
+    m->ckpt = NULL;
+    kb_close(m->ckpt_kb);
+    m->ckpt_kb = NULL;
+    kb_wal_autocheckpoint(m->kb, 1000); /* SQLite's default */
+}
+
+/* The writer's clock (or the loop's, without a writer): what is stored is
+ * committed within about MASTER_COMMIT_MS. */
+static void writer_tick(void *arg)
+{
+    struct master *m = arg;
+
+    if (m->in_tx && (now_s() - ts_s(&m->tx_started)) * 1000 >= MASTER_COMMIT_MS)
+        tx_commit(m);
+}
+
+/* The loop takes the KB from the writer: with drain, once everything queued
+ * is stored (a checkpoint, the end of a source), else as it stands (a read
+ * that queued documents cannot change). Nests; a drain never nests in a
+ * plain hold. */
+static void hold(struct master *m, int drain)
+{
+    if (m->held++ == 0)
+        drain ? mwriter_sync(m->w) : mwriter_lock(m->w);
+}
+
+static void release(struct master *m)
+{
+    if (--m->held == 0)
+        mwriter_unlock(m->w);
 }
 
 /* ---- what drivers ask the master ------------------------------------------------------ */
@@ -264,11 +339,20 @@ static int job_known(void *arg, const char *external_id, const char *version)
     char *have = NULL;
     int deleted = 0, known;
 
+    if (j->m->reader) {
+        known =
+            kb_document_version(j->m->reader, j->source_id, external_id, &have, &deleted) == 0 &&
+            have && !deleted && strcmp(have, version) == 0;
+        free(have);
+        return known || is_poisoned(j, external_id);
+    }
     /* inside the open transaction (the documents that follow join it): a listing's
      * hundred lookups share one read snapshot instead of locking the WAL each */
+    hold(j->m, 0);
     tx_ensure(j->m);
     known = kb_document_version(j->m->kb, j->source_id, external_id, &have, &deleted) == 0 &&
             have && !deleted && strcmp(have, version) == 0;
+    release(j->m);
     free(have);
     return known || is_poisoned(j, external_id);
 }
@@ -562,44 +646,76 @@ static const char *opt_str(json_t *o, const char *k, int *bad)
     return json_string_value(v);
 }
 
-static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int *code, char *err,
-                           size_t errlen)
+/* The fields of a docs/emit; -1 when they are not what the protocol says. */
+static int doc_parse(json_t *params, struct kb_document *d, json_t **meta)
 {
-    struct kb_document d = {0};
-    json_t *meta = json_object_get(params, "metadata");
+    int bad = 0;
+
+    memset(d, 0, sizeof *d);
+    *meta = json_object_get(params, "metadata");
+    d->external_id = opt_str(params, "external_id", &bad);
+    d->title = opt_str(params, "title", &bad);
+    d->mime = opt_str(params, "mime", &bad);
+    d->author = opt_str(params, "author", &bad);
+    d->created_at = opt_str(params, "created", &bad);
+    d->modified_at = opt_str(params, "modified", &bad);
+    d->text = opt_str(params, "text", &bad);
+    return bad || !d->external_id || !*d->external_id || (*meta && !json_is_object(*meta)) ? -1 : 0;
+}
+
+/* The loop's part of a document, as it arrives: the container parts it
+ * settles and the suspect it clears. */
+static void doc_note(struct job *j, const char *ext, json_t *meta)
+{
+    if (strchr(ext, '#')) {
+        const char *hash = strchr(ext, '#');
+        if (!j->parts)
+            j->parts = json_object();
+        json_object_set_new(j->parts, ext, json_true());
+        json_object_setn_new(j->parts, ext, (size_t)(hash - ext), json_true());
+    } else if (j->parts && json_is_true(json_object_get(meta, "incomplete")) &&
+               json_object_get(j->parts, ext)) {
+        /* extraction stopped early (a limit, the time budget): the parts it
+         * did not reach are not known to be gone */
+        json_object_set_new(j->parts, ext, json_false());
+    }
+    /* its content arrived: no longer a suspect. A container's parts do not
+     * clear it: a member that crashes the explorer must not take the whole
+     * archive down three times; the container's own document (sent last)
+     * or the next fetch does. */
+    if (j->inflight && strcmp(j->inflight, ext) == 0) {
+        free(j->inflight);
+        j->inflight = NULL;
+    }
+}
+
+/* The storage part (the writer's, or the loop's while it holds the KB):
+ * the document, its entry, its count. */
+static int doc_store(struct master *m, struct job *j, json_t *params, const char *version,
+                     char *err, size_t errlen)
+{
+    struct kb_document d;
+    json_t *meta;
     char *meta_s = NULL;
-    int bad = 0, res;
+    int res;
     int64_t id;
 
-    d.external_id = opt_str(params, "external_id", &bad);
-    d.title = opt_str(params, "title", &bad);
-    d.mime = opt_str(params, "mime", &bad);
-    d.author = opt_str(params, "author", &bad);
-    d.created_at = opt_str(params, "created", &bad);
-    d.modified_at = opt_str(params, "modified", &bad);
-    d.text = opt_str(params, "text", &bad);
-    if (bad || !d.external_id || !*d.external_id || (meta && !json_is_object(meta))) {
-        *code = PROTO_EPARAMS;
-        snprintf(err, errlen,
-                 "docs/emit needs an external_id; text fields must be strings, metadata an "
-                 "object");
-        return NULL;
-    }
+    if (doc_parse(params, &d, &meta) < 0)
+        return -1;
     if (meta)
         meta_s = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
     d.metadata_json = meta_s;
-    d.version = recent_version(j, d.external_id);
+    d.version = version;
     if (tx_ensure(m) < 0 || kb_document_upsert(m->kb, j->source_id, m->run_id, &d, &id, &res) < 0 ||
         (res != KB_UNCHANGED &&
          place_document(m, j, d.external_id, d.title ? d.title : d.external_id,
                         d.text ? d.text : "", json_string_value(json_object_get(meta, "file_type")),
                         id, meta) < 0)) {
         free(meta_s);
-        *code = PROTO_EINTERNAL;
         snprintf(err, errlen, "storing the document failed: %s", kb_errmsg(m->kb));
         logf_(m, j, "%s", err);
-        j->errors++;
-        return NULL;
+        j->store_errors++;
+        return -1;
     }
     free(meta_s);
     if (res == KB_INSERTED)
@@ -608,43 +724,119 @@ static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int 
         j->docs_updated++;
     else
         j->docs_unchanged++;
-    if (strchr(d.external_id, '#')) {
-        const char *hash = strchr(d.external_id, '#');
-        if (!j->parts)
-            j->parts = json_object();
-        json_object_set_new(j->parts, d.external_id, json_true());
-        json_object_setn_new(j->parts, d.external_id, (size_t)(hash - d.external_id), json_true());
-    } else if (j->parts && json_is_true(json_object_get(meta, "incomplete")) &&
-               json_object_get(j->parts, d.external_id)) {
-        /* extraction stopped early (a limit, the time budget): the parts it
-         * did not reach are not known to be gone */
-        json_object_set_new(j->parts, d.external_id, json_false());
-    }
-    /* its content arrived: no longer a suspect. A container's parts do not
-     * clear it: a member that crashes the explorer must not take the whole
-     * archive down three times; the container's own document (sent last)
-     * or the next fetch does. */
-    if (j->inflight && strcmp(j->inflight, d.external_id) == 0) {
-        free(j->inflight);
-        j->inflight = NULL;
-    }
     m->tx_docs++;
     if (m->tx_docs >= MASTER_COMMIT_DOCS)
         tx_commit(m);
+    return 0;
+}
+
+/* docs/emit answered at once (a call, or the master's own record): the
+ * caller holds the KB, drained. */
+static json_t *m_docs_emit(struct master *m, struct job *j, json_t *params, int *code, char *err,
+                           size_t errlen)
+{
+    struct kb_document d;
+    json_t *meta;
+
+    if (doc_parse(params, &d, &meta) < 0) {
+        *code = PROTO_EPARAMS;
+        snprintf(err, errlen,
+                 "docs/emit needs an external_id; text fields must be strings, metadata an "
+                 "object");
+        return NULL;
+    }
+    doc_note(j, d.external_id, meta);
+    hold(m, 1);
+    int rc = doc_store(m, j, params, recent_version(j, d.external_id), err, errlen);
+    release(m);
+    if (rc < 0) {
+        *code = PROTO_EINTERNAL;
+        return NULL;
+    }
     return json_object();
 }
 
+/* A docs/emit notification: noted now, stored by the writer in arrival
+ * order, while the loop answers the explorer's next fetch. */
+struct doc_task {
+    struct master *m;
+    struct job *j;
+    json_t *params;
+    char *version;
+};
+
+static void doc_task_run(void *arg)
+{
+    struct doc_task *t = arg;
+    char err[512];
+
+    doc_store(t->m, t->j, t->params, t->version, err, sizeof err);
+    json_decref(t->params);
+    free(t->version);
+    free(t);
+}
+
+static void doc_queue(struct master *m, struct job *j, json_t *params)
+{
+    struct kb_document d;
+    json_t *meta;
+    struct doc_task *t;
+
+    if (doc_parse(params, &d, &meta) < 0) { /* a notification gets no error back */
+        json_decref(params);
+        return;
+    }
+    doc_note(j, d.external_id, meta);
+    const char *v = recent_version(j, d.external_id);
+    if (!(t = calloc(1, sizeof *t)) || (v && !(t->version = strdup(v)))) {
+        free(t);
+        logf_(m, j, "out of memory for document '%.200s'", d.external_id);
+        j->errors++;
+        json_decref(params);
+        return;
+    }
+    t->m = m;
+    t->j = j;
+    t->params = params; /* the writer's from now on */
+    mwriter_push(m->w, doc_task_run, t, json_string_length(json_object_get(params, "text")) + 1024);
+}
+
+static int checkpoint_write(struct master *m, struct job *j, const char *s)
+{
+    /* Same transaction as the documents it covers: both land or neither. */
+    if (tx_ensure(m) < 0 || kb_source_checkpoint_set(m->kb, j->source_id, s) < 0)
+        return -1;
+    return tx_commit(m);
+}
+
+/* Stores j->checkpoint now: the caller holds the KB, drained. */
 static int store_checkpoint(struct master *m, struct job *j)
 {
     char *s = json_dumps(j->checkpoint, JSON_COMPACT | JSON_SORT_KEYS);
-    int rc;
+    int rc = s ? checkpoint_write(m, j, s) : -1;
 
-    /* Same transaction as the documents it covers: both land or neither. */
-    rc = tx_ensure(m) < 0 || kb_source_checkpoint_set(m->kb, j->source_id, s) < 0 ? -1 : 0;
     free(s);
-    if (rc == 0)
-        rc = tx_commit(m);
     return rc;
+}
+
+/* An explorer's checkpoint, queued behind the documents it covers: the
+ * writer stores them in order, and the explorer goes on at once. */
+struct checkpoint_task {
+    struct master *m;
+    struct job *j;
+    char *state;
+};
+
+static void checkpoint_task_run(void *arg)
+{
+    struct checkpoint_task *t = arg;
+
+    if (checkpoint_write(t->m, t->j, t->state) < 0) {
+        logf_(t->m, t->j, "storing the checkpoint failed: %s", kb_errmsg(t->m->kb));
+        t->j->store_errors++;
+    }
+    free(t->state);
+    free(t);
 }
 
 static json_t *m_checkpoint(struct master *m, struct job *j, json_t *params, int *code, char *err,
@@ -664,11 +856,16 @@ static json_t *m_checkpoint(struct master *m, struct job *j, json_t *params, int
     json_object_del(j->checkpoint, "cursor");   /* the driver's, kept until the run completes */
     if (cur)
         json_object_set_new(j->checkpoint, "cursor", cur);
-    if (store_checkpoint(m, j) < 0) {
+    struct checkpoint_task *t = calloc(1, sizeof *t);
+    if (!t || !(t->state = json_dumps(j->checkpoint, JSON_COMPACT | JSON_SORT_KEYS))) {
+        free(t);
         *code = PROTO_EINTERNAL;
-        snprintf(err, errlen, "storing the checkpoint failed: %s", kb_errmsg(m->kb));
+        snprintf(err, errlen, "out of memory for the checkpoint");
         return NULL;
     }
+    t->m = m;
+    t->j = j;
+    mwriter_push(m->w, checkpoint_task_run, t, strlen(t->state));
     return json_object();
 }
 
@@ -938,34 +1135,31 @@ static void job_violation(struct master *m, struct job *j, const char *why)
     worker_kill(&j->w);
 }
 
-/* Handles one frame; returns -1 when the child must be killed. */
-/* Stores the documents job_dispatch deferred, in order. */
-static void job_store_deferred(struct master *m, struct job *j)
-{
-    json_t *q = j->deferred, *p;
-    size_t i;
-
-    if (!q)
-        return;
-    j->deferred = NULL;
-    j->deferred_bytes = 0;
-    json_array_foreach(q, i, p)
-    {
-        char err[512];
-        int code = 0;
-        json_decref(m_docs_emit(m, j, p, &code, err, sizeof err));
-    }
-    json_decref(q);
-}
-
 /* A tools/call that copies an item into the workspace: it needs nothing the
- * deferred documents would change, so it is answered before they are stored. */
+ * queued documents would change, so it is answered while they are stored. */
 static int is_fetch_call(struct job *j, json_t *params)
 {
     const json_t *tool =
         toolkit_tool(j->def->toolkit, json_string_value(json_object_get(params, "name")));
     const char *op = json_string_value(json_object_get(tool, "operation"));
     return op && strcmp(op, "fetch") == 0;
+}
+
+/* What a method needs of the KB while the writer stores: nothing; the KB as
+ * it stands (a listing's "known" lookups: the documents still queued are of
+ * items listed before, never of this page); or everything queued stored
+ * first (the end of a source, the forum, a document answered at once). */
+enum { NEED_NONE, NEED_KB, NEED_DRAIN };
+
+static int method_need(struct master *m, method_fn fn, struct job *j, json_t *params)
+{
+    if (fn == m_hello || fn == m_tools_list || fn == m_log || fn == m_checkpoint)
+        return NEED_NONE;   /* a checkpoint is queued behind its documents */
+    if (fn == m_tools_call) /* drivers reach the KB only through job_known */
+        return m->reader || is_fetch_call(j, params) ? NEED_NONE : NEED_KB;
+    if (fn == m_progress && !json_is_true(json_object_get(params, "done")))
+        return NEED_NONE;
+    return NEED_DRAIN;
 }
 
 static int job_dispatch(struct master *m, struct job *j, json_t *msg)
@@ -995,28 +1189,20 @@ static int job_dispatch(struct master *m, struct job *j, json_t *msg)
             return -1;
         }
         json_t *p = params ? json_incref(params) : json_object();
-        /* Documents wait until the explorer's next fetch is answered (or
-         * anything else arrives that may depend on them: a checkpoint, a
-         * listing, the end), so that extraction and storage overlap. */
+        /* Documents go to the writer thread: the explorer extracts the next
+         * file while the master stores this one. */
         if (me->fn == m_docs_emit && !id) {
-            if (!j->deferred)
-                j->deferred = json_array();
-            j->deferred_bytes += json_string_length(json_object_get(p, "text")) + 1024;
-            json_array_append_new(j->deferred, p);
-            if (json_array_size(j->deferred) >= MASTER_DEFER_DOCS ||
-                j->deferred_bytes >= MASTER_DEFER_BYTES)
-                job_store_deferred(m, j);
+            doc_queue(m, j, p);
             return 0;
         }
-        if (j->deferred) {
-            if (me->fn == m_tools_call && is_fetch_call(j, p))
-                j->fetch_answered = 1;
-            else
-                job_store_deferred(m, j);
-        }
+        int need = method_need(m, me->fn, j, p);
+        if (need != NEED_NONE)
+            hold(m, need == NEED_DRAIN);
         j->cur_id = id;
         res = me->fn(m, j, p, &code, err, sizeof err);
         j->cur_id = NULL;
+        if (need != NEED_NONE)
+            release(m);
         json_decref(p);
         if (!res && code == MASTER_DEFERRED)
             return 0; /* answered later by driver_complete() */
@@ -1212,9 +1398,17 @@ static double job_file_hard_limit(const struct job *j)
     return (j->file_budget + j->file_size * EXTRACT_SECONDS_PER_BYTE) * 2 + 5;
 }
 
+static void job_ended_held(struct master *m, struct job *j, int status);
+
 static void job_ended(struct master *m, struct job *j, int status)
 {
-    job_store_deferred(m, j); /* what it said before dying counts */
+    hold(m, 1); /* what it said before dying is stored first: it counts */
+    job_ended_held(m, j, status);
+    release(m);
+}
+
+static void job_ended_held(struct master *m, struct job *j, int status)
+{
     close(j->w.fd);
     j->w.fd = -1;
     j->w.pid = 0;
@@ -1322,7 +1516,6 @@ static void job_io(struct master *m, struct job *j, short revents)
     json_t *msg;
     int rc;
 
-    j->io_seen = 1;
     if (revents & POLLOUT && proto_conn_flush(&j->conn) < 0) {
         worker_kill(&j->w);
         return;
@@ -1403,7 +1596,7 @@ static json_t *job_stats(struct job *j)
     json_object_set_new(o, "documents_deleted", json_integer(j->docs_deleted));
     json_object_set_new(o, "tool_calls", json_integer(j->tool_calls));
     json_object_set_new(o, "refused_calls", json_integer(j->refused));
-    json_object_set_new(o, "errors", json_integer(j->errors));
+    json_object_set_new(o, "errors", json_integer(j->errors + j->store_errors));
     json_object_set_new(o, "retries", json_integer(j->retries));
     json_object_set_new(o, "violations", json_integer(j->violations));
     json_object_set_new(o, "duration_s", json_real(round(j->elapsed_s * 1000) / 1000));
@@ -1567,6 +1760,22 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     signal(SIGPIPE, SIG_IGN);
+    /* started with the signals blocked: they stay the signalfd's. Without
+     * the thread, storage runs in the loop (mwriter_push stores at once). */
+    m.w = mwriter_start(MASTER_QUEUE_DOCS, MASTER_QUEUE_BYTES, MASTER_TICK_MS, writer_tick, &m);
+    if (!m.w)
+        logf_(&m, NULL, "no writer thread: storing documents in the event loop");
+    else if (kb_open(kb_path(kb), KB_OPEN_READONLY, &m.reader) < 0) {
+        kb_close(m.reader); /* lookups go through the writer's handle */
+        m.reader = NULL;
+    }
+    if (m.w && kb_open(kb_path(kb), KB_OPEN_NOCREATE, &m.ckpt_kb) == 0 &&
+        (m.ckpt = mhelper_start(checkpoint_wal, &m))) {
+        kb_wal_autocheckpoint(kb, 0);
+    } else {
+        kb_close(m.ckpt_kb); /* the writer's commits checkpoint as before */
+        m.ckpt_kb = NULL;
+    }
 
     for (;;) {
         struct pollfd *pfd;
@@ -1577,9 +1786,16 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
 
         for (size_t i = 0; i < m.njobs && !m.interrupted; i++) {
             struct job *j = &m.jobs[i];
-            if (j->state == JOB_QUEUED && m.running < m.jobs_max && job_start(&m, j) < 0) {
-                j->state = JOB_FAILED;
-                logf_(&m, j, "failed: %s", j->error);
+            if (j->state == JOB_QUEUED && m.running < m.jobs_max) {
+                /* the writer idle: a sandbox that clones the master itself
+                 * (no zygote) copies no lock the writer holds */
+                hold(&m, 1);
+                int started = job_start(&m, j);
+                release(&m);
+                if (started < 0) {
+                    j->state = JOB_FAILED;
+                    logf_(&m, j, "failed: %s", j->error);
+                }
             }
         }
         for (size_t i = 0; i < m.njobs; i++)
@@ -1638,14 +1854,6 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         for (size_t i = 1; i < net0; i++)
             if (pfd[i].revents)
                 job_io(&m, who[i], pfd[i].revents);
-        /* Store what waited: once the explorer's next fetch is answered, or
-         * when it said nothing more in this turn (busy, or finishing). */
-        for (size_t i = 0; i < m.njobs; i++) {
-            struct job *j = &m.jobs[i];
-            if (j->deferred && (j->fetch_answered || !j->io_seen))
-                job_store_deferred(&m, j);
-            j->fetch_answered = j->io_seen = 0;
-        }
         netloop_process(m.net, pfd + net0, nnet);
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -1669,14 +1877,17 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         }
         free(pfd);
         free(who);
-        if (m.in_tx && (now_s() - ts_s(&m.tx_started)) * 1000 >= MASTER_COMMIT_MS)
-            tx_commit(&m);
+        if (!m.w)
+            writer_tick(&m);
         if (o->live && (now_s() - ts_s(&m.last_draw)) >= 0.25) {
             draw(&m);
             clock_gettime(CLOCK_MONOTONIC, &m.last_draw);
         }
     }
+    mwriter_free(m.w); /* stores what is queued */
+    m.w = NULL;
     tx_commit(&m);
+    ckpt_stop(&m);
     if (o->structurers > 0 && !m.interrupted && (m.phase.n || o->rebuild)) {
         char serr[300];
         m.phase.taxonomy = src->taxonomy;
@@ -1739,6 +1950,10 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
         logf_(&m, NULL, "workspaces kept in %s", m.root);
     rc = 0;
 out:
+    mwriter_free(m.w);
+    m.w = NULL;
+    ckpt_stop(&m);
+    kb_close(m.reader);
     for (size_t i = 0; i < m.njobs; i++) {
         struct job *j = &m.jobs[i];
         if (j->state == JOB_RUNNING)
@@ -1753,7 +1968,6 @@ out:
         json_decref(j->checkpoint);
         json_decref(j->poison);
         json_decref(j->parts);
-        json_decref(j->deferred);
         free(j->fault);
         free(j->inflight);
         free(j->lat);

@@ -53,5 +53,18 @@ run changelog.gz
 check changelog.gz 'main["mime"] == "text/plain" and "First release." in main["text"] and main["metadata"].get("compressed")'
 run bomb.html.gz
 check bomb.html.gz 'len(docs) == 1 and "max_ratio" in main["metadata"].get("extract_error", "") and not [f for f in __import__("os").listdir(".") if f.startswith(".trawl-unz")]'
+# one member unpacked in one call (libdeflate where built with it), or
+# streamed: the same text either way, cut at the text limit
+python3 -c 'import sys; sys.stdout.write("".join("line %d: caf\u00e9 \u2014 r\u00e9sum\u00e9\n" % i for i in range(300000)))' >big.txt
+gzip -k big.txt
+run big.txt.gz
+check big.txt.gz 'main["mime"] == "text/plain" and main["metadata"].get("truncated") and 4000000 < len(main["text"].encode()) <= 4194304 and main["text"].startswith("line 0: caf\u00e9 \u2014") and "\ufffd" not in main["text"]'
+printf 'first member\n' | gzip >two.gz
+printf 'second member\n' | gzip >>two.gz
+run two.gz
+check two.gz 'main["mime"] == "text/plain" and "first member" in main["text"] and "second member" in main["text"]'
+head -c 20000 /dev/urandom | gzip >noise.gz
+run noise.gz
+check noise.gz 'main["mime"] == "application/octet-stream" and main["text"] == "" and main["metadata"].get("compressed")'
 echo "1..$n"
 exit $fail
