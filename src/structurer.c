@@ -1607,6 +1607,22 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     if (kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) < 0)
         sk.n = 0;
     fresh = rebuild || sk.n == 0;
+    if (!rebuild && (!fresh || !p->n)) {
+        /* Documents an earlier run stored but did not place (its structure
+         * phase failed or was killed): they are structured now. */
+        size_t before = p->n;
+        if (kb_documents_unplaced_each(kb, client_id, stored_doc, p) != 0) {
+            snprintf(err, errlen, "reading the unplaced documents: %s", kb_errmsg(kb));
+            goto out;
+        }
+        if (p->n > before && log)
+            fprintf(log, "trawl: %zu stored documents without a place join the phase\n",
+                    p->n - before);
+        if (!p->n) {
+            rc = 0;
+            goto out;
+        }
+    }
     if (fresh) {
         if (sphase_load_stored(p, kb, client_id, err, errlen) < 0)
             goto out;
@@ -1626,6 +1642,18 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     if ((size_t)K > (n + SPHASE_BATCH - 1) / SPHASE_BATCH)
         K = (int)((n + SPHASE_BATCH - 1) / SPHASE_BATCH);
     qsort(p->v, n, sizeof *p->v, cmp_item);
+    {
+        /* a document of this run may also be among the unplaced ones */
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (w && cmp_item(&p->v[w - 1], &p->v[i]) == 0) {
+                item_free(&p->v[i]);
+                continue;
+            }
+            p->v[w++] = p->v[i];
+        }
+        p->n = n = w;
+    }
     s.p = p;
     s.log = log;
     s.docs = calloc(n, sizeof *s.docs);
