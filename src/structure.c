@@ -206,22 +206,69 @@ static double dot_dense(const struct st_vec *a, const double *cent)
     return s;
 }
 
+#define ST_MAX_THREADS 64
+
+/* fn(ctx, lo, hi) over [0, n) split into c->threads ranges, one per thread.
+ * Callers make each index's result depend on nothing but that index (and
+ * sum any results afterwards in index order), so any number of threads
+ * gives the same answer byte for byte. */
+typedef void (*par_fn)(void *ctx, size_t lo, size_t hi);
+
+struct par_job {
+    par_fn fn;
+    void *ctx;
+    size_t lo, hi;
+};
+
+static void *par_run(void *arg)
+{
+    struct par_job *j = arg;
+
+    j->fn(j->ctx, j->lo, j->hi);
+    return NULL;
+}
+
+static void par_for(const struct st_corpus *c, size_t n, par_fn fn, void *ctx)
+{
+    struct par_job job[ST_MAX_THREADS];
+    pthread_t th[ST_MAX_THREADS];
+    int T = c->threads < 1                ? 1
+            : c->threads > ST_MAX_THREADS ? ST_MAX_THREADS
+                                          : c->threads,
+        t, started[ST_MAX_THREADS] = {0};
+
+    if (n < 512)
+        T = 1;
+    for (t = 0; t < T; t++) {
+        job[t] =
+            (struct par_job){fn, ctx, n * (size_t)t / (size_t)T, n * (size_t)(t + 1) / (size_t)T};
+        if (t > 0 && pthread_create(&th[t], NULL, par_run, &job[t]) == 0)
+            started[t] = 1;
+    }
+    par_run(&job[0]);
+    for (t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            par_run(&job[t]); /* no thread: do it here */
+    }
+}
+
 struct assign_job {
     const struct st_corpus *c;
     const size_t *mem;
-    size_t lo, hi;
     int k;
     const double *cent;
     int *best;
     double *sim;
 };
 
-static void *assign_range(void *arg)
+static void assign_range(void *arg, size_t lo, size_t hi)
 {
     struct assign_job *j = arg;
     size_t V = j->c->nvocab;
 
-    for (size_t i = j->lo; i < j->hi; i++) {
+    for (size_t i = lo; i < hi; i++) {
         int bg = 0;
         double bs = -1;
         for (int g = 0; g < j->k; g++) {
@@ -234,38 +281,35 @@ static void *assign_range(void *arg)
         j->best[i] = bg;
         j->sim[i] = bs;
     }
-    return NULL;
 }
 
-#define ST_MAX_THREADS 64
-
-/* The nearest centroid of every document, on c->threads threads. Each
- * document's result depends on nothing but its own vector, so any number of
- * threads gives the same answer. */
+/* The nearest centroid of every document, on c->threads threads. */
 static void assign_all(const struct st_corpus *c, const size_t *mem, size_t n, int k,
                        const double *cent, int *best, double *sim)
 {
-    struct assign_job job[ST_MAX_THREADS];
-    pthread_t th[ST_MAX_THREADS];
-    int T = c->threads < 1                ? 1
-            : c->threads > ST_MAX_THREADS ? ST_MAX_THREADS
-                                          : c->threads,
-        t, started[ST_MAX_THREADS] = {0};
+    struct assign_job job = {c, mem, k, cent, best, sim};
 
-    if (n < 512)
-        T = 1;
-    for (t = 0; t < T; t++) {
-        job[t] = (struct assign_job){
-            c, mem, n * (size_t)t / (size_t)T, n * (size_t)(t + 1) / (size_t)T, k, cent, best, sim};
-        if (t > 0 && pthread_create(&th[t], NULL, assign_range, &job[t]) == 0)
-            started[t] = 1;
-    }
-    assign_range(&job[0]);
-    for (t = 1; t < T; t++) {
-        if (started[t])
-            pthread_join(th[t], NULL);
-        else
-            assign_range(&job[t]); /* no thread: do it here */
+    par_for(c, n, assign_range, &job);
+}
+
+/* k-means++ seeding: every document's best similarity to the seeds so far,
+ * updated with seed g (its vector is centroid row g). */
+struct seed_job {
+    const struct st_corpus *c;
+    const size_t *mem;
+    const double *row;
+    double *best_sim;
+    int first;
+};
+
+static void seed_range(void *arg, size_t lo, size_t hi)
+{
+    struct seed_job *j = arg;
+
+    for (size_t i = lo; i < hi; i++) {
+        double s = dot_dense(&j->c->vecs[j->mem[i]], j->row);
+        if (j->first || s > j->best_sim[i])
+            j->best_sim[i] = s;
     }
 }
 
@@ -277,25 +321,93 @@ static uint64_t xs_next(uint64_t *x)
     return *x;
 }
 
+/* Centroid rows are dense (nvocab doubles) for fast dot products, but a
+ * row has few non-zero places: nz lists them (first touched first), so
+ * clearing and normalising a row costs its non-zeros, not nvocab. */
+struct centroids {
+    double *cent; /* k * V */
+    uint32_t *nz; /* k * V: the non-zero places of row g at nz + g * V */
+    size_t *nzn;  /* k */
+};
+
+static void row_clear(struct centroids *cs, size_t V, int g)
+{
+    double *ce = cs->cent + (size_t)g * V;
+    const uint32_t *nz = cs->nz + (size_t)g * V;
+
+    for (size_t t = 0; t < cs->nzn[g]; t++)
+        ce[nz[t]] = 0;
+    cs->nzn[g] = 0;
+}
+
+/* Adds v's positive weights to row g (a place is new while it is 0). */
+static void row_add(struct centroids *cs, size_t V, int g, const struct st_vec *v)
+{
+    double *ce = cs->cent + (size_t)g * V;
+    uint32_t *nz = cs->nz + (size_t)g * V;
+
+    for (size_t t = 0; t < v->n; t++) {
+        if (!(v->w[t] > 0))
+            continue; /* never the case for BM25 weights; keeps nz exact */
+        if (ce[v->ids[t]] == 0 && cs->nzn[g] < V)
+            nz[cs->nzn[g]++] = v->ids[t];
+        ce[v->ids[t]] += v->w[t];
+    }
+}
+
+static void row_normalise(struct centroids *cs, size_t V, int g)
+{
+    double *ce = cs->cent + (size_t)g * V, norm = 0;
+    const uint32_t *nz = cs->nz + (size_t)g * V;
+
+    for (size_t t = 0; t < cs->nzn[g]; t++)
+        norm += ce[nz[t]] * ce[nz[t]];
+    norm = norm > 0 ? sqrt(norm) : 1;
+    for (size_t t = 0; t < cs->nzn[g]; t++)
+        ce[nz[t]] /= norm;
+}
+
+/* Centroids of the groups in assign (a group with no member keeps its row). */
+static void centroids_update(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                             const int *assign, struct centroids *cs, size_t *cnt)
+{
+    size_t V = c->nvocab;
+
+    for (int g = 0; g < k; g++)
+        cnt[g] = 0;
+    for (size_t i = 0; i < n; i++)
+        cnt[assign[i]]++;
+    for (int g = 0; g < k; g++)
+        if (cnt[g])
+            row_clear(cs, V, g);
+    for (size_t i = 0; i < n; i++) /* in document order: the same sums every time */
+        row_add(cs, V, assign[i], &c->vecs[mem[i]]);
+    for (int g = 0; g < k; g++)
+        if (cnt[g])
+            row_normalise(cs, V, g);
+}
+
 /* Lloyd iterations of spherical k-means from k-means++ seeds drawn with a
  * fixed pseudo-random sequence (rng): deterministic for the same input.
- * cent: k * nvocab doubles. Returns the mean similarity of the documents to
- * their centroid (the objective); assign gets the groups. */
+ * cs: k rows, all zero on entry and left holding the last centroids.
+ * Returns the mean similarity of the documents to their centroid (the
+ * objective); assign gets the groups. */
 static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n, int k, int *assign,
-                         double *cent, double *best_sim, uint64_t rng)
+                         struct centroids *cs, double *best_sim, uint64_t rng)
 {
     size_t V = c->nvocab, i;
     int g, it;
     double obj = 0;
     int *nbest = malloc((n ? n : 1) * sizeof *nbest);
     double *nsim = malloc((n ? n : 1) * sizeof *nsim);
+    size_t *cnt = malloc((size_t)k * sizeof *cnt);
 
-    if (!nbest || !nsim) {
+    if (!nbest || !nsim || !cnt) {
         free(nbest);
         free(nsim);
+        free(cnt);
         return -2;
     }
-    memset(cent, 0, (size_t)k * V * sizeof *cent);
     for (g = 0; g < k; g++) {
         size_t seed = 0;
         if (g == 0) {
@@ -315,13 +427,11 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
                 r -= d;
             }
         }
-        const struct st_vec *v = &c->vecs[mem[seed]];
-        for (i = 0; i < v->n; i++)
-            cent[(size_t)g * V + v->ids[i]] = v->w[i];
-        for (i = 0; i < n; i++) {
-            double s = st_dot(&c->vecs[mem[i]], v);
-            if (g == 0 || s > best_sim[i])
-                best_sim[i] = s;
+        row_clear(cs, V, g);
+        row_add(cs, V, g, &c->vecs[mem[seed]]);
+        {
+            struct seed_job sj = {c, mem, cs->cent + (size_t)g * V, best_sim, g == 0};
+            par_for(c, n, seed_range, &sj);
         }
     }
     for (i = 0; i < n; i++)
@@ -329,7 +439,7 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
     for (it = 0; it < 30; it++) {
         int changed = 0;
         obj = 0;
-        assign_all(c, mem, n, k, cent, nbest, nsim);
+        assign_all(c, mem, n, k, cs->cent, nbest, nsim);
         for (i = 0; i < n; i++) { /* in order: the same sum whatever the threads */
             if (assign[i] != nbest[i])
                 changed = 1;
@@ -338,71 +448,79 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
         }
         if (!changed)
             break;
-        for (g = 0; g < k; g++) {
-            double *ce = cent + (size_t)g * V, norm = 0;
-            size_t cnt = 0, t;
-            for (i = 0; i < n; i++)
-                if (assign[i] == g)
-                    cnt++;
-            if (!cnt)
-                continue; /* keep the old centroid */
-            memset(ce, 0, V * sizeof *ce);
-            for (i = 0; i < n; i++)
-                if (assign[i] == g) {
-                    const struct st_vec *v = &c->vecs[mem[i]];
-                    for (t = 0; t < v->n; t++)
-                        ce[v->ids[t]] += v->w[t];
-                }
-            for (t = 0; t < V; t++)
-                norm += ce[t] * ce[t];
-            norm = norm > 0 ? sqrt(norm) : 1;
-            for (t = 0; t < V; t++)
-                ce[t] /= norm;
-        }
+        centroids_update(c, mem, n, k, assign, cs, cnt);
     }
     free(nbest);
     free(nsim);
+    free(cnt);
     return n ? obj / (double)n : 0;
 }
 
-/* The centroid silhouette of a clustering (cent from kmeans_run). */
-static double silhouette(const struct st_corpus *c, const size_t *mem, size_t n, int k,
-                         const int *assign, const double *cent)
-{
-    size_t V = c->nvocab;
-    double sil = 0;
+struct sil_job {
+    const struct st_corpus *c;
+    const size_t *mem;
+    int k;
+    const int *assign;
+    const double *cent;
+    double *val;
+};
 
-    for (size_t i = 0; i < n; i++) {
-        double own = dot_dense(&c->vecs[mem[i]], cent + (size_t)assign[i] * V), other = -1, a, b, m;
-        for (int g = 0; g < k; g++)
-            if (g != assign[i]) {
-                double s = dot_dense(&c->vecs[mem[i]], cent + (size_t)g * V);
+static void sil_range(void *arg, size_t lo, size_t hi)
+{
+    struct sil_job *j = arg;
+    size_t V = j->c->nvocab;
+
+    for (size_t i = lo; i < hi; i++) {
+        const struct st_vec *v = &j->c->vecs[j->mem[i]];
+        double own = dot_dense(v, j->cent + (size_t)j->assign[i] * V), other = -1, a, b, m;
+        for (int g = 0; g < j->k; g++)
+            if (g != j->assign[i]) {
+                double s = dot_dense(v, j->cent + (size_t)g * V);
                 if (s > other)
                     other = s;
             }
         a = 1 - own;
         b = 1 - other;
         m = a > b ? a : b;
-        sil += m > 0 ? (b - a) / m : 0;
+        j->val[i] = m > 0 ? (b - a) / m : 0;
     }
+}
+
+/* The centroid silhouette of a clustering (cent from kmeans_run). */
+static double silhouette(const struct st_corpus *c, const size_t *mem, size_t n, int k,
+                         const int *assign, const double *cent)
+{
+    double sil = 0, *val = malloc((n ? n : 1) * sizeof *val);
+    struct sil_job j = {c, mem, k, assign, cent, val};
+
+    if (!val)
+        return -1;
+    par_for(c, n, sil_range, &j);
+    for (size_t i = 0; i < n; i++) /* in order: the same sum whatever the threads */
+        sil += val[i];
+    free(val);
     return n ? sil / (double)n : 0;
 }
 
 #define ST_RESTARTS 3
 
 /* The best of ST_RESTARTS k-means++ runs by objective; returns its
- * centroid silhouette. */
+ * centroid silhouette. cs: k zero rows, zero again on return. */
 static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
-                           int *assign, double *cent, double *best_sim)
+                           int *assign, struct centroids *cs, double *best_sim)
 {
     int *tmp = malloc(n * sizeof *tmp);
-    double best = -2;
+    size_t *cnt = malloc((size_t)k * sizeof *cnt), V = c->nvocab;
+    double best = -2, sil;
     uint64_t rng = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)n << 20) ^ (uint64_t)k;
 
-    if (!tmp)
+    if (!tmp || !cnt) {
+        free(tmp);
+        free(cnt);
         return -1;
+    }
     for (int r = 0; r < ST_RESTARTS; r++) {
-        double obj = kmeans_run(c, mem, n, k, tmp, cent, best_sim, rng + (uint64_t)r * 7919);
+        double obj = kmeans_run(c, mem, n, k, tmp, cs, best_sim, rng + (uint64_t)r * 7919);
         if (obj > best + 1e-12) {
             best = obj;
             memcpy(assign, tmp, n * sizeof *tmp);
@@ -410,24 +528,14 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
     }
     free(tmp);
     /* centroids of the chosen run, for the silhouette */
-    {
-        size_t V = c->nvocab;
-        memset(cent, 0, (size_t)k * V * sizeof *cent);
-        for (size_t i = 0; i < n; i++) {
-            const struct st_vec *v = &c->vecs[mem[i]];
-            for (size_t t = 0; t < v->n; t++)
-                cent[(size_t)assign[i] * V + v->ids[t]] += v->w[t];
-        }
-        for (int g = 0; g < k; g++) {
-            double norm = 0, *ce = cent + (size_t)g * V;
-            for (size_t t = 0; t < V; t++)
-                norm += ce[t] * ce[t];
-            norm = norm > 0 ? sqrt(norm) : 1;
-            for (size_t t = 0; t < V; t++)
-                ce[t] /= norm;
-        }
-    }
-    return silhouette(c, mem, n, k, assign, cent);
+    for (int g = 0; g < k; g++)
+        row_clear(cs, V, g);
+    centroids_update(c, mem, n, k, assign, cs, cnt);
+    sil = silhouette(c, mem, n, k, assign, cs->cent);
+    for (int g = 0; g < k; g++)
+        row_clear(cs, V, g);
+    free(cnt);
+    return sil;
 }
 
 /* Number groups by first member; returns the number of non-empty groups. */
@@ -454,7 +562,8 @@ static int renumber(int *assign, size_t n, int k)
 int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k, int kmax,
               int *assign)
 {
-    double *cent = NULL, *tmp_sim = NULL, best = 0.02; /* below this, nothing splits */
+    struct centroids cs = {0};
+    double *tmp_sim = NULL, best = 0.02; /* below this, nothing splits */
     int *try = NULL, kk, lo, hi, bestk = 1, rc = -1;
     size_t i;
 
@@ -494,13 +603,15 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
         lo = hi = ks;
         k = ks;
     }
-    cent = malloc((size_t)hi * (c->nvocab ? c->nvocab : 1) * sizeof *cent);
+    cs.cent = calloc((size_t)hi * (c->nvocab ? c->nvocab : 1), sizeof *cs.cent);
+    cs.nz = malloc((size_t)hi * (c->nvocab ? c->nvocab : 1) * sizeof *cs.nz);
+    cs.nzn = calloc((size_t)hi, sizeof *cs.nzn);
     tmp_sim = malloc(n * sizeof *tmp_sim);
     try = malloc(n * sizeof *try);
-    if (!cent || !tmp_sim || !try)
+    if (!cs.cent || !cs.nz || !cs.nzn || !tmp_sim || !try)
         goto out;
     for (kk = lo; kk <= hi; kk++) {
-        double s = kmeans_fixed(c, members, n, kk, try, cent, tmp_sim);
+        double s = kmeans_fixed(c, members, n, kk, try, &cs, tmp_sim);
         if (k > 0 || s > best + 1e-9) {
             best = s;
             bestk = kk;
@@ -509,7 +620,9 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
     }
     rc = bestk == 1 ? 1 : renumber(assign, n, bestk);
 out:
-    free(cent);
+    free(cs.cent);
+    free(cs.nz);
+    free(cs.nzn);
     free(tmp_sim);
     free(try);
     return rc;

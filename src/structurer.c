@@ -1566,16 +1566,20 @@ static void threads_together(const struct sctx *s, const size_t *mem, size_t nu,
     free(v);
 }
 
-/* Logs how long the step since *t took ("trawl: step: 0.123 s") and restarts *t. */
-static void step_done(FILE *log, struct timespec *t, const char *step)
+/* Logs how long the step since t[0] took ("trawl: step: 0.123 s (0.120 s
+ * CPU)": the master's CPU time, all its threads) and restarts t[0..1]. */
+static void step_done(FILE *log, struct timespec t[2], const char *step)
 {
-    struct timespec now;
+    struct timespec now, cpu;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     if (log)
-        fprintf(log, "trawl: %s: %.3f s\n", step,
-                (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9);
-    *t = now;
+        fprintf(log, "trawl: %s: %.3f s (%.3f s CPU)\n", step,
+                (double)(now.tv_sec - t[0].tv_sec) + (double)(now.tv_nsec - t[0].tv_nsec) / 1e9,
+                (double)(cpu.tv_sec - t[1].tv_sec) + (double)(cpu.tv_nsec - t[1].tv_nsec) / 1e9);
+    t[0] = now;
+    t[1] = cpu;
 }
 
 static int tx_fail(struct kb *kb, char *err, size_t errlen)
@@ -1600,7 +1604,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct patterns ps = {0};
     struct blocklist bl = {0};
     struct skills sk = {0};
-    struct timespec tk;
+    struct timespec tk[2];
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
@@ -1686,7 +1690,8 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tdocs[i] = s.docs[i].d;
         s.sig[i] = s.docs[i].sig;
     }
-    clock_gettime(CLOCK_MONOTONIC, &tk);
+    clock_gettime(CLOCK_MONOTONIC, &tk[0]);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &tk[1]);
     if (groups_compute(&s) < 0) {
         snprintf(err, errlen, "out of memory grouping documents");
         goto out;
@@ -1708,7 +1713,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
-    step_done(log, &tk, "threads, near-duplicates, noise, taxonomy and patterns");
+    step_done(log, tk, "threads, near-duplicates, noise, taxonomy and patterns");
     for (size_t i = 0; i < n; i++)
         if (!placed[i])
             mem[nu++] = i;
@@ -1730,9 +1735,9 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             goto out_tx;
         }
         corpus.threads = K; /* the structurers are done: their cores are free */
-        step_done(log, &tk, "vocabulary and vectors");
+        step_done(log, tk, "vocabulary and vectors");
         ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
-        step_done(log, &tk, "domains");
+        step_done(log, tk, "domains");
         if (ndom < 1)
             ndom = 1;
         for (size_t i = 0; i < n; i++)
@@ -1811,7 +1816,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             free(gm);
             free(gof);
         }
-        step_done(log, &tk, "skills and labels");
+        step_done(log, tk, "skills and labels");
         threads_together(&s, mem, nu, dom, skill);
         for (size_t t = 0; t < nu; t++) {
             size_t i = mem[t];
@@ -1838,7 +1843,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
-    step_done(log, &tk, "entries written");
+    step_done(log, tk, "entries written");
     rc = 0;
     goto out;
 out_tx:

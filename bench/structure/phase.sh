@@ -50,7 +50,7 @@ for round in $(seq 1 "$ROUNDS"); do
             "$round" "$k" "$all" "$cpu" "$docs" "$entries"
         if [ "$k" != 0 ]; then
             printf ' | structure phase %6.2f s = %6.0f docs/s\n' "$ph" "$(echo "$docs / $ph" | bc -l)"
-            sed -n 's/^trawl: \([a-z ,-]*\): \([0-9.]*\) s$/      \1 \2 s/p; s/^trawl: \([0-9]* structurers analysed.*\)/      \1/p' "$W/log$k"
+            sed -n 's/^trawl: \([a-z ,-]*\): \([0-9.]* s (.*CPU)\)$/      \1 \2/p; s/^trawl: \([0-9]* structurers analysed.*\)/      \1/p' "$W/log$k"
         else
             printf '\n'
         fi
