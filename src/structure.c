@@ -196,13 +196,28 @@ double st_dot(const struct st_vec *a, const struct st_vec *b)
     return s;
 }
 
-static double dot_dense(const struct st_vec *a, const double *cent)
+/* Centroids are term-major: cent[id * k + g] is term id's weight in
+ * centroid g, so a document's pass over its terms reads the k weights of a
+ * term from one cache line. Every sum runs over the document's terms in
+ * order. out gets the similarity to each of the k centroids. */
+static void dots_all(const struct st_vec *a, const double *cent, int k, double *out)
+{
+    for (int g = 0; g < k; g++)
+        out[g] = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const double *row = cent + (size_t)a->ids[i] * (size_t)k;
+        double w = a->w[i];
+        for (int g = 0; g < k; g++)
+            out[g] += w * row[g];
+    }
+}
+
+static double dot_one(const struct st_vec *a, const double *cent, int k, int g)
 {
     double s = 0;
-    size_t i;
 
-    for (i = 0; i < a->n; i++)
-        s += a->w[i] * cent[a->ids[i]];
+    for (size_t i = 0; i < a->n; i++)
+        s += a->w[i] * cent[(size_t)a->ids[i] * (size_t)k + (size_t)g];
     return s;
 }
 
@@ -266,13 +281,15 @@ struct assign_job {
 static void assign_range(void *arg, size_t lo, size_t hi)
 {
     struct assign_job *j = arg;
-    size_t V = j->c->nvocab;
+    double *sims = malloc((size_t)j->k * sizeof *sims);
 
     for (size_t i = lo; i < hi; i++) {
         int bg = 0;
         double bs = -1;
+        if (sims)
+            dots_all(&j->c->vecs[j->mem[i]], j->cent, j->k, sims);
         for (int g = 0; g < j->k; g++) {
-            double s = dot_dense(&j->c->vecs[j->mem[i]], j->cent + (size_t)g * V);
+            double s = sims ? sims[g] : dot_one(&j->c->vecs[j->mem[i]], j->cent, j->k, g);
             if (s > bs + 1e-12) {
                 bs = s;
                 bg = g;
@@ -281,6 +298,7 @@ static void assign_range(void *arg, size_t lo, size_t hi)
         j->best[i] = bg;
         j->sim[i] = bs;
     }
+    free(sims);
 }
 
 /* The nearest centroid of every document, on c->threads threads. */
@@ -297,9 +315,9 @@ static void assign_all(const struct st_corpus *c, const size_t *mem, size_t n, i
 struct seed_job {
     const struct st_corpus *c;
     const size_t *mem;
-    const double *row;
+    const double *cent;
+    int k, g;
     double *best_sim;
-    int first;
 };
 
 static void seed_range(void *arg, size_t lo, size_t hi)
@@ -307,8 +325,8 @@ static void seed_range(void *arg, size_t lo, size_t hi)
     struct seed_job *j = arg;
 
     for (size_t i = lo; i < hi; i++) {
-        double s = dot_dense(&j->c->vecs[j->mem[i]], j->row);
-        if (j->first || s > j->best_sim[i])
+        double s = dot_one(&j->c->vecs[j->mem[i]], j->cent, j->k, j->g);
+        if (j->g == 0 || s > j->best_sim[i])
             j->best_sim[i] = s;
     }
 }
@@ -325,46 +343,51 @@ static uint64_t xs_next(uint64_t *x)
  * row has few non-zero places: nz lists them (first touched first), so
  * clearing and normalising a row costs its non-zeros, not nvocab. */
 struct centroids {
-    double *cent; /* k * V */
+    double *cent; /* V * k, term-major (see dots_all) */
     uint32_t *nz; /* k * V: the non-zero places of row g at nz + g * V */
     size_t *nzn;  /* k */
+    int k;        /* the current number of rows */
 };
 
 static void row_clear(struct centroids *cs, size_t V, int g)
 {
-    double *ce = cs->cent + (size_t)g * V;
+    double *ce = cs->cent + g;
     const uint32_t *nz = cs->nz + (size_t)g * V;
+    size_t k = (size_t)cs->k;
 
     for (size_t t = 0; t < cs->nzn[g]; t++)
-        ce[nz[t]] = 0;
+        ce[(size_t)nz[t] * k] = 0;
     cs->nzn[g] = 0;
 }
 
 /* Adds v's positive weights to row g (a place is new while it is 0). */
 static void row_add(struct centroids *cs, size_t V, int g, const struct st_vec *v)
 {
-    double *ce = cs->cent + (size_t)g * V;
+    double *ce = cs->cent + g;
     uint32_t *nz = cs->nz + (size_t)g * V;
+    size_t k = (size_t)cs->k;
 
     for (size_t t = 0; t < v->n; t++) {
+        double *x = ce + (size_t)v->ids[t] * k;
         if (!(v->w[t] > 0))
             continue; /* never the case for BM25 weights; keeps nz exact */
-        if (ce[v->ids[t]] == 0 && cs->nzn[g] < V)
+        if (*x == 0 && cs->nzn[g] < V)
             nz[cs->nzn[g]++] = v->ids[t];
-        ce[v->ids[t]] += v->w[t];
+        *x += v->w[t];
     }
 }
 
 static void row_normalise(struct centroids *cs, size_t V, int g)
 {
-    double *ce = cs->cent + (size_t)g * V, norm = 0;
+    double *ce = cs->cent + g, norm = 0;
     const uint32_t *nz = cs->nz + (size_t)g * V;
+    size_t k = (size_t)cs->k;
 
     for (size_t t = 0; t < cs->nzn[g]; t++)
-        norm += ce[nz[t]] * ce[nz[t]];
+        norm += ce[(size_t)nz[t] * k] * ce[(size_t)nz[t] * k];
     norm = norm > 0 ? sqrt(norm) : 1;
     for (size_t t = 0; t < cs->nzn[g]; t++)
-        ce[nz[t]] /= norm;
+        ce[(size_t)nz[t] * k] /= norm;
 }
 
 /* Centroids of the groups in assign (a group with no member keeps its row). */
@@ -430,7 +453,7 @@ static double kmeans_run(const struct st_corpus *c, const size_t *mem, size_t n,
         row_clear(cs, V, g);
         row_add(cs, V, g, &c->vecs[mem[seed]]);
         {
-            struct seed_job sj = {c, mem, cs->cent + (size_t)g * V, best_sim, g == 0};
+            struct seed_job sj = {c, mem, cs->cent, k, g, best_sim};
             par_for(c, n, seed_range, &sj);
         }
     }
@@ -468,14 +491,17 @@ struct sil_job {
 static void sil_range(void *arg, size_t lo, size_t hi)
 {
     struct sil_job *j = arg;
-    size_t V = j->c->nvocab;
+    double *sims = malloc((size_t)j->k * sizeof *sims);
 
     for (size_t i = lo; i < hi; i++) {
         const struct st_vec *v = &j->c->vecs[j->mem[i]];
-        double own = dot_dense(v, j->cent + (size_t)j->assign[i] * V), other = -1, a, b, m;
+        double own, other = -1, a, b, m;
+        if (sims)
+            dots_all(v, j->cent, j->k, sims);
+        own = sims ? sims[j->assign[i]] : dot_one(v, j->cent, j->k, j->assign[i]);
         for (int g = 0; g < j->k; g++)
             if (g != j->assign[i]) {
-                double s = dot_dense(v, j->cent + (size_t)g * V);
+                double s = sims ? sims[g] : dot_one(v, j->cent, j->k, g);
                 if (s > other)
                     other = s;
             }
@@ -484,6 +510,7 @@ static void sil_range(void *arg, size_t lo, size_t hi)
         m = a > b ? a : b;
         j->val[i] = m > 0 ? (b - a) / m : 0;
     }
+    free(sims);
 }
 
 /* The centroid silhouette of a clustering (cent from kmeans_run). */
@@ -519,6 +546,7 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
         free(cnt);
         return -1;
     }
+    cs->k = k; /* every row is zero: any layout reads the same */
     for (int r = 0; r < ST_RESTARTS; r++) {
         double obj = kmeans_run(c, mem, n, k, tmp, cs, best_sim, rng + (uint64_t)r * 7919);
         if (obj > best + 1e-12) {
