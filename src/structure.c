@@ -1021,3 +1021,184 @@ long st_neardup_minhash(const uint32_t *sig, const unsigned char *has, size_t n,
     free(size);
     return multi;
 }
+
+/* ---- context smoothing ------------------------------------------------------ */
+
+void st_vecs_free(struct st_vec *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].ids);
+        free(v[i].w);
+    }
+    free(v);
+}
+
+struct smooth_acc {
+    double *sum;  /* nvocab, zero between uses */
+    uint32_t *nz; /* places of sum that are not zero */
+    size_t nnz;
+};
+
+/* The normalised mean of the vectors of docs[0..m), cut to its maxterms
+ * heaviest terms (ties: lower id), ids ascending, into out. */
+static int group_vector(const struct st_corpus *c, const size_t *docs, size_t m, size_t maxterms,
+                        struct smooth_acc *acc, struct st_vec *out)
+{
+    struct iw *tmp;
+    double norm = 0;
+    size_t n;
+
+    acc->nnz = 0;
+    for (size_t x = 0; x < m; x++) { /* in document order: the same sums every time */
+        const struct st_vec *v = &c->vecs[docs[x]];
+        for (size_t t = 0; t < v->n; t++) {
+            if (!(v->w[t] > 0))
+                continue;
+            if (acc->sum[v->ids[t]] == 0)
+                acc->nz[acc->nnz++] = v->ids[t];
+            acc->sum[v->ids[t]] += v->w[t];
+        }
+    }
+    tmp = malloc((acc->nnz ? acc->nnz : 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    for (size_t t = 0; t < acc->nnz; t++) {
+        tmp[t].id = acc->nz[t];
+        tmp[t].w = acc->sum[acc->nz[t]];
+        acc->sum[acc->nz[t]] = 0;
+    }
+    n = acc->nnz;
+    qsort(tmp, n, sizeof *tmp, cmp_iw_weight);
+    if (maxterms && n > maxterms)
+        n = maxterms;
+    qsort(tmp, n, sizeof *tmp, cmp_iw_id);
+    out->ids = malloc((n ? n : 1) * sizeof *out->ids);
+    out->w = malloc((n ? n : 1) * sizeof *out->w);
+    if (!out->ids || !out->w) {
+        free(tmp);
+        return -1;
+    }
+    for (size_t t = 0; t < n; t++)
+        norm += tmp[t].w * tmp[t].w;
+    norm = norm > 0 ? sqrt(norm) : 1;
+    for (size_t t = 0; t < n; t++) {
+        out->ids[t] = tmp[t].id;
+        out->w[t] = tmp[t].w / norm;
+    }
+    out->n = n;
+    free(tmp);
+    return 0;
+}
+
+/* a + f * b for sparse vectors with ascending ids, into out (ids ascending). */
+static int vec_axpy(const struct st_vec *a, double f, const struct st_vec *b, struct st_vec *out)
+{
+    size_t i = 0, j = 0, n = 0, cap = a->n + b->n;
+
+    out->ids = malloc((cap ? cap : 1) * sizeof *out->ids);
+    out->w = malloc((cap ? cap : 1) * sizeof *out->w);
+    if (!out->ids || !out->w)
+        return -1;
+    while (i < a->n || j < b->n) {
+        if (j >= b->n || (i < a->n && a->ids[i] < b->ids[j])) {
+            out->ids[n] = a->ids[i];
+            out->w[n++] = a->w[i++];
+        } else if (i >= a->n || b->ids[j] < a->ids[i]) {
+            out->ids[n] = b->ids[j];
+            out->w[n++] = f * b->w[j++];
+        } else {
+            out->ids[n] = a->ids[i];
+            out->w[n++] = a->w[i++] + f * b->w[j++];
+        }
+    }
+    out->n = n;
+    return 0;
+}
+
+static void vec_normalise(struct st_vec *v)
+{
+    double norm = 0;
+
+    for (size_t t = 0; t < v->n; t++)
+        norm += v->w[t] * v->w[t];
+    norm = norm > 0 ? sqrt(norm) : 1;
+    for (size_t t = 0; t < v->n; t++)
+        v->w[t] /= norm;
+}
+
+int st_smooth(const struct st_corpus *c, const size_t *const *group, const double *weight,
+              int ngroups, size_t maxterms, struct st_vec **outp)
+{
+    size_t N = c->ndocs, G = (size_t)(ngroups > 0 ? ngroups : 1) * (N ? N : 1);
+    size_t *order = malloc((N ? N : 1) * sizeof *order), *start = malloc((N + 1) * sizeof *start);
+    struct st_vec *outv = calloc(N ? N : 1, sizeof *outv), *gv = calloc(G, sizeof *gv);
+    struct smooth_acc acc = {calloc(c->nvocab ? c->nvocab : 1, sizeof(double)),
+                             malloc((c->nvocab ? c->nvocab : 1) * sizeof(uint32_t)), 0};
+    int rc = -1;
+
+    *outp = NULL;
+    if (!outv || !acc.sum || !acc.nz || !order || !start || !gv)
+        goto out;
+    for (size_t i = 0; i < N; i++) {
+        const struct st_vec *v = &c->vecs[i];
+        outv[i].ids = malloc((v->n ? v->n : 1) * sizeof *outv[i].ids);
+        outv[i].w = malloc((v->n ? v->n : 1) * sizeof *outv[i].w);
+        if (!outv[i].ids || !outv[i].w)
+            goto out;
+        memcpy(outv[i].ids, v->ids, v->n * sizeof *v->ids);
+        memcpy(outv[i].w, v->w, v->n * sizeof *v->w);
+        outv[i].n = v->n;
+    }
+    for (int q = 0; q < ngroups; q++) {
+        /* members of each group, by a counting sort on the group's first member */
+        size_t *cnt = calloc(N + 1, sizeof *cnt);
+        if (!cnt)
+            goto out;
+        for (size_t i = 0; i < N; i++)
+            if (group[q][i] < N)
+                cnt[group[q][i]]++;
+        start[0] = 0;
+        for (size_t r = 0; r < N; r++)
+            start[r + 1] = start[r] + cnt[r];
+        memset(cnt, 0, (N + 1) * sizeof *cnt);
+        for (size_t i = 0; i < N; i++)
+            if (group[q][i] < N) {
+                size_t r = group[q][i];
+                order[start[r] + cnt[r]++] = i;
+            }
+        free(cnt);
+        for (size_t r = 0; r < N; r++)
+            if (start[r + 1] - start[r] > 1 &&
+                group_vector(c, order + start[r], start[r + 1] - start[r], maxterms, &acc,
+                             &gv[(size_t)q * N + r]) < 0)
+                goto out;
+    }
+    for (size_t i = 0; i < N; i++) {
+        for (int q = 0; q < ngroups; q++) {
+            const struct st_vec *g = group[q][i] < N ? &gv[(size_t)q * N + group[q][i]] : NULL;
+            struct st_vec nv = {0};
+            if (!g || !g->n)
+                continue;
+            if (vec_axpy(&outv[i], weight[q], g, &nv) < 0) {
+                free(nv.ids);
+                free(nv.w);
+                goto out;
+            }
+            free(outv[i].ids);
+            free(outv[i].w);
+            outv[i] = nv;
+        }
+        vec_normalise(&outv[i]);
+    }
+    *outp = outv;
+    outv = NULL;
+    rc = 0;
+out:
+    st_vecs_free(gv, gv ? G : 0);
+    st_vecs_free(outv, outv ? N : 0);
+    free(order);
+    free(start);
+    free(acc.sum);
+    free(acc.nz);
+    return rc;
+}

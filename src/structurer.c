@@ -22,6 +22,14 @@
 #define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
 /* of TS_MINHASH: near-duplicates share about 70% of their word 3-shingles */
 #define SPHASE_DUP_AGREE 45
+/* Domains are found on vectors in context (st_smooth): a message's own terms
+ * plus these weights times its thread's and its sender's mean vectors (each
+ * cut to SPHASE_CONTEXT_TERMS terms). On the SpamAssassin ham (bench/structure)
+ * this lifted domain purity / NMI / pair-F1 from 0.897 / 0.773 / 0.784 to
+ * 0.946 / 0.856 / 0.845. */
+#define SPHASE_CONTEXT_THREAD 1.0
+#define SPHASE_CONTEXT_SENDER 1.0
+#define SPHASE_CONTEXT_TERMS 100
 
 static char *meta_str(json_t *meta, const char *key, size_t max)
 {
@@ -1590,6 +1598,40 @@ static void threads_together(const struct sctx *s, const size_t *mem, size_t nu,
     free(v);
 }
 
+/* Clustering reads each message with its context: its thread and the other
+ * mail of its sender (see st_smooth). */
+static int context_smooth(const struct sctx *s, const struct st_corpus *c, struct st_vec **out)
+{
+    const struct sphase *p = s->p;
+    size_t n = p->n, nm = 0, *sender = malloc((n ? n : 1) * sizeof *sender);
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);
+    const size_t *groups[2];
+    double weight[2];
+    int rc = -1;
+
+    if (!sender || !ord)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sender[i] = SIZE_MAX;
+        if (p->v[i].from)
+            ord[nm++] = i;
+    }
+    qsort_r(ord, nm, sizeof *ord, cmp_from, (void *)p);
+    for (size_t a = 0, b; a < nm; a = b) {
+        for (b = a; b < nm && strcmp(p->v[ord[b]].from, p->v[ord[a]].from) == 0; b++)
+            sender[ord[b]] = ord[a]; /* ord is by (from, index): ord[a] is the first */
+    }
+    groups[0] = s->thread;
+    groups[1] = sender;
+    weight[0] = SPHASE_CONTEXT_THREAD;
+    weight[1] = SPHASE_CONTEXT_SENDER;
+    rc = st_smooth(c, groups, weight, 2, SPHASE_CONTEXT_TERMS, out);
+out:
+    free(sender);
+    free(ord);
+    return rc;
+}
+
 /* Logs how long the step since t[0] took ("trawl: step: 0.123 s (0.120 s
  * CPU)": the master's CPU time, all its threads) and restarts t[0..1]. */
 static void step_done(FILE *log, struct timespec t[2], const char *step)
@@ -1629,6 +1671,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct blocklist bl = {0};
     struct skills sk = {0};
     struct timespec tk[2];
+    struct st_vec *smooth = NULL;
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
@@ -1764,8 +1807,17 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             goto out_tx;
         }
         corpus.threads = K; /* the structurers are done: their cores are free */
+        if (context_smooth(&s, &corpus, &smooth) < 0) {
+            snprintf(err, errlen, "out of memory building the vocabulary");
+            goto out_tx;
+        }
         step_done(log, tk, "vocabulary and vectors");
-        ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
+        {
+            /* domains from the vectors in context; skills from the documents' own */
+            struct st_corpus dc = corpus;
+            dc.vecs = smooth;
+            ndom = st_kmeans(&dc, mem, nu, 0, 8, tmp);
+        }
         step_done(log, tk, "domains");
         if (ndom < 1)
             ndom = 1;
@@ -1878,6 +1930,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
 out_tx:
     kb_rollback(kb);
 out:
+    st_vecs_free(smooth, p->n);
     st_corpus_free(&corpus);
     if (s.docs)
         for (size_t i = 0; i < p->n; i++) {
