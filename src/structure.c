@@ -243,7 +243,15 @@ static void *par_run(void *arg)
     return NULL;
 }
 
+static void par_for_min(const struct st_corpus *c, size_t n, size_t min, par_fn fn, void *ctx);
+
 static void par_for(const struct st_corpus *c, size_t n, par_fn fn, void *ctx)
+{
+    par_for_min(c, n, 512, fn, ctx);
+}
+
+/* par_for, on one thread when n < min. */
+static void par_for_min(const struct st_corpus *c, size_t n, size_t min, par_fn fn, void *ctx)
 {
     struct par_job job[ST_MAX_THREADS];
     pthread_t th[ST_MAX_THREADS];
@@ -252,8 +260,8 @@ static void par_for(const struct st_corpus *c, size_t n, par_fn fn, void *ctx)
                                           : c->threads,
         t, started[ST_MAX_THREADS] = {0};
 
-    if (n < 512)
-        T = 1;
+    if (n < min || (size_t)T > n)
+        T = n < min || n == 0 ? 1 : (int)n;
     for (t = 0; t < T; t++) {
         job[t] =
             (struct par_job){fn, ctx, n * (size_t)t / (size_t)T, n * (size_t)(t + 1) / (size_t)T};
@@ -342,72 +350,189 @@ static uint64_t xs_next(uint64_t *x)
 /* Centroid rows are dense (nvocab doubles) for fast dot products, but a
  * row has few non-zero places: nz lists them (first touched first), so
  * clearing and normalising a row costs its non-zeros, not nvocab. */
+/* Centroid rows are dense for fast dot products but have few non-zero
+ * places. The vocabulary is cut into ST_CHUNKS fixed ranges; for each row
+ * and range a list holds the non-zero places (first touched first), so
+ * clearing and normalising a row costs its non-zeros, and the ranges are
+ * summed on separate threads. The ranges do not depend on the number of
+ * threads, nor does any sum's order: the same centroids for any K. */
+#define ST_CHUNKS 8
+
 struct centroids {
     double *cent; /* V * k, term-major (see dots_all) */
-    uint32_t *nz; /* k * V: the non-zero places of row g at nz + g * V */
-    size_t *nzn;  /* k */
+    uint32_t *nz; /* k * V: row g's places in chunk q at nz + g * V + chunk_lo(q) */
+    size_t *nzn;  /* k * ST_CHUNKS */
     int k;        /* the current number of rows */
 };
+
+static size_t chunk_lo(size_t V, int q)
+{
+    return V * (size_t)q / ST_CHUNKS;
+}
 
 static void row_clear(struct centroids *cs, size_t V, int g)
 {
     double *ce = cs->cent + g;
-    const uint32_t *nz = cs->nz + (size_t)g * V;
     size_t k = (size_t)cs->k;
 
-    for (size_t t = 0; t < cs->nzn[g]; t++)
-        ce[(size_t)nz[t] * k] = 0;
-    cs->nzn[g] = 0;
+    for (int q = 0; q < ST_CHUNKS; q++) {
+        const uint32_t *nz = cs->nz + (size_t)g * V + chunk_lo(V, q);
+        size_t *nn = &cs->nzn[(size_t)g * ST_CHUNKS + (size_t)q];
+        for (size_t t = 0; t < *nn; t++)
+            ce[(size_t)nz[t] * k] = 0;
+        *nn = 0;
+    }
 }
 
-/* Adds v's positive weights to row g (a place is new while it is 0). */
-static void row_add(struct centroids *cs, size_t V, int g, const struct st_vec *v)
+/* Adds the positive weights of v's terms in chunk q to row g (a place is
+ * new while it is 0). */
+static void row_add_chunk(struct centroids *cs, size_t V, int g, int q, const struct st_vec *v)
 {
     double *ce = cs->cent + g;
-    uint32_t *nz = cs->nz + (size_t)g * V;
-    size_t k = (size_t)cs->k;
+    size_t k = (size_t)cs->k, lo = chunk_lo(V, q), hi = chunk_lo(V, q + 1), a = 0, b = v->n;
+    uint32_t *nz = cs->nz + (size_t)g * V + lo;
+    size_t *nn = &cs->nzn[(size_t)g * ST_CHUNKS + (size_t)q];
 
-    for (size_t t = 0; t < v->n; t++) {
+    while (a < b) { /* the first term in the chunk */
+        size_t mid = a + (b - a) / 2;
+        if (v->ids[mid] < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    for (size_t t = a; t < v->n && v->ids[t] < hi; t++) {
         double *x = ce + (size_t)v->ids[t] * k;
         if (!(v->w[t] > 0))
             continue; /* never the case for BM25 weights; keeps nz exact */
-        if (*x == 0 && cs->nzn[g] < V)
-            nz[cs->nzn[g]++] = v->ids[t];
+        if (*x == 0 && *nn < hi - lo)
+            nz[(*nn)++] = v->ids[t];
         *x += v->w[t];
     }
 }
 
+static void row_add(struct centroids *cs, size_t V, int g, const struct st_vec *v)
+{
+    for (int q = 0; q < ST_CHUNKS; q++)
+        row_add_chunk(cs, V, g, q, v);
+}
+
+/* Sum of squares of row g's places in chunk q. */
+static double row_chunk_sq(const struct centroids *cs, size_t V, int g, int q)
+{
+    const double *ce = cs->cent + g;
+    const uint32_t *nz = cs->nz + (size_t)g * V + chunk_lo(V, q);
+    size_t k = (size_t)cs->k, nn = cs->nzn[(size_t)g * ST_CHUNKS + (size_t)q];
+    double s = 0;
+
+    for (size_t t = 0; t < nn; t++)
+        s += ce[(size_t)nz[t] * k] * ce[(size_t)nz[t] * k];
+    return s;
+}
+
+static void row_chunk_scale(struct centroids *cs, size_t V, int g, int q, double f)
+{
+    double *ce = cs->cent + g;
+    const uint32_t *nz = cs->nz + (size_t)g * V + chunk_lo(V, q);
+    size_t k = (size_t)cs->k, nn = cs->nzn[(size_t)g * ST_CHUNKS + (size_t)q];
+
+    for (size_t t = 0; t < nn; t++)
+        ce[(size_t)nz[t] * k] *= f;
+}
+
 static void row_normalise(struct centroids *cs, size_t V, int g)
 {
-    double *ce = cs->cent + g, norm = 0;
-    const uint32_t *nz = cs->nz + (size_t)g * V;
-    size_t k = (size_t)cs->k;
+    double norm = 0;
 
-    for (size_t t = 0; t < cs->nzn[g]; t++)
-        norm += ce[(size_t)nz[t] * k] * ce[(size_t)nz[t] * k];
+    for (int q = 0; q < ST_CHUNKS; q++)
+        norm += row_chunk_sq(cs, V, g, q);
     norm = norm > 0 ? sqrt(norm) : 1;
-    for (size_t t = 0; t < cs->nzn[g]; t++)
-        ce[(size_t)nz[t] * k] /= norm;
+    for (int q = 0; q < ST_CHUNKS; q++)
+        row_chunk_scale(cs, V, g, q, 1 / norm);
+}
+
+struct update_job {
+    const struct st_corpus *c;
+    const size_t *mem;
+    size_t n;
+    int k;
+    const int *assign;
+    const size_t *cnt;
+    struct centroids *cs;
+    double *sq;      /* k * ST_CHUNKS partial sums of squares */
+    const double *f; /* k scale factors, for the second pass */
+};
+
+/* Chunks [lo, hi): clear the rows that have members, sum their documents in
+ * document order, and the sums of squares per row and chunk. */
+static void update_range(void *arg, size_t lo, size_t hi)
+{
+    struct update_job *j = arg;
+    size_t V = j->c->nvocab;
+
+    for (size_t q = lo; q < hi; q++) {
+        for (int g = 0; g < j->k; g++)
+            if (j->cnt[g]) {
+                double *ce = j->cs->cent + g;
+                const uint32_t *nz = j->cs->nz + (size_t)g * V + chunk_lo(V, (int)q);
+                size_t *nn = &j->cs->nzn[(size_t)g * ST_CHUNKS + q];
+                for (size_t t = 0; t < *nn; t++)
+                    ce[(size_t)nz[t] * (size_t)j->k] = 0;
+                *nn = 0;
+            }
+        for (size_t i = 0; i < j->n; i++)
+            row_add_chunk(j->cs, V, j->assign[i], (int)q, &j->c->vecs[j->mem[i]]);
+        for (int g = 0; g < j->k; g++)
+            j->sq[(size_t)g * ST_CHUNKS + q] = j->cnt[g] ? row_chunk_sq(j->cs, V, g, (int)q) : 0;
+    }
+}
+
+static void scale_range(void *arg, size_t lo, size_t hi)
+{
+    struct update_job *j = arg;
+
+    for (size_t q = lo; q < hi; q++)
+        for (int g = 0; g < j->k; g++)
+            if (j->cnt[g])
+                row_chunk_scale(j->cs, j->c->nvocab, g, (int)q, j->f[g]);
 }
 
 /* Centroids of the groups in assign (a group with no member keeps its row). */
 static void centroids_update(const struct st_corpus *c, const size_t *mem, size_t n, int k,
                              const int *assign, struct centroids *cs, size_t *cnt)
 {
+    double *sq = malloc((size_t)k * ST_CHUNKS * sizeof *sq), *f = malloc((size_t)k * sizeof *f);
+    struct update_job j = {c, mem, n, k, assign, cnt, cs, sq, f};
     size_t V = c->nvocab;
 
     for (int g = 0; g < k; g++)
         cnt[g] = 0;
     for (size_t i = 0; i < n; i++)
         cnt[assign[i]]++;
-    for (int g = 0; g < k; g++)
-        if (cnt[g])
-            row_clear(cs, V, g);
-    for (size_t i = 0; i < n; i++) /* in document order: the same sums every time */
-        row_add(cs, V, assign[i], &c->vecs[mem[i]]);
-    for (int g = 0; g < k; g++)
-        if (cnt[g])
-            row_normalise(cs, V, g);
+    if (!sq || !f || c->threads <= 1 || n < 512) {
+        /* one pass over the documents: the same sums in the same order */
+        for (int g = 0; g < k; g++)
+            if (cnt[g])
+                row_clear(cs, V, g);
+        for (size_t i = 0; i < n; i++)
+            row_add(cs, V, assign[i], &c->vecs[mem[i]]);
+        for (int g = 0; g < k; g++)
+            if (cnt[g])
+                row_normalise(cs, V, g);
+        free(sq);
+        free(f);
+        return;
+    }
+    par_for_min(c, ST_CHUNKS, 1, update_range, &j);
+    for (int g = 0; g < k; g++) {
+        double norm = 0;
+        for (int q = 0; q < ST_CHUNKS; q++) /* in chunk order, as row_normalise */
+            norm += sq[(size_t)g * ST_CHUNKS + (size_t)q];
+        norm = norm > 0 ? sqrt(norm) : 1;
+        f[g] = 1 / norm;
+    }
+    par_for_min(c, ST_CHUNKS, 1, scale_range, &j);
+    free(sq);
+    free(f);
 }
 
 /* Lloyd iterations of spherical k-means from k-means++ seeds drawn with a
@@ -633,7 +758,7 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
     }
     cs.cent = calloc((size_t)hi * (c->nvocab ? c->nvocab : 1), sizeof *cs.cent);
     cs.nz = malloc((size_t)hi * (c->nvocab ? c->nvocab : 1) * sizeof *cs.nz);
-    cs.nzn = calloc((size_t)hi, sizeof *cs.nzn);
+    cs.nzn = calloc((size_t)hi * ST_CHUNKS, sizeof *cs.nzn);
     tmp_sim = malloc(n * sizeof *tmp_sim);
     try = malloc(n * sizeof *try);
     if (!cs.cent || !cs.nz || !cs.nzn || !tmp_sim || !try)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1598,6 +1599,75 @@ static void threads_together(const struct sctx *s, const size_t *mem, size_t nu,
     free(v);
 }
 
+struct skills_job {
+    const struct st_corpus *c;
+    const int *dom;
+    size_t n;
+    int ndom, T, t;
+    int *skill, *nsk;
+    int failed;
+};
+
+static void *skills_range(void *arg)
+{
+    struct skills_job *j = arg;
+    size_t *gm = malloc((j->n ? j->n : 1) * sizeof *gm);
+    int *a = malloc((j->n ? j->n : 1) * sizeof *a);
+
+    if (!gm || !a) {
+        j->failed = 1;
+        free(gm);
+        free(a);
+        return NULL;
+    }
+    for (int g = j->t; g < j->ndom; g += j->T) {
+        size_t m = 0;
+        for (size_t i = 0; i < j->n; i++)
+            if (j->dom[i] == g)
+                gm[m++] = i;
+        j->nsk[g] = m >= 12 ? st_kmeans(j->c, gm, m, 0, 6, a) : 1;
+        for (size_t x = 0; x < m; x++)
+            j->skill[gm[x]] = m >= 12 ? a[x] : 0;
+    }
+    free(gm);
+    free(a);
+    return NULL;
+}
+
+/* Skills within each domain: the domains are clustered on T threads
+ * (domain g on thread g % T); each result depends on its domain alone.
+ * skill[i] gets document i's group within its domain, nsk[g] the number of
+ * groups of domain g (-1 when out of memory, as st_kmeans). */
+static int skills_cluster(const struct st_corpus *corpus, const int *dom, size_t n, int ndom, int T,
+                          int *skill, int *nsk)
+{
+    struct st_corpus one = *corpus;
+    struct skills_job job[SPHASE_MAX_K];
+    pthread_t th[SPHASE_MAX_K];
+    int started[SPHASE_MAX_K] = {0}, failed = 0;
+
+    one.threads = 1; /* the parallelism is across domains */
+    if (T > ndom)
+        T = ndom;
+    if (T < 1)
+        T = 1;
+    for (int t = 0; t < T; t++) {
+        job[t] = (struct skills_job){&one, dom, n, ndom, T, t, skill, nsk, 0};
+        if (t > 0 && pthread_create(&th[t], NULL, skills_range, &job[t]) == 0)
+            started[t] = 1;
+    }
+    skills_range(&job[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            skills_range(&job[t]);
+    }
+    for (int t = 0; t < T; t++)
+        failed |= job[t].failed;
+    return failed ? -1 : 0;
+}
+
 /* Clustering reads each message with its context: its thread and the other
  * mail of its sender (see st_smooth). */
 static int context_smooth(const struct sctx *s, const struct st_corpus *c, struct st_vec **out)
@@ -1672,6 +1742,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct skills sk = {0};
     struct timespec tk[2];
     struct st_vec *smooth = NULL;
+    int *dskills = NULL;
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
@@ -1835,6 +1906,11 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         }
         for (int g = 0; g < ndom; g++)
             unique_label(&corpus, dom, ndom, g, &bl, dnames);
+        dskills = calloc((size_t)ndom, sizeof *dskills);
+        if (!dskills || skills_cluster(&corpus, dom, n, ndom, K, skill, dskills) < 0) {
+            snprintf(err, errlen, "out of memory placing documents");
+            goto out_tx;
+        }
         for (int g = 0; g < ndom; g++) {
             size_t m = 0, *gm = malloc(n * sizeof *gm);
             int nsk, *gof = malloc(n * sizeof *gof);
@@ -1847,7 +1923,9 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             for (size_t i = 0; i < n; i++)
                 if (dom[i] == g)
                     gm[m++] = i;
-            nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
+            nsk = dskills[g];
+            for (size_t t = 0; t < m; t++)
+                tmp[t] = skill[gm[t]];
             if (nsk > 1) { /* a skill is worth a node only with a 20th of its domain */
                 size_t cnt[8] = {0}, least = m;
                 for (size_t t = 0; t < m; t++)
@@ -1954,6 +2032,7 @@ out:
     free(skill);
     free(tmp);
     free(dnames);
+    free(dskills);
     free(placed);
     free(ps.v);
     free(ps.own);
