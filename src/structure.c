@@ -659,7 +659,7 @@ static double silhouette(const struct st_corpus *c, const size_t *mem, size_t n,
 /* The best of ST_RESTARTS k-means++ runs by objective; returns its
  * centroid silhouette. cs: k zero rows, zero again on return. */
 static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t n, int k,
-                           int *assign, struct centroids *cs, double *best_sim)
+                           int restarts, int *assign, struct centroids *cs, double *best_sim)
 {
     int *tmp = malloc(n * sizeof *tmp);
     size_t *cnt = malloc((size_t)k * sizeof *cnt), V = c->nvocab;
@@ -672,7 +672,7 @@ static double kmeans_fixed(const struct st_corpus *c, const size_t *mem, size_t 
         return -1;
     }
     cs->k = k; /* every row is zero: any layout reads the same */
-    for (int r = 0; r < ST_RESTARTS; r++) {
+    for (int r = 0; r < restarts; r++) {
         double obj = kmeans_run(c, mem, n, k, tmp, cs, best_sim, rng + (uint64_t)r * 7919);
         if (obj > best + 1e-12) {
             best = obj;
@@ -710,14 +710,15 @@ static int renumber(int *assign, size_t n, int k)
     return next;
 }
 
-#define ST_SAMPLE 4000 /* documents k is chosen on */
+#define ST_SAMPLE 4000       /* documents k is chosen on */
+#define ST_QUICK_SELECT 1000 /* from this many documents, k is chosen on one run per k */
 
 int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k, int kmax,
               int *assign)
 {
     struct centroids cs = {0};
     double *tmp_sim = NULL, best = 0.02; /* below this, nothing splits */
-    int *try = NULL, kk, lo, hi, bestk = 1, rc = -1;
+    int *try = NULL, kk, lo, hi, bestk = 1, rc = -1, quick;
     size_t i;
 
     for (i = 0; i < n; i++)
@@ -763,14 +764,21 @@ int st_kmeans(const struct st_corpus *c, const size_t *members, size_t n, int k,
     try = malloc(n * sizeof *try);
     if (!cs.cent || !cs.nz || !cs.nzn || !tmp_sim || !try)
         goto out;
+    /* On a large set k is chosen on one k-means++ run per k (the first of
+     * the restarts) and the chosen k then gets the best of ST_RESTARTS: less
+     * than half the work. A small set, where one run is a poor guide, gets
+     * ST_RESTARTS for every k. */
+    quick = lo < hi && n >= ST_QUICK_SELECT;
     for (kk = lo; kk <= hi; kk++) {
-        double s = kmeans_fixed(c, members, n, kk, try, &cs, tmp_sim);
+        double s = kmeans_fixed(c, members, n, kk, quick ? 1 : ST_RESTARTS, try, &cs, tmp_sim);
         if (k > 0 || s > best + 1e-9) {
             best = s;
             bestk = kk;
             memcpy(assign, try, n * sizeof *assign);
         }
     }
+    if (quick && bestk > 1)
+        kmeans_fixed(c, members, n, bestk, ST_RESTARTS, assign, &cs, tmp_sim);
     rc = bestk == 1 ? 1 : renumber(assign, n, bestk);
 out:
     free(cs.cent);
