@@ -186,6 +186,12 @@ typedef int (*kb_stored_doc_fn)(const struct kb_stored_doc *d, void *arg);
 int kb_documents_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg);
 
 /**
+ * Like kb_documents_each, for the documents no entry links to yet (the
+ * structure phase did not get to them: it failed, or the run was stopped).
+ */
+int kb_documents_unplaced_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg);
+
+/**
  * Deletes the client's tree nodes left with no entries and no children
  * (entry groups, then skills, then domains); removed (may be NULL) gets how many.
  */

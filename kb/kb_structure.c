@@ -6,12 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-int kb_documents_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg)
+static int documents_each(struct kb *kb, int64_t client_id, int unplaced, kb_stored_doc_fn fn,
+                          void *arg)
 {
-    sqlite3_stmt *st = kb_prepare(kb, "SELECT s.name, s.type, d.external_id, d.title, d.text, "
-                                      "d.metadata FROM documents d JOIN sources s ON "
-                                      "s.id = d.source_id WHERE s.client_id = ? AND d.deleted = 0 "
-                                      "ORDER BY s.name, d.external_id");
+    sqlite3_stmt *st =
+        unplaced ? kb_prepare(kb, "SELECT s.name, s.type, d.external_id, d.title, d.text, "
+                                  "d.metadata FROM documents d JOIN sources s ON "
+                                  "s.id = d.source_id WHERE s.client_id = ? AND d.deleted = 0 "
+                                  "AND NOT EXISTS (SELECT 1 FROM entry_documents ed WHERE "
+                                  "ed.document_id = d.id) ORDER BY s.name, d.external_id")
+                 : kb_prepare(kb, "SELECT s.name, s.type, d.external_id, d.title, d.text, "
+                                  "d.metadata FROM documents d JOIN sources s ON "
+                                  "s.id = d.source_id WHERE s.client_id = ? AND d.deleted = 0 "
+                                  "ORDER BY s.name, d.external_id");
     int rc = 0, r;
 
     if (!st)
@@ -27,6 +34,16 @@ int kb_documents_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, voi
         rc = kb_sqlfail(kb, "reading the client's documents");
     sqlite3_reset(st);
     return rc;
+}
+
+int kb_documents_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg)
+{
+    return documents_each(kb, client_id, 0, fn, arg);
+}
+
+int kb_documents_unplaced_each(struct kb *kb, int64_t client_id, kb_stored_doc_fn fn, void *arg)
+{
+    return documents_each(kb, client_id, 1, fn, arg);
 }
 
 int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed)

@@ -566,22 +566,21 @@ static const char *recent_version(struct job *j, const char *external_id)
     return NULL;
 }
 
-/* Until the structurers place documents, each gets an entry in a tree that
- * follows its source and folders: source / top folder / next folder. */
-static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
-                          const char *text, const char *file_type, int64_t doc_id, json_t *doc_meta)
+/* An entry for a document in a tree that follows its source and folders:
+ * source / top folder / next folder. The only place of a document with
+ * --structurers 0, and the fallback for documents the structure phase did
+ * not get to. */
+static int folder_entry(struct kb *kb, int64_t client_id, const char *source,
+                        const char *source_type, const char *ext, const char *title,
+                        const char *text, const char *file_type)
 {
     struct buf path = BUF_INIT, key = BUF_INIT, summary = BUF_INIT, meta = BUF_INIT;
     const char *s1 = strchr(ext, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-    struct kb_doc_ref ref = {j->def->name, ext};
+    struct kb_doc_ref ref = {source, ext};
     struct kb_entry e = {0};
     int rc;
 
-    (void)doc_id;
-    if (m->o->structurers > 0 &&
-        sphase_add(&m->phase, j->def->name, ext, title, text, doc_meta) < 0)
-        return -1;
-    slug_into(&path, j->def->name, strlen(j->def->name));
+    slug_into(&path, source, strlen(source));
     buf_addch(&path, '/');
     if (s1)
         slug_into(&path, ext, (size_t)(s1 - ext));
@@ -592,7 +591,7 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
         slug_into(&path, s1 + 1, (size_t)(s2 - s1 - 1));
     else
         buf_adds(&path, "top");
-    buf_addf(&key, "doc:%s:%s", j->def->name, ext);
+    buf_addf(&key, "doc:%s:%s", source, ext);
     for (const char *p = text; *p && summary.len < 280; p++)
         buf_addch(&summary, *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
     while (summary.len && ((unsigned char)summary.data[summary.len - 1] & 0xc0) == 0x80)
@@ -603,8 +602,8 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
     {
         json_t *mj = json_object();
         char *s;
-        json_object_set_new(mj, "source", json_string(j->def->name));
-        json_object_set_new(mj, "source_type", json_string(j->def->type));
+        json_object_set_new(mj, "source", json_string(source));
+        json_object_set_new(mj, "source_type", json_string(source_type));
         json_object_set_new(mj, "file_type", json_string(file_type ? file_type : ""));
         s = json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS);
         buf_adds(&meta, s);
@@ -629,13 +628,67 @@ static int place_document(struct master *m, struct job *j, const char *ext, cons
     e.metadata_json = buf_str(&meta);
     e.docs = &ref;
     e.ndocs = 1;
-    rc = kb_entry_upsert(m->kb, m->client_id, &e, NULL, NULL);
+    rc = kb_entry_upsert(kb, client_id, &e, NULL, NULL);
     free(body);
     buf_release(&path);
     buf_release(&key);
     buf_release(&summary);
     buf_release(&meta);
     return rc;
+}
+
+/* With structurers, a document waits for the structure phase: an entry
+ * written now would be rewritten there (moving an entry is a delete and an
+ * insert), which cost more than the rest of the phase. Documents the phase
+ * does not get to are placed by folder_entry (place_unplaced, or the next
+ * run's phase). Without structurers the folder place is the place. */
+static int place_document(struct master *m, struct job *j, const char *ext, const char *title,
+                          const char *text, const char *file_type, int64_t doc_id, json_t *doc_meta)
+{
+    (void)doc_id;
+    if (m->o->structurers > 0)
+        return sphase_add(&m->phase, j->def->name, ext, title, text, doc_meta) < 0 ? -1 : 0;
+    return folder_entry(m->kb, m->client_id, j->def->name, j->def->type, ext, title, text,
+                        file_type);
+}
+
+struct unplaced {
+    struct master *m;
+    long placed, failed;
+};
+
+static int unplaced_doc(const struct kb_stored_doc *d, void *arg)
+{
+    struct unplaced *u = arg;
+    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
+
+    if (folder_entry(u->m->kb, u->m->client_id, d->source, d->source_type, d->external_id,
+                     d->title ? d->title : d->external_id, d->text,
+                     json_string_value(json_object_get(meta, "file_type"))) < 0)
+        u->failed++;
+    else
+        u->placed++;
+    json_decref(meta);
+    return 0;
+}
+
+/* Folder places for the client's stored documents without an entry, in one
+ * transaction: the structure phase failed or did not run (interrupted). */
+static void place_unplaced(struct master *m)
+{
+    struct unplaced u = {m, 0, 0};
+
+    if (kb_begin(m->kb) < 0 ||
+        kb_documents_unplaced_each(m->kb, m->client_id, unplaced_doc, &u) < 0 ||
+        kb_commit(m->kb) < 0) {
+        logf_(m, NULL, "placing documents in their folders failed: %s", kb_errmsg(m->kb));
+        kb_rollback(m->kb);
+        return;
+    }
+    if (u.placed || u.failed)
+        logf_(m, NULL,
+              "%ld documents placed by their folders until a structure phase places them%s",
+              u.placed, u.failed ? " (some failed: see above)" : "");
 }
 
 static const char *opt_str(json_t *o, const char *k, int *bad)
@@ -1888,18 +1941,27 @@ int master_run(struct kb *kb, const struct registry *reg, const struct sources *
     m.w = NULL;
     tx_commit(&m);
     ckpt_stop(&m);
-    if (o->structurers > 0 && !m.interrupted && (m.phase.n || o->rebuild)) {
+    if (o->structurers > 0 && m.interrupted) {
+        place_unplaced(&m);
+    } else if (o->structurers > 0) {
+        /* sphase_run adds documents earlier runs left unplaced, and returns
+         * at once when there is nothing to structure */
         char serr[300];
         m.phase.taxonomy = src->taxonomy;
         m.phase.client = o->client;
         m.phase.run_id = m.run_id;
-        logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n, o->structurers);
+        if (m.phase.n || o->rebuild)
+            logf_(&m, NULL, "structuring %zu documents with %d structurers", m.phase.n,
+                  o->structurers);
         double st0 = now_s();
         if (sphase_run(&m.phase, kb, m.client_id, o->structurers, m.root, o->strict, o->rebuild,
-                       m.log, serr, sizeof serr) < 0)
-            logf_(&m, NULL, "structure phase failed, documents keep their folder places: %s", serr);
-        else
+                       m.log, serr, sizeof serr) < 0) {
+            logf_(&m, NULL, "structure phase failed, documents go to their folder places: %s",
+                  serr);
+            place_unplaced(&m);
+        } else if (m.phase.n) {
             logf_(&m, NULL, "structured %zu documents in %.3f s", m.phase.n, now_s() - st0);
+        }
     }
     if (o->live && m.drawn_lines) {
         draw(&m);

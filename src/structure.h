@@ -41,6 +41,17 @@ void st_corpus_free(struct st_corpus *c);
 
 double st_dot(const struct st_vec *a, const struct st_vec *b);
 
+/* Context smoothing: *out gets, for every document, its vector plus
+ * weight[q] times the mean vector of its group in each grouping q
+ * (group[q][d] = the first document of d's group, or >= ndocs for none;
+ * a mean is cut to its maxterms heaviest terms, 0 = all), normalised. A
+ * short reply then reads with its thread, a message with its sender's other
+ * mail. c->vecs stay as they are. Deterministic. Returns 0, or -1 (out of
+ * memory). st_vecs_free(*out, c->ndocs) afterwards. */
+int st_smooth(const struct st_corpus *c, const size_t *const *group, const double *weight,
+              int ngroups, size_t maxterms, struct st_vec **out);
+void st_vecs_free(struct st_vec *v, size_t n);
+
 /* Cluster the documents listed in members[0..n) into k groups (k = 0: the
  * best k in 2..kmax by silhouette, chosen on an evenly spaced sample of 4000
  * when there are more; 1 if n is too small or nothing splits).

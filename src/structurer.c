@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +23,14 @@
 #define SPHASE_KEYWORDS 8 /* words kept on a skill node to place later documents */
 /* of TS_MINHASH: near-duplicates share about 70% of their word 3-shingles */
 #define SPHASE_DUP_AGREE 45
+/* Domains are found on vectors in context (st_smooth): a message's own terms
+ * plus these weights times its thread's and its sender's mean vectors (each
+ * cut to SPHASE_CONTEXT_TERMS terms). On the SpamAssassin ham (bench/structure)
+ * this lifted domain purity / NMI / pair-F1 from 0.897 / 0.773 / 0.784 to
+ * 0.946 / 0.856 / 0.845. */
+#define SPHASE_CONTEXT_THREAD 1.0
+#define SPHASE_CONTEXT_SENDER 1.0
+#define SPHASE_CONTEXT_TERMS 100
 
 static char *meta_str(json_t *meta, const char *key, size_t max)
 {
@@ -856,6 +865,11 @@ static int is_addr_byte(unsigned char c)
            c == '_' || c == '%' || c == '+' || c == '-';
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Every word of every e-mail address in the documents, the client's name and
  * the source names. */
 static void blocklist_build(struct blocklist *b, const struct sphase *p)
@@ -877,6 +891,18 @@ static void blocklist_build(struct blocklist *b, const struct sphase *p)
             ts_tokenize(t + a, e - a, block_tok, b);
         }
     }
+    /* sorted and unique: blocked() looks a word up by binary search */
+    if (b->n)
+        qsort(b->v, b->n, sizeof *b->v, cmp_str);
+    for (size_t i = 0, w = 0; i < b->n; i++) {
+        if (w && strcmp(b->v[w - 1], b->v[i]) == 0) {
+            free(b->v[i]);
+        } else {
+            b->v[w++] = b->v[i];
+        }
+        if (i + 1 == b->n)
+            b->n = w;
+    }
 }
 
 static int blocked(const struct blocklist *b, const char *word)
@@ -887,9 +913,16 @@ static int blocked(const struct blocklist *b, const char *word)
         if (*c >= '0' && *c <= '9')
             return 1;
     ts_stem(word, strlen(word), stem, sizeof stem);
-    for (size_t i = 0; i < b->n; i++)
-        if (strcmp(b->v[i], stem) == 0)
+    for (size_t lo = 0, hi = b->n; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(b->v[mid], stem);
+        if (!r)
             return 1;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return 0;
 }
 
@@ -1566,16 +1599,123 @@ static void threads_together(const struct sctx *s, const size_t *mem, size_t nu,
     free(v);
 }
 
-/* Logs how long the step since *t took ("trawl: step: 0.123 s") and restarts *t. */
-static void step_done(FILE *log, struct timespec *t, const char *step)
+struct skills_job {
+    const struct st_corpus *c;
+    const int *dom;
+    size_t n;
+    int ndom, T, t;
+    int *skill, *nsk;
+    int failed;
+};
+
+static void *skills_range(void *arg)
 {
-    struct timespec now;
+    struct skills_job *j = arg;
+    size_t *gm = malloc((j->n ? j->n : 1) * sizeof *gm);
+    int *a = malloc((j->n ? j->n : 1) * sizeof *a);
+
+    if (!gm || !a) {
+        j->failed = 1;
+        free(gm);
+        free(a);
+        return NULL;
+    }
+    for (int g = j->t; g < j->ndom; g += j->T) {
+        size_t m = 0;
+        for (size_t i = 0; i < j->n; i++)
+            if (j->dom[i] == g)
+                gm[m++] = i;
+        j->nsk[g] = m >= 12 ? st_kmeans(j->c, gm, m, 0, 6, a) : 1;
+        for (size_t x = 0; x < m; x++)
+            j->skill[gm[x]] = m >= 12 ? a[x] : 0;
+    }
+    free(gm);
+    free(a);
+    return NULL;
+}
+
+/* Skills within each domain: the domains are clustered on T threads
+ * (domain g on thread g % T); each result depends on its domain alone.
+ * skill[i] gets document i's group within its domain, nsk[g] the number of
+ * groups of domain g (-1 when out of memory, as st_kmeans). */
+static int skills_cluster(const struct st_corpus *corpus, const int *dom, size_t n, int ndom, int T,
+                          int *skill, int *nsk)
+{
+    struct st_corpus one = *corpus;
+    struct skills_job job[SPHASE_MAX_K];
+    pthread_t th[SPHASE_MAX_K];
+    int started[SPHASE_MAX_K] = {0}, failed = 0;
+
+    one.threads = 1; /* the parallelism is across domains */
+    if (T > ndom)
+        T = ndom;
+    if (T < 1)
+        T = 1;
+    for (int t = 0; t < T; t++) {
+        job[t] = (struct skills_job){&one, dom, n, ndom, T, t, skill, nsk, 0};
+        if (t > 0 && pthread_create(&th[t], NULL, skills_range, &job[t]) == 0)
+            started[t] = 1;
+    }
+    skills_range(&job[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            skills_range(&job[t]);
+    }
+    for (int t = 0; t < T; t++)
+        failed |= job[t].failed;
+    return failed ? -1 : 0;
+}
+
+/* Clustering reads each message with its context: its thread and the other
+ * mail of its sender (see st_smooth). */
+static int context_smooth(const struct sctx *s, const struct st_corpus *c, struct st_vec **out)
+{
+    const struct sphase *p = s->p;
+    size_t n = p->n, nm = 0, *sender = malloc((n ? n : 1) * sizeof *sender);
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord);
+    const size_t *groups[2];
+    double weight[2];
+    int rc = -1;
+
+    if (!sender || !ord)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sender[i] = SIZE_MAX;
+        if (p->v[i].from)
+            ord[nm++] = i;
+    }
+    qsort_r(ord, nm, sizeof *ord, cmp_from, (void *)p);
+    for (size_t a = 0, b; a < nm; a = b) {
+        for (b = a; b < nm && strcmp(p->v[ord[b]].from, p->v[ord[a]].from) == 0; b++)
+            sender[ord[b]] = ord[a]; /* ord is by (from, index): ord[a] is the first */
+    }
+    groups[0] = s->thread;
+    groups[1] = sender;
+    weight[0] = SPHASE_CONTEXT_THREAD;
+    weight[1] = SPHASE_CONTEXT_SENDER;
+    rc = st_smooth(c, groups, weight, 2, SPHASE_CONTEXT_TERMS, out);
+out:
+    free(sender);
+    free(ord);
+    return rc;
+}
+
+/* Logs how long the step since t[0] took ("trawl: step: 0.123 s (0.120 s
+ * CPU)": the master's CPU time, all its threads) and restarts t[0..1]. */
+static void step_done(FILE *log, struct timespec t[2], const char *step)
+{
+    struct timespec now, cpu;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     if (log)
-        fprintf(log, "trawl: %s: %.3f s\n", step,
-                (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9);
-    *t = now;
+        fprintf(log, "trawl: %s: %.3f s (%.3f s CPU)\n", step,
+                (double)(now.tv_sec - t[0].tv_sec) + (double)(now.tv_nsec - t[0].tv_nsec) / 1e9,
+                (double)(cpu.tv_sec - t[1].tv_sec) + (double)(cpu.tv_nsec - t[1].tv_nsec) / 1e9);
+    t[0] = now;
+    t[1] = cpu;
 }
 
 static int tx_fail(struct kb *kb, char *err, size_t errlen)
@@ -1600,13 +1740,31 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     struct patterns ps = {0};
     struct blocklist bl = {0};
     struct skills sk = {0};
-    struct timespec tk;
+    struct timespec tk[2];
+    struct st_vec *smooth = NULL;
+    int *dskills = NULL;
 
     /* An existing structured tree takes new documents as they come; without
      * one (or when asked to rebuild) every stored document is structured. */
     if (kb_subtree(kb, client_id, NULL, 2, skill_node, &sk) < 0)
         sk.n = 0;
     fresh = rebuild || sk.n == 0;
+    if (!rebuild && (!fresh || !p->n)) {
+        /* Documents an earlier run stored but did not place (its structure
+         * phase failed or was killed): they are structured now. */
+        size_t before = p->n;
+        if (kb_documents_unplaced_each(kb, client_id, stored_doc, p) != 0) {
+            snprintf(err, errlen, "reading the unplaced documents: %s", kb_errmsg(kb));
+            goto out;
+        }
+        if (p->n > before && log)
+            fprintf(log, "trawl: %zu stored documents without a place join the phase\n",
+                    p->n - before);
+        if (!p->n) {
+            rc = 0;
+            goto out;
+        }
+    }
     if (fresh) {
         if (sphase_load_stored(p, kb, client_id, err, errlen) < 0)
             goto out;
@@ -1626,6 +1784,18 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
     if ((size_t)K > (n + SPHASE_BATCH - 1) / SPHASE_BATCH)
         K = (int)((n + SPHASE_BATCH - 1) / SPHASE_BATCH);
     qsort(p->v, n, sizeof *p->v, cmp_item);
+    {
+        /* a document of this run may also be among the unplaced ones */
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (w && cmp_item(&p->v[w - 1], &p->v[i]) == 0) {
+                item_free(&p->v[i]);
+                continue;
+            }
+            p->v[w++] = p->v[i];
+        }
+        p->n = n = w;
+    }
     s.p = p;
     s.log = log;
     s.docs = calloc(n, sizeof *s.docs);
@@ -1645,20 +1815,26 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         goto out;
     }
     {
-        struct timespec t0, t1;
+        struct timespec t0, t1, c0, c1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         if (analyse_all(&s, K, root, strict, err, errlen) < 0)
             goto out;
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
         if (log)
-            fprintf(log, "trawl: %d structurers analysed %zu documents in %.3f s\n", K, n,
-                    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+            fprintf(
+                log,
+                "trawl: %d structurers analysed %zu documents in %.3f s (the master: %.3f s CPU)\n",
+                K, n, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9);
     }
     for (size_t i = 0; i < n; i++) {
         tdocs[i] = s.docs[i].d;
         s.sig[i] = s.docs[i].sig;
     }
-    clock_gettime(CLOCK_MONOTONIC, &tk);
+    clock_gettime(CLOCK_MONOTONIC, &tk[0]);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &tk[1]);
     if (groups_compute(&s) < 0) {
         snprintf(err, errlen, "out of memory grouping documents");
         goto out;
@@ -1680,7 +1856,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
-    step_done(log, &tk, "threads, near-duplicates, noise, taxonomy and patterns");
+    step_done(log, tk, "threads, near-duplicates, noise, taxonomy and patterns");
     for (size_t i = 0; i < n; i++)
         if (!placed[i])
             mem[nu++] = i;
@@ -1702,9 +1878,18 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             goto out_tx;
         }
         corpus.threads = K; /* the structurers are done: their cores are free */
-        step_done(log, &tk, "vocabulary and vectors");
-        ndom = st_kmeans(&corpus, mem, nu, 0, 8, tmp);
-        step_done(log, &tk, "domains");
+        if (context_smooth(&s, &corpus, &smooth) < 0) {
+            snprintf(err, errlen, "out of memory building the vocabulary");
+            goto out_tx;
+        }
+        step_done(log, tk, "vocabulary and vectors");
+        {
+            /* domains from the vectors in context; skills from the documents' own */
+            struct st_corpus dc = corpus;
+            dc.vecs = smooth;
+            ndom = st_kmeans(&dc, mem, nu, 0, 8, tmp);
+        }
+        step_done(log, tk, "domains");
         if (ndom < 1)
             ndom = 1;
         for (size_t i = 0; i < n; i++)
@@ -1721,6 +1906,11 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         }
         for (int g = 0; g < ndom; g++)
             unique_label(&corpus, dom, ndom, g, &bl, dnames);
+        dskills = calloc((size_t)ndom, sizeof *dskills);
+        if (!dskills || skills_cluster(&corpus, dom, n, ndom, K, skill, dskills) < 0) {
+            snprintf(err, errlen, "out of memory placing documents");
+            goto out_tx;
+        }
         for (int g = 0; g < ndom; g++) {
             size_t m = 0, *gm = malloc(n * sizeof *gm);
             int nsk, *gof = malloc(n * sizeof *gof);
@@ -1733,7 +1923,9 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             for (size_t i = 0; i < n; i++)
                 if (dom[i] == g)
                     gm[m++] = i;
-            nsk = m >= 12 ? st_kmeans(&corpus, gm, m, 0, 6, tmp) : 1;
+            nsk = dskills[g];
+            for (size_t t = 0; t < m; t++)
+                tmp[t] = skill[gm[t]];
             if (nsk > 1) { /* a skill is worth a node only with a 20th of its domain */
                 size_t cnt[8] = {0}, least = m;
                 for (size_t t = 0; t < m; t++)
@@ -1783,7 +1975,7 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
             free(gm);
             free(gof);
         }
-        step_done(log, &tk, "skills and labels");
+        step_done(log, tk, "skills and labels");
         threads_together(&s, mem, nu, dom, skill);
         for (size_t t = 0; t < nu; t++) {
             size_t i = mem[t];
@@ -1810,12 +2002,13 @@ int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const 
         tx_fail(kb, err, errlen);
         goto out;
     }
-    step_done(log, &tk, "entries written");
+    step_done(log, tk, "entries written");
     rc = 0;
     goto out;
 out_tx:
     kb_rollback(kb);
 out:
+    st_vecs_free(smooth, p->n);
     st_corpus_free(&corpus);
     if (s.docs)
         for (size_t i = 0; i < p->n; i++) {
@@ -1839,6 +2032,7 @@ out:
     free(skill);
     free(tmp);
     free(dnames);
+    free(dskills);
     free(placed);
     free(ps.v);
     free(ps.own);

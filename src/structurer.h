@@ -7,9 +7,11 @@
  * over the protocol: a structurer pulls work with structure/next and returns
  * term vectors, SimHash signatures and extractive summaries with
  * structure/result. The master then runs the whole-corpus steps (vocabulary,
- * BM25, clustering into domains and skills, c-TF-IDF labels, near-duplicate
- * groups) and writes the entries in one transaction. Deterministic: documents
- * are ordered by (source, external id) before anything else happens.
+ * BM25, clustering into domains on vectors in context and skills within
+ * them, c-TF-IDF labels, near-duplicate groups; the CPU-heavy parts on K
+ * threads) and writes the entries in one transaction. Deterministic:
+ * documents are ordered by (source, external id) before anything else
+ * happens, and no result depends on K.
  */
 
 #include "kb.h"
@@ -72,10 +74,12 @@ int sphase_load_stored(struct sphase *p, struct kb *kb, int64_t client_id, char 
 
 /* Run the phase with K structurers, workspaces under root. When the client
  * already has a structured tree (skill nodes with keywords) and rebuild is 0,
- * the documents are placed into it without reshaping it; otherwise (rebuild,
- * or no tree yet) every stored document of the client is structured afresh. Writes entries
- * (keys "doc:<source>:<ext>", so they replace the explore-time placement)
- * inside a transaction of its own. Returns 0 or -1 with err. */
+ * the documents are placed into it without reshaping it, together with the
+ * stored documents an earlier run left without an entry; otherwise (rebuild,
+ * or no tree yet) every stored document of the client is structured afresh.
+ * With nothing to do (no documents, no unplaced ones, no rebuild) it returns
+ * 0 at once. Writes entries (keys "doc:<source>:<ext>", replacing a folder
+ * placement) inside a transaction of its own. Returns 0 or -1 with err. */
 int sphase_run(struct sphase *p, struct kb *kb, int64_t client_id, int K, const char *root,
                int strict, int rebuild, FILE *log, char *err, size_t errlen);
 

@@ -91,7 +91,11 @@ int main(void)
         bc.threads = 2;
         bk2 = st_kmeans(&bc, bm, BIG, 0, 8, ba2);
         ok(bk == bk2 && memcmp(ba, ba2, BIG * sizeof *ba) == 0,
-           "two assignment threads give the same clustering as one");
+           "two threads give the same clustering as one");
+        bc.threads = 3;
+        bk2 = st_kmeans(&bc, bm, BIG, 0, 8, ba2);
+        ok(bk == bk2 && memcmp(ba, ba2, BIG * sizeof *ba) == 0,
+           "three threads (uneven vocabulary chunks) give the same clustering as one");
         st_corpus_free(&bc);
         for (i = 0; i < BIG; i++)
             ts_doc_free(&bd[i]);
@@ -100,6 +104,37 @@ int main(void)
         free(ba);
         free(ba2);
         free(bm);
+    }
+
+    /* context smoothing: a document moves towards its group's mean; one
+     * without a group keeps its direction; c.vecs stay as they were */
+    {
+        size_t g0[N], g1[N];
+        const size_t *groups[2] = {g0, g1};
+        double wt[2] = {1.0, 0.5}, before = st_dot(&c.vecs[0], &c.vecs[TOPICS]);
+        struct st_vec *sv = NULL, *sv2 = NULL;
+        int same = 1;
+        for (i = 0; i < N; i++) {
+            g0[i] = (size_t)truth[i]; /* documents 0..TOPICS-1 are one of each topic */
+            g1[i] = SIZE_MAX;
+        }
+        g0[1] = SIZE_MAX; /* document 1: no context */
+        ok(st_smooth(&c, groups, wt, 2, 20, &sv) == 0 && sv, "st_smooth runs");
+        ok(st_dot(&sv[0], &sv[0]) > 0.999 && st_dot(&sv[0], &sv[0]) < 1.001,
+           "smoothed vectors are unit length");
+        ok(st_dot(&sv[0], &sv[TOPICS]) > before + 0.05,
+           "two documents of one group move closer (%.3f -> %.3f)", before,
+           st_dot(&sv[0], &sv[TOPICS]));
+        ok(st_dot(&sv[1], &c.vecs[1]) > 0.999, "a document without a group keeps its vector");
+        ok(st_dot(&c.vecs[0], &c.vecs[TOPICS]) == before, "the corpus vectors are untouched");
+        st_smooth(&c, groups, wt, 2, 20, &sv2);
+        for (i = 0; i < N && sv2; i++)
+            same &= sv[i].n == sv2[i].n &&
+                    memcmp(sv[i].ids, sv2[i].ids, sv[i].n * sizeof *sv[i].ids) == 0 &&
+                    memcmp(sv[i].w, sv2[i].w, sv[i].n * sizeof *sv[i].w) == 0;
+        ok(sv2 && same, "same input, same smoothed vectors byte for byte");
+        st_vecs_free(sv, N);
+        st_vecs_free(sv2, N);
     }
 
     /* metrics */
