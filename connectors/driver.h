@@ -61,7 +61,10 @@ struct driver_ops {
      * Runs operation op with args (already checked against the tool's JSON
      * Schema). Returns 0 with *out the tool's structured result; a fetched
      * payload is a file in payload_dir named by the result's "file", and
-     * "version" names the version the explorer got. Returns DRIVER_PENDING
+     * "version" names the version the explorer got. An item of a listing
+     * ("files") may carry its "content" (UTF-8 text without NUL, small): the
+     * explorer then extracts it without fetching it, and the documents made
+     * of it get the item's "version". Returns DRIVER_PENDING
      * when the answer comes later through s->complete(call, ...), or -1 with
      * err. A driver must never block: the master serves every explorer.
      */

@@ -31,6 +31,10 @@
 #define HTTP_MAX_HOSTS 64
 #define HTTP_MAX_BUDGET 10000
 #define HTTP_MAX_PAGES 100000
+/* Contents a listing carries inline: per record by default, and per answer (well
+ * under the protocol's frame limit) */
+#define HTTP_INLINE_MAX ((size_t)64 << 10)
+#define HTTP_INLINE_PAGE ((size_t)2 << 20)
 
 /* ---- hosts: request budget and circuit breaker, shared by all sources ------------- */
 
@@ -1070,6 +1074,62 @@ static void login_step_done(struct req *r)
 
 /* ---- listing ---------------------------------------------------------------------- */
 
+/* A record's content when the fetch spec has no request: the record itself (or its
+ * 'field'), a string as it is, anything else as indented JSON, base64-decoded when
+ * the spec says so. Returns malloc'd bytes (*n of them, NUL-terminated) or NULL:
+ * err says why, or is empty when the content is not the declared base64. */
+static char *record_content(const json_t *var, const json_t *rec, size_t *n, char *err,
+                            size_t errlen)
+{
+    const char *field = cfg_str(var, "field");
+    const json_t *c = field ? http_path(rec, field) : rec;
+    char *d;
+
+    err[0] = '\0';
+    if (!c) {
+        snprintf(err, errlen, "the record has no '%.100s'", field);
+        return NULL;
+    }
+    if (json_is_string(c)) {
+        *n = json_string_length(c);
+        d = malloc(*n + 1);
+        if (d) {
+            memcpy(d, json_string_value(c), *n);
+            d[*n] = '\0';
+        }
+    } else {
+        d = json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
+        *n = d ? strlen(d) : 0;
+    }
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cfg_str(var, "decode")) {
+        long k = http_base64_decode(d, *n);
+        if (k < 0) {
+            free(d);
+            return NULL;
+        }
+        *n = (size_t)k;
+        d[*n] = '\0';
+    }
+    return d;
+}
+
+/* How many bytes of a record's content the listing carries itself (fetch specs
+ * without a request); 0: the explorer fetches it. */
+static size_t inline_max(const json_t *var)
+{
+    const json_t *v = json_object_get(var, "inline_max");
+
+    if (json_object_get(var, "request"))
+        return 0;
+    if (json_is_integer(v))
+        return json_integer_value(v) > 0 ? (size_t)json_integer_value(v) : 0;
+    return HTTP_INLINE_MAX;
+}
+
 static void version_of(const json_t *rec, const json_t *doc, json_t *ctx, char *v, size_t n)
 {
     char err[100];
@@ -1237,6 +1297,7 @@ static void list_page_done(struct req *r, json_t *body)
 
     json_t *page_dels = json_object();
     int older = 0;
+    size_t inlined = 0; /* content bytes this answer carries */
     http_select(body, cfg_str(list, "records"), recs);
     if (cfg_str(list, "deleted_records")) { /* tombstones (Gmail history's messagesDeleted) */
         json_t *dels = json_array();
@@ -1331,6 +1392,20 @@ static void list_page_done(struct req *r, json_t *body)
                                     f == 2 ? json_integer(strtoll(val, NULL, 10))
                                            : json_string(val));
             free(val);
+        }
+        /* a record that is its own content: the listing carries it (when it is
+         * text and small), so the explorer extracts it without fetching it */
+        size_t max = inline_max(var), n = 0;
+        if (max && !json_is_true(json_object_get(item, "known")) && inlined < HTTP_INLINE_PAGE) {
+            char *d = record_content(var, rec, &n, err, sizeof err);
+            json_t *cs = d && n <= max && n <= HTTP_INLINE_PAGE - inlined && !memchr(d, 0, n)
+                             ? json_stringn(d, n) /* NULL when not UTF-8 */
+                             : NULL;
+            if (cs) {
+                json_object_set_new(item, "content", cs);
+                inlined += n;
+            }
+            free(d);
         }
         json_array_append_new(items, item);
         list_attachments(hs, json_object_get(list, "attachments"), rec, path, items);
@@ -1802,28 +1877,19 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         if (!json_object_get(var, "request")) { /* the record itself is the content */
-            const char *field = cfg_str(var, "field");
-            json_t *c = field ? http_path(rec, field) : rec;
-            char *d = json_is_string(c) ? strdup(json_string_value(c))
-                                        : json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
-            size_t n = d ? strlen(d) : 0;
-            if (d && cfg_str(var, "decode")) {
-                long k = http_base64_decode(d, n);
-                if (k < 0) {
-                    free(d);
-                    req_free(r);
-                    snprintf(err, errlen, "the content of '%.200s' is not base64", path);
-                    return -1;
-                }
-                n = (size_t)k;
+            size_t n = 0;
+            char *d = record_content(var, rec, &n, err, errlen);
+            req_free(r);
+            if (!d) {
+                if (!*err)
+                    snprintf(err, errlen, "the content of '%.200s' is not %s", path,
+                             cfg_str(var, "decode"));
+                return -1;
             }
             char name[32], rel[64];
             snprintf(name, sizeof name, "h%06ld", ++s->payload_seq);
-            int rc = d ? write_payload(hs, name, d, n, err, errlen) : -1;
-            if (!d)
-                snprintf(err, errlen, "out of memory");
+            int rc = write_payload(hs, name, d, n, err, errlen);
             free(d);
-            req_free(r);
             if (rc < 0)
                 return -1;
             snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, name);

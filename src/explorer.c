@@ -173,6 +173,29 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
     const char *local;
     json_t *sc;
 
+    /* The listing carried the item's content: plain text becomes its document
+     * here, without a fetch (a round trip and a file); anything else is
+     * fetched and extracted as a file like any item. */
+    const json_t *content = json_object_get(step->item, "content");
+    if (json_is_string(content) && ex->fault != FAULT_STALL &&
+        extract_text_as_is(path, json_string_value(content), json_string_length(content))) {
+        struct extract_doc d = {0};
+        json_t *meta = json_object();
+        d.title = path;
+        d.mime = "text/plain";
+        d.text = json_string_value(content);
+        d.text_len = json_string_length(content);
+        d.metadata = meta;
+        emit_doc(&d, &c);
+        json_decref(meta);
+        ex->bytes += (long)json_integer_value(json_object_get(step->item, "size"));
+        pl->observe(ps, step, step->item, NULL, &c.out);
+        if (c.failed)
+            return -1;
+        if (ex->fault)
+            inject_fault(ex);
+        return 0;
+    }
     res = call_tool(ex, step->tool, json_incref(step->args));
     if (!res) {
         ex->errors++;

@@ -83,6 +83,7 @@ struct job {
         char *path, *version;
     } recent[MASTER_RECENT];
     int recent_next;
+    json_t *inline_versions; /* path -> version of the items the last listing carried */
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
@@ -368,6 +369,32 @@ static json_t *tool_result(json_t *structured, const char *text, int is_error)
     return res;
 }
 
+/* A listing whose items carry their content: the explorer extracts them without
+ * a fetch, so their versions are booked here for the documents it sends. The
+ * explorer finishes a page before it lists the next, so one page is kept. */
+static void job_inline_versions(struct job *j, const json_t *files)
+{
+    const json_t *f;
+    size_t i;
+
+    if (!json_is_array(files))
+        return; /* not a listing */
+    if (j->inline_versions)
+        json_object_clear(j->inline_versions);
+    json_array_foreach(files, i, f)
+    {
+        const char *path = json_string_value(json_object_get(f, "path"));
+        const json_t *c = json_object_get(f, "content"), *v = json_object_get(f, "version");
+        if (!path || !json_is_string(c))
+            continue;
+        if (!j->inline_versions)
+            j->inline_versions = json_object();
+        if (json_is_string(v))
+            json_object_set(j->inline_versions, path, (json_t *)v);
+        j->bytes += (long)json_string_length(c);
+    }
+}
+
 /* Books a finished tool call and makes its result (out consumed, NULL on error). */
 static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *terr)
 {
@@ -391,6 +418,7 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
         free(j->inflight);
         j->inflight = NULL;
         j->items += (long)json_array_size(json_object_get(out, "files"));
+        job_inline_versions(j, json_object_get(out, "files"));
     }
     return tool_result(out, "ok", 0);
 }
@@ -479,6 +507,8 @@ static const char *recent_version(struct job *j, const char *external_id)
         if (j->recent[i].path && strncmp(j->recent[i].path, external_id, n) == 0 &&
             j->recent[i].path[n] == '\0')
             return j->recent[i].version;
+    if (j->inline_versions) /* sent with the listing */
+        return json_string_value(json_object_getn(j->inline_versions, external_id, n));
     return NULL;
 }
 
@@ -1746,6 +1776,7 @@ out:
         json_decref(j->poison);
         json_decref(j->parts);
         json_decref(j->deferred);
+        json_decref(j->inline_versions);
         free(j->fault);
         free(j->inflight);
         free(j->lat);
