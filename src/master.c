@@ -83,7 +83,9 @@ struct job {
         char *path, *version;
     } recent[MASTER_RECENT];
     int recent_next;
-    json_t *inline_versions; /* path -> version of the items the last listing carried */
+    /* path -> version of the items the last two listings carried (the explorer
+     * asks for a page before it sends the documents of the one before) */
+    json_t *inline_versions, *inline_prev;
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
@@ -370,8 +372,7 @@ static json_t *tool_result(json_t *structured, const char *text, int is_error)
 }
 
 /* A listing whose items carry their content: the explorer extracts them without
- * a fetch, so their versions are booked here for the documents it sends. The
- * explorer finishes a page before it lists the next, so one page is kept. */
+ * a fetch, so their versions are booked here for the documents it sends. */
 static void job_inline_versions(struct job *j, const json_t *files)
 {
     const json_t *f;
@@ -379,8 +380,9 @@ static void job_inline_versions(struct job *j, const json_t *files)
 
     if (!json_is_array(files))
         return; /* not a listing */
-    if (j->inline_versions)
-        json_object_clear(j->inline_versions);
+    json_decref(j->inline_prev);
+    j->inline_prev = j->inline_versions;
+    j->inline_versions = NULL;
     json_array_foreach(files, i, f)
     {
         const char *path = json_string_value(json_object_get(f, "path"));
@@ -507,9 +509,11 @@ static const char *recent_version(struct job *j, const char *external_id)
         if (j->recent[i].path && strncmp(j->recent[i].path, external_id, n) == 0 &&
             j->recent[i].path[n] == '\0')
             return j->recent[i].version;
-    if (j->inline_versions) /* sent with the listing */
-        return json_string_value(json_object_getn(j->inline_versions, external_id, n));
-    return NULL;
+    const json_t *v = j->inline_versions ? json_object_getn(j->inline_versions, external_id, n)
+                                         : NULL; /* sent with a listing */
+    if (!v && j->inline_prev)
+        v = json_object_getn(j->inline_prev, external_id, n);
+    return json_string_value(v);
 }
 
 /* Until the structurers place documents, each gets an entry in a tree that
@@ -1777,6 +1781,7 @@ out:
         json_decref(j->parts);
         json_decref(j->deferred);
         json_decref(j->inline_versions);
+        json_decref(j->inline_prev);
         free(j->fault);
         free(j->inflight);
         free(j->lat);
