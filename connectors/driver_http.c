@@ -1177,10 +1177,11 @@ static const json_t *variant_of(struct http_src *hs, const json_t *rec)
 
     json_array_foreach(json_object_get(fetch, "variants"), i, v)
     {
-        const json_t *when = json_object_get(v, "when");
-        const char *val = json_string_value(http_path(rec, cfg_str(when, "field")));
+        const json_t *when = json_object_get(v, "when"), *ex = json_object_get(when, "exists");
+        const json_t *fv = when ? http_path(rec, cfg_str(when, "field")) : NULL;
+        const char *val = json_string_value(fv);
         const char *eq = cfg_str(when, "equals"), *pre = cfg_str(when, "prefix");
-        if (!when ||
+        if (!when || (ex && json_is_true(ex) == (fv && !json_is_null(fv))) ||
             (val && ((eq && strcmp(val, eq) == 0) || (pre && strncmp(val, pre, strlen(pre)) == 0))))
             return v;
     }
@@ -1332,7 +1333,7 @@ static void list_page_done(struct req *r, json_t *body)
                 break;
             }
         }
-        ctx = json_deep_copy(hs->base);
+        ctx = json_copy(hs->base); /* templates only read it */
         json_object_set(ctx, "record", rec);
         char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}", ctx,
                                  HTTP_ENC_RAW, &missing, err, sizeof err);

@@ -89,6 +89,8 @@ like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id LIKE '
     "\\[1700000000.000000\\] <U000>" "slack: the oldest message of a channel is in its document"
 is "$(stat '[.log[] | select(test("gapcontinue="))] | length')" "$(( ($(want wiki) + 7) / 8 - 1 ))" \
     "wiki: allpages continuation objects merged into each next request"
+is "$(stat '[.log[] | select(startswith("/wiki/") and test("[?&]titles="))] | length')" 0 \
+    "wiki: the pages' wikitext came with the listing (generator + revisions), no request per page"
 ok "$([ "$(stat .refreshes)" -ge 3 ]; echo $?)" "oauth: expired tokens refreshed by the master ($(stat .refreshes) refreshes)"
 is "$(stat .bad_auth)" 0 "no request went out without valid credentials"
 # the credentials appear nowhere but in the server's view
@@ -130,6 +132,8 @@ is "$(stat '[.log[] | select(test("/_all_docs"))] | length')" 0 "couch: no full 
 ok "$([ "$(stat '[.log[] | select(test("/_changes\\?since=[1-9]"))] | length')" -ge 1 ]; echo $?)" \
     "couch: _changes since the stored sequence"
 is "$(stat '[.log[] | select(test("generator=allpages"))] | length')" 0 "wiki: no allpages listing"
+is "$(stat '[.log[] | select(startswith("/wiki/") and test("[?&]titles="))] | length')" 2 \
+    "wiki: recent changes carry no text: the two changed pages fetched one by one"
 is "$(stat '[.log[] | select(test("alt=media|/export"))] | length')" 2 "drive: two downloads, nothing else"
 like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id = 'doc-0002.json'")" zanzibar \
     "couch: the edited document's new text"
