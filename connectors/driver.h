@@ -86,6 +86,15 @@ struct driver_ops {
 /** The driver called name, or NULL. */
 const struct driver_ops *driver_find(const char *name);
 
+/**
+ * Checks a driver's own part of a toolkit (the http driver's "http" section
+ * against schema/http-toolkit.schema.json), for 'trawl connectors check' and
+ * the registry. Returns 0 (also when the driver has nothing of its own), or
+ * -1 with err and where, the JSON pointer of the offending value.
+ */
+int driver_check_toolkit(const char *driver, const json_t *toolkit, char *where, size_t wherelen,
+                         char *err, size_t errlen);
+
 /** The names of the drivers this build has, comma-separated (for messages). */
 const char *driver_names(void);
 

@@ -14,6 +14,7 @@
 #include "netloop.h"
 
 #include "buf.h"
+#include "jsonschema.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1992,7 +1993,43 @@ static void http_close(struct driver_source *s)
     s->state = NULL;
 }
 
+extern const char http_toolkit_schema[]; /* schema/http-toolkit.schema.json, embedded */
+
+/* The toolkit's "http" section against schema/http-toolkit.schema.json. */
+int driver_http_check(const json_t *toolkit, char *where, size_t wherelen, char *err,
+                      size_t errlen);
+int driver_http_check(const json_t *toolkit, char *where, size_t wherelen, char *err, size_t errlen)
+{
+    static json_t *schema;
+    const json_t *sec = json_object_get(toolkit, "http");
+    char at[512];
+
+    if (!schema && !(schema = json_loads(http_toolkit_schema, 0, NULL))) {
+        snprintf(where, wherelen, "%s", "");
+        snprintf(err, errlen, "the embedded http toolkit schema is not JSON");
+        return -1;
+    }
+    if (!sec) {
+        snprintf(where, wherelen, "%s", "");
+        snprintf(err, errlen, "a toolkit of driver 'http' needs an \"http\" section");
+        return -1;
+    }
+    if (jsonschema_check_at(schema, sec, at, sizeof at, err, errlen) < 0) {
+        /* "at '/auth/type': must be ..." -> "http.auth.type: must be ..." */
+        const char *what =
+            strncmp(err, "at '", 4) == 0 && strstr(err, "': ") ? strstr(err, "': ") + 3 : err;
+        char msg[300], name[200] = "http";
+        for (size_t i = 0, k = 4; at[i] && k + 1 < sizeof name; i++)
+            name[k++] = at[i] == '/' ? '.' : at[i], name[k] = '\0';
+        snprintf(msg, sizeof msg, "%s: %s", name, what);
+        snprintf(err, errlen, "%s", msg);
+        snprintf(where, wherelen, "/http%s", at);
+        return -1;
+    }
+    return 0;
+}
+
 /* operations: "list", "fetch" and "records:NAME" for each named request (NULL: checked
- * against the toolkit's own "http" section instead) */
+ * against the toolkit's own "http" section instead, by driver_http_check) */
 const struct driver_ops driver_http_ops = {"http",       http_open,  http_call,
                                            http_present, http_close, NULL};

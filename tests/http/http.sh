@@ -58,6 +58,26 @@ PY
     is "$bad" "" "every http toolkit's section matches the schema"
 fi
 
+# ---- trawl connectors check reads the http section against that schema too ---------
+badkit() {
+    cat >badkit.json <<JSON
+{"name": "bad", "driver": "http", "description": "a toolkit with a mistake",
+ "http": $1,
+ "tools": [{"name": "list", "description": "List the records.", "parameters": {"type": "object"}, "operation": "list"}]}
+JSON
+    run connectors check badkit.json
+}
+badkit '{"base_url": "{{settings.url}}", "list": {"request": {"path": "/x"}, "records": "data"},
+   "fetch": {"inline_max": "lots"}}'
+is "$RC" 1 "connectors check refuses a content spec whose inline_max is not a number"
+like "$(cat "$ERR")" "badkit.json line 3 column 28: http.fetch.inline_max: expected integer" \
+    "the error names the line, the column and the setting"
+badkit '{"base_url": "x", "list": {"request": {}, "records": "data"}, "auth": {"type": "bearr"}}'
+like "$(cat "$ERR")" "line 2 column 89: http.auth.type: must be one of none, bearer, basic" \
+    "an unknown authenticator is named with the known ones"
+badkit '{"base_url": "x", "list": {"request": {}, "records": "data"}, "fetch": {"variants": [{"when": {"field": "a", "exists": 1}}]}}'
+like "$(cat "$ERR")" "http.fetch.variants.0.when.exists: expected boolean" "when.exists is a boolean"
+
 # ---- first run: everything ----------------------------------------------------
 ctl '{"expire_after": 9}' # Google access tokens die after 9 requests: refreshes
 run onboard acme sources.json --json --keep-workspaces
