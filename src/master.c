@@ -504,16 +504,18 @@ static const char *recent_version(struct job *j, const char *external_id)
 {
     const char *hash = strchr(external_id, '#');
     size_t n = hash ? (size_t)(hash - external_id) : strlen(external_id);
+    /* sent with the last listing: newer than any fetch of an earlier attempt */
+    const json_t *v =
+        j->inline_versions ? json_object_getn(j->inline_versions, external_id, n) : NULL;
 
+    if (v)
+        return json_string_value(v);
     for (int i = 0; i < MASTER_RECENT; i++)
         if (j->recent[i].path && strncmp(j->recent[i].path, external_id, n) == 0 &&
             j->recent[i].path[n] == '\0')
             return j->recent[i].version;
-    const json_t *v = j->inline_versions ? json_object_getn(j->inline_versions, external_id, n)
-                                         : NULL; /* sent with a listing */
-    if (!v && j->inline_prev)
-        v = json_object_getn(j->inline_prev, external_id, n);
-    return json_string_value(v);
+    return j->inline_prev ? json_string_value(json_object_getn(j->inline_prev, external_id, n))
+                          : NULL;
 }
 
 /* Until the structurers place documents, each gets an entry in a tree that
