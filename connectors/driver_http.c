@@ -1286,7 +1286,8 @@ static void read_ahead(struct http_src *hs, const char *last, const json_t *next
     req_later(r, 0);
 }
 
-static void list_page_done(struct req *r, json_t *body)
+/* A listing's page from its answer (body consumed): the result for the explorer. */
+static json_t *list_page(struct req *r, json_t *body)
 {
     struct http_src *hs = r->hs;
     const json_t *list = hs->list, *doc = json_object_get(list, "document"),
@@ -1509,6 +1510,12 @@ static void list_page_done(struct req *r, json_t *body)
         read_ahead(hs, last, next);
     }
     json_decref(body);
+    return out;
+}
+
+static void list_page_done(struct req *r, json_t *body)
+{
+    json_t *out = list_page(r, body);
     req_done(r, out);
 }
 
@@ -1810,12 +1817,22 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             hs->ahead_after = NULL;
             json_decref(hs->page);
             hs->page = json_deep_copy(json_object_get(r->ctx, "page"));
-            r->call = call;
             json_object_set(r->ctx, "args", args);
-            if (r->ahead == 2)
-                req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
-            else
-                r->ahead = 0; /* in flight: answered as usual when it lands */
+            if (r->ahead == 2) { /* answered already: the page is made now, so the
+                                    explorer has it before the master stores the last */
+                json_t *body = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len, 0, NULL);
+                if (!body) {
+                    snprintf(err, errlen, "the answer to %.200s is not JSON", r->url);
+                    req_free(r);
+                    return -1;
+                }
+                r->ahead = 0;
+                *out = list_page(r, body);
+                req_free(r);
+                return 0;
+            }
+            r->call = call;
+            r->ahead = 0; /* in flight: answered as usual when it lands */
             return DRIVER_PENDING;
         }
         if (hs->ahead) { /* the explorer went elsewhere */
