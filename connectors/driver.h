@@ -51,6 +51,11 @@ struct driver_source {
      * (credentials refused, certificate rejected): the master then fails
      * the source at once instead of restarting its explorer. */
     int permanent;
+    /* Set by the driver when the explorer completes but part of what the
+     * source names cannot be read (an IMAP folder the server lacks): the
+     * master keeps everything stored and checkpointed, and records the
+     * source as failed with this error instead of ok. */
+    char failure[600];
 };
 
 struct driver_ops {

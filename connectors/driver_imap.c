@@ -16,7 +16,17 @@
  * throttling, an unexpected BYE) are retried on a fresh connection after an
  * exponential backoff with jitter, through a netloop timer: nothing blocks.
  * When the retries run out the error says "connection", the explorer stops
- * and the source fails resumably; a message is never silently skipped.
+ * and the source fails resumably; a message is never silently skipped. A
+ * watchdog abandons a command after "timeout" s without a byte.
+ *
+ * Gmail (type gmail): only the \All folder; when CAPABILITY (asked after
+ * login) has X-GM-EXT-1, the labels and ids come with each message and go
+ * back to the explorer as the fetch result's "metadata".
+ *
+ * Listing: a folder of up to list_window messages is one UID SEARCH ALL; a
+ * larger one is cut into windows by the UIDs at every list_window-th
+ * sequence number (see imap_bounds_cmd). "folders" restricts the listing;
+ * a named folder that cannot be read is recorded in s->failure.
  */
 #include "driver.h"
 #include "imap_parse.h"
@@ -25,13 +35,14 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART };
+enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART, ST_CAPA, ST_BOUNDS };
 
 #define IMAP_BATCH_DEFAULT 16
 #define IMAP_BATCH_MAX 1000
@@ -47,7 +58,16 @@ enum step { ST_IDLE, ST_LIST, ST_EXAMINE, ST_SEARCH, ST_FETCH, ST_PART };
  * of UIDs. */
 #define IMAP_ANSWER_BYTES (160 * 1024)
 #define IMAP_PART_BYTES (150 * 1024)
+/* The cap also counts again, for every untagged line, the rest of the chunk
+ * libcurl read it in: without TLS (whose records bound a read to 16 KiB) a
+ * batch of n messages can count (1 + n/2) times its size. When libcurl says
+ * "Too large response headers", the source's batches, shares and parts are
+ * halved (down to these floors) and the command is sent again at once. */
+#define IMAP_ANSWER_MIN (16 * 1024)
+#define IMAP_PART_MIN (16 * 1024)
 #define IMAP_LIST_WINDOW 20000
+/* window ends asked per FETCH (a 5.5 KB command, a 15 KB answer) */
+#define IMAP_BOUNDS_MAX 500
 
 struct imap_item {
     char *path; /* FOLDER/UIDVALIDITY/UID */
@@ -58,6 +78,7 @@ struct cached {    /* a prefetched message waiting in the workspace */
     char *path;    /* FOLDER/UIDVALIDITY/UID */
     char name[32]; /* its file in payload_dir */
     size_t len;
+    json_t *meta; /* what the server said beside it (Gmail labels), or NULL */
 };
 
 struct imap_src {
@@ -67,8 +88,14 @@ struct imap_src {
     struct imap_buf resp;
     struct driver_source *s;
     int gmail;
-    int overflow; /* the answer did not fit */
+    int gm_ext;       /* the server advertises X-GM-EXT-1: labels and thread ids */
+    int overflow;     /* the answer did not fit */
+    size_t logout_at; /* resp.len when libcurl sent LOGOUT (SIZE_MAX: not yet) */
     int batch_max, retries_max;
+    int batch_cur;              /* batch_max, halved after a too large answer */
+    unsigned long answer_bytes; /* IMAP_ANSWER_BYTES, halved likewise */
+    unsigned long part_bytes;   /* IMAP_PART_BYTES, halved likewise */
+    long batch_from;            /* listing index a prefetch batch started at */
     /* the command in flight: step, text, the folder it needs selected */
     enum step step; /* ST_IDLE: nothing in flight or waiting */
     enum step main; /* the command an EXAMINE was sent for */
@@ -80,14 +107,30 @@ struct imap_src {
     int attempt;            /* transient failures of this command so far */
     unsigned long long rng; /* jitter: per source, seeded from time and pid */
     int waiting;            /* a backoff timer is set */
+    long timeout_ms;        /* a command with no byte from the server for this long is abandoned */
+    unsigned long long rx;  /* bytes from the server so far (the watchdog's progress mark) */
+    unsigned long long wd_rx;
+    int wd_armed;
     /* the explorer's call being served (NULL during a prefetch) */
     struct driver_call *call;
     json_t *args;
     char *want_path; /* fetch: the message the call waits for */
     /* the index */
+    const json_t *want_folders; /* the source's "folders" (borrowed), NULL: all */
     char **folders;
     int nfolders, cur;
+    char **missing; /* folders asked for that the server lacks or refused */
+    int nmissing;
+    struct imap_buf missing_why;                        /* "'A' (why), 'B' (why)" */
+    struct imap_buf server_folders;                     /* what LIST named, for the error */
     unsigned long uidvalidity, uidnext, win_lo, win_hi; /* listing: the UID window */
+    long list_window;                                   /* messages per window (IMAP_LIST_WINDOW) */
+    int bounds_max;          /* window ends per FETCH (IMAP_BOUNDS_MAX) */
+    int bmode;               /* the folder is listed in windows cut by bounds */
+    unsigned long exists;    /* its EXISTS */
+    unsigned long bound_seq; /* the last sequence number whose UID was asked */
+    unsigned long *bounds;   /* the UIDs ending the windows of that answer */
+    long nbounds, ibound;
     struct imap_item *items;
     long n, alloc;
     int indexed;
@@ -103,6 +146,7 @@ struct imap_src {
     unsigned long share; /* bytes asked per message in the batch */
     unsigned long *cont; /* UIDs of the batch that continue in parts */
     char (*cont_name)[32];
+    json_t **cont_meta;
     long ncont, icont;
     unsigned long long part_off;
     size_t part_got;
@@ -129,6 +173,13 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
 {
     struct imap_src *im = arg;
     (void)easy;
+    if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN || type == CURLINFO_SSL_DATA_IN)
+        im->rx += size;
+    if (type == CURLINFO_HEADER_OUT && im->logout_at == SIZE_MAX) {
+        const char *sp = memchr(data, ' ', size < 16 ? size : 16);
+        if (sp && (size_t)(data + size - sp) >= 7 && strncasecmp(sp + 1, "LOGOUT", 6) == 0)
+            im->logout_at = im->resp.len;
+    }
     if (type == CURLINFO_HEADER_IN && !im->overflow && imap_buf_add(&im->resp, data, size) < 0)
         im->overflow = 1;
     return 0;
@@ -184,11 +235,13 @@ static void status_line(const struct imap_src *im, char *out, size_t outlen)
 /* Whether the server's answer says "try again later". */
 static int server_busy(const struct imap_src *im, const char *status)
 {
-    const char *p = im->resp.data, *end = p + im->resp.len;
+    const char *p = im->resp.data;
+    /* an untagged BYE before libcurl's own LOGOUT (whose BYE says anything:
+     * "Logging out" from Dovecot, "LOGOUT Requested" from Gmail) */
+    const char *end = p + (im->logout_at < im->resp.len ? im->logout_at : im->resp.len);
     if (strstr(status, "[UNAVAILABLE]") || strstr(status, "[INUSE]") || strstr(status, "[LIMIT]") ||
         strstr(status, "hrottl"))
         return 1;
-    /* an untagged BYE other than the answer to libcurl's own LOGOUT */
     while (p && p < end) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
         if ((size_t)(end - p) > 6 && strncmp(p, "* BYE ", 6) == 0 &&
@@ -209,8 +262,8 @@ static int transport_error(CURLcode rc)
 
 static const char *step_name(enum step st)
 {
-    static const char *const names[] = {"",          "LIST",      "EXAMINE",
-                                        "UID FETCH", "UID FETCH", "UID FETCH"};
+    static const char *const names[] = {"",          "LIST",      "EXAMINE",    "UID SEARCH",
+                                        "UID FETCH", "UID FETCH", "CAPABILITY", "FETCH"};
     return names[st];
 }
 
@@ -221,8 +274,11 @@ static void parts_abandon(struct imap_src *im)
         close(im->part_fd);
         im->part_fd = -1;
     }
-    for (; im->icont < im->ncont; im->icont++)
+    for (; im->icont < im->ncont; im->icont++) {
         unlinkat(im->s->payload_dirfd, im->cont_name[im->icont], 0);
+        json_decref(im->cont_meta[im->icont]);
+        im->cont_meta[im->icont] = NULL;
+    }
 }
 
 /* A failure that is not retried (or no longer): the call gets err. */
@@ -280,16 +336,56 @@ static void retry_later(struct imap_src *im)
     }
 }
 
+/* libcurl 7.88 has no working timeout for an IMAP answer that stops coming
+ * (CURLOPT_LOW_SPEED_* is not checked while it reads command answers, and
+ * nothing wakes the multi handle): a per-command watchdog on the netloop
+ * abandons a command after timeout_ms without a byte and retries it. */
+static void on_watchdog(void *arg)
+{
+    struct imap_src *im = arg;
+    char status[120];
+
+    im->wd_armed = 0;
+    if (im->step == ST_IDLE)
+        return;
+    if (im->rx != im->wd_rx) { /* still coming: look again later */
+        im->wd_rx = im->rx;
+        im->wd_armed = netloop_timer(im->s->net, im->timeout_ms, on_watchdog, im) == 0;
+        return;
+    }
+    netloop_cancel(im->s->net, im->easy);
+    snprintf(status, sizeof status, "no answer for %ld s", im->timeout_ms / 1000);
+    snprintf(im->errbuf, sizeof im->errbuf, "the server stopped answering");
+    if (im->attempt < im->retries_max) {
+        retry_later(im);
+        return;
+    }
+    fail(im, CURLE_OPERATION_TIMEDOUT, status, 1);
+}
+
+static void watchdog_stop(struct imap_src *im)
+{
+    if (im->wd_armed)
+        netloop_timer_cancel(im->s->net, on_watchdog, im);
+    im->wd_armed = 0;
+}
+
 static void send_now(struct imap_src *im, enum step st, const char *cmd)
 {
     im->step = st;
     im->resp.len = 0;
     im->overflow = 0;
+    im->logout_at = SIZE_MAX;
     im->errbuf[0] = '\0';
     curl_easy_setopt(im->easy, CURLOPT_URL, im->url);
     curl_easy_setopt(im->easy, CURLOPT_CUSTOMREQUEST, cmd); /* libcurl copies it */
-    if (netloop_add(im->s->net, im->easy, on_done, im) < 0)
+    if (netloop_add(im->s->net, im->easy, on_done, im) < 0) {
         fail(im, CURLE_FAILED_INIT, "libcurl refused the transfer", 0);
+        return;
+    }
+    watchdog_stop(im);
+    im->wd_rx = im->rx;
+    im->wd_armed = netloop_timer(im->s->net, im->timeout_ms, on_watchdog, im) == 0;
 }
 
 /* Sends the current command, after an EXAMINE of its folder when the
@@ -364,12 +460,107 @@ static void size_window(struct imap_src *im)
     snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
 }
 
+/* The next FETCH of window ends (see imap_bounds_cmd), as the command. */
+static void bounds_cmd(struct imap_src *im)
+{
+    im->nbounds = im->ibound = 0;
+    im->bound_seq = imap_bounds_cmd(im->bound_seq, (unsigned long)im->list_window, im->exists,
+                                    im->bounds_max, im->cmd, sizeof im->cmd);
+    im->main = ST_BOUNDS;
+}
+
+/* The search of the window ending at bounds[ibound], as the command. */
+static void bounds_window(struct imap_src *im)
+{
+    im->win_hi = im->bounds[im->ibound];
+    snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:%lu", im->win_lo, im->win_hi);
+    im->main = ST_SEARCH;
+}
+
+/* A folder the listing could not read: remembered (its documents are not
+ * marked deleted) and named in the source's failure. */
+static void note_missing(struct imap_src *im, const char *folder, const char *why)
+{
+    char **nm = realloc(im->missing, (size_t)(im->nmissing + 1) * sizeof *nm);
+    char line[900];
+    int n;
+
+    if (!nm)
+        return;
+    im->missing = nm;
+    if (!(im->missing[im->nmissing] = strdup(folder)))
+        return;
+    im->nmissing++;
+    n = snprintf(line, sizeof line, "%s'%.300s' (%.500s)", im->missing_why.len ? ", " : "", folder,
+                 why);
+    imap_buf_add(&im->missing_why, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static int is_missing(const struct imap_src *im, const char *folder, size_t len)
+{
+    for (int i = 0; i < im->nmissing; i++)
+        if (strlen(im->missing[i]) == len && strncmp(im->missing[i], folder, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* The source's folders setting applied to what LIST named: the folders to
+ * read, in the setting's order; the others named there are missing. */
+static int pick_folders(struct imap_src *im)
+{
+    char **all = im->folders, **pick;
+    int nall = im->nfolders, np = 0;
+    size_t i;
+    const json_t *v;
+
+    for (int k = 0; k < nall; k++) {
+        if (im->server_folders.len < 400)
+            imap_buf_add(&im->server_folders, k ? ", " : "", k ? 2 : 0);
+        if (im->server_folders.len < 400)
+            imap_buf_add(&im->server_folders, all[k], strlen(all[k]));
+    }
+    if (im->server_folders.len >= 400)
+        imap_buf_add(&im->server_folders, ", ...", 5);
+    if (!im->want_folders)
+        return 0;
+    pick = calloc(json_array_size(im->want_folders) + 1, sizeof *pick);
+    if (!pick)
+        return -1;
+    json_array_foreach(im->want_folders, i, v)
+    {
+        const char *want = json_string_value(v);
+        int k;
+        for (k = 0; k < nall; k++) /* INBOX is case-insensitive (RFC 3501 5.1) */
+            if (all[k] && (strcmp(all[k], want) == 0 ||
+                           (strcasecmp(want, "INBOX") == 0 && strcasecmp(all[k], "INBOX") == 0)))
+                break;
+        if (k == nall) {
+            note_missing(im, want, "no such folder on the server");
+            continue;
+        }
+        pick[np++] = all[k];
+        all[k] = NULL;
+    }
+    for (int k = 0; k < nall; k++)
+        free(all[k]);
+    free(all);
+    im->folders = pick;
+    im->nfolders = np;
+    return 0;
+}
+
 static void examine_next(struct imap_src *im)
 {
     if (im->cur >= im->nfolders) {
         qsort(im->items, (size_t)im->n, sizeof *im->items, cmp_item);
         im->indexed = 1;
         im->force_examine = 0;
+        if (im->nmissing)
+            snprintf(im->s->failure, sizeof im->s->failure,
+                     "IMAP folder%s %.300s; the other folders were read (the server's folders: "
+                     "%.200s)",
+                     im->nmissing > 1 ? "s" : "", im->missing_why.data,
+                     im->server_folders.len ? im->server_folders.data : "none");
         finish(im, page(im), NULL);
         return;
     }
@@ -437,6 +628,7 @@ static void cache_drop(struct imap_src *im, long i)
 {
     unlinkat(im->s->payload_dirfd, im->cache[i].name, 0);
     free(im->cache[i].path);
+    json_decref(im->cache[i].meta);
     im->cache[i] = im->cache[--im->ncache];
 }
 
@@ -452,7 +644,7 @@ static void part_next(struct imap_src *im)
 {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "UID FETCH %lu (UID BODY.PEEK[]<%llu.%d>)", im->part_uid,
-             im->part_off, IMAP_PART_BYTES);
+             im->part_off, (int)im->part_bytes);
     snprintf(im->cmd, sizeof im->cmd, "%s", cmd);
     im->main = ST_PART;
     im->attempt = 0;
@@ -466,7 +658,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     char folder[1100], *p;
     unsigned long uv, uid;
     size_t plen, o;
-    long i, limit = im->batch_max;
+    long i, limit = im->batch_cur;
     const char *first = want ? want : (from < im->n ? im->items[from].path : NULL);
 
     if (!first || split_path(first, folder, sizeof folder, &uv, &uid, &plen) < 0)
@@ -474,11 +666,13 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     free(im->batch);
     free(im->cont);
     free(im->cont_name);
+    free(im->cont_meta);
     im->batch = malloc((size_t)(limit + 1) * sizeof *im->batch);
     im->cont = malloc((size_t)(limit + 1) * sizeof *im->cont);
     im->cont_name = malloc((size_t)(limit + 1) * sizeof *im->cont_name);
+    im->cont_meta = calloc((size_t)(limit + 1), sizeof *im->cont_meta);
     im->ncont = im->icont = 0;
-    if (!im->batch || !im->cont || !im->cont_name)
+    if (!im->batch || !im->cont || !im->cont_name || !im->cont_meta)
         return -1;
     im->nbatch = 0;
     free(im->batch_prefix);
@@ -491,6 +685,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     } else {
         i = from;
     }
+    im->batch_from = from;
     for (; i < im->n && im->nbatch < limit; i++) {
         const char *ip = im->items[i].path;
         if (strncmp(ip, first, plen) != 0)
@@ -503,7 +698,7 @@ static int batch_start(struct imap_src *im, long from, const char *want)
     im->next_idx = i;
     if (!im->nbatch)
         return -1;
-    im->share = IMAP_ANSWER_BYTES / (unsigned long)im->nbatch;
+    im->share = im->answer_bytes / (unsigned long)im->nbatch;
     /* "UID FETCH 3,5:9 (UID BODY.PEEK[]<0.n>)": runs of UIDs as ranges */
     o = (size_t)snprintf(im->cmd, sizeof im->cmd, "UID FETCH ");
     for (long k = 0; k < im->nbatch && o + 40 < sizeof im->cmd;) {
@@ -520,7 +715,9 @@ static int batch_start(struct imap_src *im, long from, const char *want)
         if (o + 40 >= sizeof im->cmd)
             im->nbatch = k; /* the command is full: the rest waits */
     }
-    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID BODY.PEEK[]<0.%lu>)", im->share);
+    /* Gmail: labels and ids with the message (X-GM-EXT-1), one round trip */
+    snprintf(im->cmd + o, sizeof im->cmd - o, " (UID %sBODY.PEEK[]<0.%lu>)",
+             im->gm_ext ? "X-GM-MSGID X-GM-THRID X-GM-LABELS " : "", im->share);
     p = strdup(im->cmd);
     im->want_uv = uv;
     start(im, ST_FETCH, folder, p);
@@ -563,34 +760,76 @@ struct write_ctx {
     int failed;
 };
 
-static int cache_add(struct imap_src *im, const char *path, const char *name, size_t len)
+/* Adds a fetched message to the cache; meta (may be NULL) is consumed. */
+static int cache_add(struct imap_src *im, const char *path, const char *name, size_t len,
+                     json_t *meta)
 {
     if (im->ncache == im->acache) {
         long na = im->acache ? im->acache * 2 : 64;
         struct cached *nc = realloc(im->cache, (size_t)na * sizeof *nc);
-        if (!nc)
+        if (!nc) {
+            json_decref(meta);
             return -1;
+        }
         im->cache = nc;
         im->acache = na;
     }
     struct cached *c = &im->cache[im->ncache];
     c->path = strdup(path);
-    if (!c->path)
+    if (!c->path) {
+        json_decref(meta);
         return -1;
+    }
     snprintf(c->name, sizeof c->name, "%s", name);
     c->len = len;
+    c->meta = meta;
     im->ncache++;
     return 0;
 }
 
-static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
+/* What Gmail says beside a message (X-GM-EXT-1) as document metadata: its
+ * labels, its message and thread ids, and the thread id as a thread hint
+ * (64-bit ids as decimal strings: JSON numbers lose them). NULL: nothing. */
+static json_t *gmail_meta(const struct imap_msg *m)
+{
+    json_t *meta;
+    char id[32];
+
+    if (!m->has_labels && !m->gm_msgid && !m->gm_thrid)
+        return NULL;
+    meta = json_object();
+    if (m->has_labels) {
+        json_t *a = json_array();
+        for (int i = 0; i < m->nlabels; i++) /* decoded, but the server's bytes: hostile */
+            json_array_append_new(a, json_stringn_nocheck(m->labels[i], strlen(m->labels[i])));
+        json_object_set_new(meta, "labels", a);
+    }
+    if (m->gm_msgid) {
+        snprintf(id, sizeof id, "%llu", m->gm_msgid);
+        json_object_set_new(meta, "gmail_msgid", json_string(id));
+    }
+    if (m->gm_thrid) {
+        snprintf(id, sizeof id, "%llu", m->gm_thrid);
+        json_object_set_new(meta, "gmail_thread_id", json_string(id));
+        snprintf(id, sizeof id, "gmail:%llx", m->gm_thrid);
+        json_object_set_new(meta, "thread_hint", json_string(id));
+    }
+    return meta;
+}
+
+static int on_message(void *arg, const struct imap_msg *m)
 {
     struct write_ctx *w = arg;
     struct imap_src *im = w->im;
     char path[1300], name[32];
+    unsigned long uid = m->uid;
+    const char *body = m->body;
+    size_t len = m->len;
     long k;
-    int fd;
+    int fd, r;
 
+    if (!uid || !m->has_body)
+        return 0;
     if (im->step == ST_PART) {
         if (uid != im->part_uid)
             return 0;
@@ -614,11 +853,17 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
     snprintf(name, sizeof name, "m%06ld.eml", ++im->s->payload_seq);
     fd = openat(im->s->payload_dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                 0644);
-    int more = len == im->share; /* filled its share: more to come */
-    if (fd < 0 || write(fd, body, len) != (ssize_t)len ||
-        (more ? (snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name),
-                 im->cont[im->ncont++] = uid, 0)
-              : cache_add(im, path, name, len)) < 0) {
+    if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+        r = -1;
+    } else if (len == im->share) { /* filled its share: more to come */
+        snprintf(im->cont_name[im->ncont], sizeof im->cont_name[0], "%s", name);
+        im->cont_meta[im->ncont] = gmail_meta(m);
+        im->cont[im->ncont++] = uid;
+        r = 0;
+    } else {
+        r = cache_add(im, path, name, len, gmail_meta(m));
+    }
+    if (r < 0) {
         if (fd >= 0) {
             close(fd);
             unlinkat(im->s->payload_dirfd, name, 0);
@@ -630,19 +875,31 @@ static int on_message(void *arg, unsigned long uid, const char *body, size_t len
     return 0;
 }
 
+/* The fetch tool's result for a cached message; the explorer owns the file
+ * from now on, so the entry leaves the cache. */
+static json_t *cache_take(struct imap_src *im, long i)
+{
+    char rel[64];
+    json_t *out;
+
+    snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, im->cache[i].name);
+    out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len, "version",
+                    "1");
+    if (im->cache[i].meta)
+        json_object_set_new(out, "metadata", im->cache[i].meta);
+    free(im->cache[i].path);
+    im->cache[i] = im->cache[--im->ncache];
+    return out;
+}
+
 /* Answers the waiting fetch call from the cache, or starts its batch. */
 static void fetch_serve(struct imap_src *im)
 {
-    char rel[64], err[1400];
+    char err[1400];
     long i = cache_find(im, im->want_path);
 
     if (i >= 0) {
-        snprintf(rel, sizeof rel, "%.20s/%s", im->s->payload_dir, im->cache[i].name);
-        json_t *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
-                                "version", "1");
-        free(im->cache[i].path);
-        im->cache[i] = im->cache[--im->ncache]; /* the explorer owns the file now */
-        finish(im, out, NULL);
+        finish(im, cache_take(im, i), NULL);
         maybe_prefetch(im);
         return;
     }
@@ -656,6 +913,35 @@ static void fetch_serve(struct imap_src *im)
     }
 }
 
+/* libcurl refused a FETCH answer as too large: halve what this source asks
+ * for at once and ask again on a fresh connection. 0 when already at the
+ * floors (the failure stands). Nothing of the refused answer was stored. */
+static int shrink_and_retry(struct imap_src *im)
+{
+    if (im->answer_bytes <= IMAP_ANSWER_MIN && im->part_bytes <= IMAP_PART_MIN &&
+        im->batch_cur <= 1)
+        return 0;
+    im->answer_bytes =
+        im->answer_bytes / 2 > IMAP_ANSWER_MIN ? im->answer_bytes / 2 : IMAP_ANSWER_MIN;
+    im->part_bytes = im->part_bytes / 2 > IMAP_PART_MIN ? im->part_bytes / 2 : IMAP_PART_MIN;
+    im->batch_cur = im->batch_cur > 1 ? im->batch_cur / 2 : 1;
+    set_str(&im->conn_folder, NULL);
+    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (im->step == ST_PART) { /* the same part, smaller */
+        part_next(im);
+        return 1;
+    }
+    im->step = ST_IDLE;
+    if (im->call) {
+        if (batch_start(im, 0, im->want_path) < 0)
+            finish(im, NULL, "IMAP: cannot fetch the message again");
+        return 1;
+    }
+    im->next_idx = im->batch_from; /* the prefetch again, smaller */
+    maybe_prefetch(im);
+    return 1;
+}
+
 static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
     struct imap_src *im = arg;
@@ -663,9 +949,22 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     long conns = 0;
     int r;
 
+    watchdog_stop(im);
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
     curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
     status_line(im, status, sizeof status);
+    if (rc != CURLE_OK && (im->step == ST_FETCH || im->step == ST_PART) &&
+        strstr(im->errbuf, "Too large response") && shrink_and_retry(im))
+        return;
+    if (rc == CURLE_QUOTE_ERROR && im->step == ST_EXAMINE && im->main == ST_SEARCH &&
+        im->win_lo == 0 && !server_busy(im, status)) {
+        /* the server refused to open a listed folder: read the others */
+        note_missing(im, im->cmd_folder, status[0] ? status : "EXAMINE refused");
+        set_str(&im->conn_folder, NULL);
+        im->cur++;
+        examine_next(im);
+        return;
+    }
     if (rc != CURLE_OK) {
         int transient =
             transport_error(rc) || (rc == CURLE_QUOTE_ERROR && server_busy(im, status)) ||
@@ -682,12 +981,12 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     if (im->overflow) {
         if (im->step == ST_FETCH && im->nbatch > 1 && im->call) {
             /* too big together: ask for the wanted message alone */
-            int b = im->batch_max;
-            im->batch_max = 1;
+            int b = im->batch_cur;
+            im->batch_cur = 1;
             im->step = ST_IDLE;
             if (batch_start(im, 0, im->want_path) < 0)
                 finish(im, NULL, "IMAP: cannot fetch the message again");
-            im->batch_max = b;
+            im->batch_cur = b;
             return;
         }
         finish(im, NULL, "IMAP: the server's answer is over 512 MiB");
@@ -718,19 +1017,70 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             }
             im->uidnext = imap_parse_uidnext(im->resp.data, im->resp.len);
             im->win_lo = 1;
-            size_window(im);
+            im->exists = found ? exists : 0;
+            im->bmode = found && exists > (unsigned long)im->list_window;
+            if (im->bmode) { /* windows of list_window messages, whatever the UIDs */
+                im->bound_seq = 0;
+                bounds_cmd(im);
+            } else if (found) { /* few enough for one answer */
+                im->win_hi = 0;
+                snprintf(im->cmd, sizeof im->cmd, "UID SEARCH ALL");
+            } else {
+                size_window(im);
+            }
         }
         send_now(im, im->main, im->cmd);
         return;
     }
+    case ST_CAPA:
+        im->gm_ext = imap_has_capability(im->resp.data, im->resp.len, "X-GM-EXT-1");
+        start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
+        return;
     case ST_LIST:
         if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, im->gmail) <
             0) {
             finish(im, NULL, "IMAP LIST: unreadable answer");
             return;
         }
+        if ((im->gmail && !im->nfolders) || im->want_folders) {
+            /* no All Mail folder (not Gmail after all), or folders named:
+             * every folder, then the named ones */
+            for (int k = 0; k < im->nfolders; k++)
+                free(im->folders[k]);
+            free(im->folders);
+            if (imap_parse_list(im->resp.data, im->resp.len, &im->folders, &im->nfolders, 0) < 0) {
+                finish(im, NULL, "IMAP LIST: unreadable answer");
+                return;
+            }
+        }
+        if (pick_folders(im) < 0) {
+            finish(im, NULL, "out of memory");
+            return;
+        }
         im->cur = 0;
         examine_next(im);
+        return;
+    case ST_BOUNDS:
+        free(im->bounds);
+        im->bounds = malloc(IMAP_BOUNDS_MAX * sizeof *im->bounds);
+        if (!im->bounds) {
+            finish(im, NULL, "out of memory");
+            return;
+        }
+        im->nbounds = imap_parse_bounds(im->resp.data, im->resp.len, im->win_lo - 1, im->bounds,
+                                        IMAP_BOUNDS_MAX);
+        im->ibound = 0;
+        im->attempt = 0;
+        if (!im->nbounds) { /* the server named no UID (expunged meanwhile): the rest at once */
+            im->win_hi = 0;
+            im->bound_seq = im->exists;
+            snprintf(im->cmd, sizeof im->cmd, "UID SEARCH UID %lu:*", im->win_lo);
+            im->main = ST_SEARCH;
+            issue(im);
+            return;
+        }
+        bounds_window(im);
+        issue(im);
         return;
     case ST_SEARCH: {
         unsigned long hi = im->win_hi;
@@ -744,7 +1094,22 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
                 return;
             }
         free(uids);
-        if (im->uidnext && hi && hi + 1 < im->uidnext) {
+        if (im->bmode) {
+            if (hi) { /* the next window, or the next window ends */
+                im->win_lo = hi + 1;
+                im->attempt = 0;
+                if (++im->ibound < im->nbounds) {
+                    bounds_window(im);
+                    issue(im);
+                    return;
+                }
+                if (im->bound_seq < im->exists) {
+                    bounds_cmd(im);
+                    issue(im);
+                    return;
+                }
+            }
+        } else if (im->uidnext && hi && hi + 1 < im->uidnext) {
             im->win_lo = hi + 1; /* the next UID window of this folder */
             size_window(im);
             im->attempt = 0;
@@ -759,7 +1124,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         struct write_ctx w = {im, 0};
         char path[1300];
         im->part_got = 0;
-        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+        if (imap_parse_fetch_msgs(im->resp.data, im->resp.len, on_message, &w) < 0) {
             parts_abandon(im);
             finish(im, NULL,
                    w.failed ? "cannot write the payload file"
@@ -767,7 +1132,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
             return;
         }
         im->part_off += im->part_got;
-        if (im->part_got == IMAP_PART_BYTES &&
+        if (im->part_got == im->part_bytes &&
             im->part_off < (unsigned long long)DRIVER_MAX_PAYLOAD) {
             part_next(im);
             return;
@@ -775,14 +1140,15 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         close(im->part_fd);
         im->part_fd = -1;
         snprintf(path, sizeof path, "%s%010lu", im->batch_prefix, im->part_uid);
-        if (cache_add(im, path, im->part_name, (size_t)im->part_off) < 0)
+        if (cache_add(im, path, im->part_name, (size_t)im->part_off, im->cont_meta[im->icont]) < 0)
             unlinkat(im->s->payload_dirfd, im->part_name, 0);
+        im->cont_meta[im->icont] = NULL;
         im->icont++;
         goto parts;
     }
     case ST_FETCH: {
         struct write_ctx w = {im, 0};
-        if (imap_parse_fetch_each(im->resp.data, im->resp.len, on_message, &w) < 0) {
+        if (imap_parse_fetch_msgs(im->resp.data, im->resp.len, on_message, &w) < 0) {
             finish(im, NULL,
                    w.failed ? "cannot write the payload file"
                             : "IMAP UID FETCH: unreadable answer");
@@ -824,6 +1190,8 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
     int tls = !json_is_false(json_object_get(st, "tls"));
     long port = (long)json_integer_value(json_object_get(st, "port"));
     json_t *bj = json_object_get(st, "batch"), *rj = json_object_get(st, "retries");
+    json_t *tj = json_object_get(st, "timeout");
+    long timeout = 60;
     struct imap_src *im;
     char url[600];
     char *pw = NULL, *tok = NULL;
@@ -841,6 +1209,29 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         snprintf(err, errlen, "the IMAP source's \"batch\" must be 1 to %d and \"retries\" 0 to 20",
                  IMAP_BATCH_MAX);
         return -1;
+    }
+    if (tj) {
+        if (!json_is_integer(tj) || json_integer_value(tj) < 1 || json_integer_value(tj) > 3600) {
+            snprintf(err, errlen, "the IMAP source's \"timeout\" must be 1 to 3600 seconds");
+            return -1;
+        }
+        timeout = (long)json_integer_value(tj);
+    }
+    {
+        const json_t *fo = json_object_get(st, "folders"), *v;
+        size_t i;
+        if (fo && (!json_is_array(fo) || !json_array_size(fo) || json_array_size(fo) > 1000)) {
+            snprintf(err, errlen,
+                     "the IMAP source's \"folders\" must be a list of 1 to 1000 names");
+            return -1;
+        }
+        json_array_foreach(fo, i, v) if (!json_is_string(v) || !json_string_length(v) ||
+                                         json_string_length(v) > 1000)
+        {
+            snprintf(err, errlen, "the IMAP source's \"folders\" item %zu must be a folder name",
+                     i + 1);
+            return -1;
+        }
     }
     if (json_object_get(st, "token_env") || json_object_get(st, "token_file")) {
         tok = s->secret(s->secret_arg, "token", err, errlen);
@@ -867,8 +1258,23 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
             im->rng = 0x9e3779b97f4a7c15ULL;
     }
     im->gmail = type && strcmp(type, "gmail") == 0;
+    im->want_folders = json_object_get(st, "folders");
     im->batch_max = bj ? (int)json_integer_value(bj) : IMAP_BATCH_DEFAULT;
+    im->batch_cur = im->batch_max;
+    im->answer_bytes = IMAP_ANSWER_BYTES;
+    im->part_bytes = IMAP_PART_BYTES;
     im->retries_max = rj ? (int)json_integer_value(rj) : IMAP_RETRIES_DEFAULT;
+    im->timeout_ms = timeout * 1000;
+    im->list_window = IMAP_LIST_WINDOW;
+    if (getenv("TRAWL_IMAP_LIST_WINDOW")) /* tests: many windows from a small folder */
+        im->list_window = atol(getenv("TRAWL_IMAP_LIST_WINDOW"));
+    if (im->list_window < 1 || im->list_window > IMAP_LIST_WINDOW)
+        im->list_window = IMAP_LIST_WINDOW;
+    im->bounds_max = IMAP_BOUNDS_MAX;
+    if (getenv("TRAWL_IMAP_LIST_BOUNDS")) /* tests: window ends over several FETCHes */
+        im->bounds_max = atoi(getenv("TRAWL_IMAP_LIST_BOUNDS"));
+    if (im->bounds_max < 1 || im->bounds_max > IMAP_BOUNDS_MAX)
+        im->bounds_max = IMAP_BOUNDS_MAX;
     if (port > 0)
         snprintf(url, sizeof url, "%s://%.500s:%ld/", tls ? "imaps" : "imap", host, port);
     else
@@ -891,9 +1297,10 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
      * (10 MB); a message with a longer line fails with a precise error */
     curl_easy_setopt(im->easy, CURLOPT_BUFFERSIZE, (long)CURL_MAX_READ_SIZE);
     curl_easy_setopt(im->easy, CURLOPT_ERRORBUFFER, im->errbuf);
-    curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, 20L);
+    /* a server that stops answering: abandoned after timeout s, then retried */
+    curl_easy_setopt(im->easy, CURLOPT_CONNECTTIMEOUT, timeout < 20 ? timeout : 20L);
     curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(im->easy, CURLOPT_LOW_SPEED_TIME, timeout);
     curl_easy_setopt(im->easy, CURLOPT_NOSIGNAL, 1L);
     if (pw) {
         memset(pw, 0, strlen(pw));
@@ -918,6 +1325,18 @@ static void index_clear(struct imap_src *im)
     im->folders = NULL;
     im->nfolders = 0;
     im->indexed = 0;
+    for (int i = 0; i < im->nmissing; i++)
+        free(im->missing[i]);
+    free(im->missing);
+    im->missing = NULL;
+    im->nmissing = 0;
+    im->missing_why.len = 0;
+    im->server_folders.len = 0;
+    if (im->missing_why.data)
+        im->missing_why.data[0] = '\0';
+    if (im->server_folders.data)
+        im->server_folders.data[0] = '\0';
+    im->s->failure[0] = '\0';
 }
 
 static int imap_call(struct driver_source *s, struct driver_call *call, const char *op,
@@ -944,7 +1363,11 @@ static int imap_call(struct driver_source *s, struct driver_call *call, const ch
         index_clear(im);
         im->call = call;
         im->args = json_incref(args);
-        start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
+        /* Gmail: the capabilities after login say whether labels can be asked */
+        if (im->gmail)
+            start(im, ST_CAPA, NULL, "CAPABILITY");
+        else
+            start(im, ST_LIST, NULL, "LIST \"\" \"*\"");
         return DRIVER_PENDING;
     }
     if (strcmp(op, "fetch") == 0) {
@@ -959,12 +1382,7 @@ static int imap_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         if (im->step == ST_IDLE && !im->waiting && (i = cache_find(im, path)) >= 0) {
-            char rel[64];
-            snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, im->cache[i].name);
-            *out = json_pack("{s:s,s:I,s:s}", "file", rel, "size", (json_int_t)im->cache[i].len,
-                             "version", "1");
-            free(im->cache[i].path);
-            im->cache[i] = im->cache[--im->ncache];
+            *out = cache_take(im, i);
             maybe_prefetch(im);
             return 0;
         }
@@ -987,6 +1405,13 @@ static int imap_present(struct driver_source *s, const char *external_id)
 
     if (!im->indexed)
         return -1;
+    {
+        /* a folder that could not be read: its messages may well be there */
+        const char *u = memrchr(external_id, '/', n),
+                   *v = u ? memrchr(external_id, '/', (size_t)(u - external_id)) : NULL;
+        if (v && is_missing(im, external_id, (size_t)(v - external_id)))
+            return -1;
+    }
     while (lo < hi) {
         long mid = (lo + hi) / 2;
         int c = strncmp(im->items[mid].path, external_id, n);
@@ -1009,6 +1434,7 @@ static void imap_close(struct driver_source *s)
         return;
     if (im->waiting)
         netloop_timer_cancel(s->net, on_timer, im);
+    watchdog_stop(im);
     if (im->step != ST_IDLE)
         netloop_cancel(s->net, im->easy);
     curl_easy_cleanup(im->easy);
@@ -1025,9 +1451,13 @@ static void imap_close(struct driver_source *s)
     free(im->batch);
     free(im->cont);
     free(im->cont_name);
+    free(im->cont_meta);
+    free(im->bounds);
     free(im->batch_prefix);
     free(im->url);
     free(im->resp.data);
+    free(im->missing_why.data);
+    free(im->server_folders.data);
     free(im);
     s->state = NULL;
 }

@@ -109,7 +109,8 @@ static void inject_fault(struct explorer *ex)
 
 struct emit_ctx {
     struct explorer *ex;
-    const json_t *file; /* the listing's item */
+    const json_t *file;    /* the listing's item */
+    const json_t *fetched; /* the fetch tool's result (its "metadata": what the source says) */
     const char *path;
     int failed; /* the master is gone */
     struct plan_outcome out;
@@ -134,6 +135,9 @@ static int emit_doc(const struct extract_doc *d, void *arg)
     } else {
         json_object_set(meta, "size", json_object_get(c->file, "size"));
         json_object_set(meta, "mtime_ns", json_object_get(c->file, "mtime_ns"));
+        /* the source's own metadata (e.g. Gmail labels); the file's text wins */
+        if (json_is_object(json_object_get(c->fetched, "metadata")))
+            json_object_update_missing(meta, json_object_get(c->fetched, "metadata"));
     }
     char ftype[16];
     extract_file_type(d->part ? d->part : c->path, ftype);
@@ -184,7 +188,7 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
 {
     const char *path = json_string_value(json_object_get(step->item, "path"));
     json_t *res;
-    struct emit_ctx c = {ex, step->item, path, 0, {0, 0, 0, NULL}};
+    struct emit_ctx c = {ex, step->item, NULL, path, 0, {0, 0, 0, NULL}};
     char err[256] = "";
     const char *local;
     json_t *sc;
@@ -220,6 +224,7 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
         return strstr(ex->c.err, "connection") ? -1 : 0;
     }
     sc = json_object_get(res, "structuredContent");
+    c.fetched = sc;
     local = json_string_value(json_object_get(sc, "file"));
     if (!local) {
         ex->errors++;

@@ -1258,6 +1258,14 @@ static void job_ended(struct master *m, struct job *j, int status)
     m->running--;
     j->elapsed_s += now_s() - ts_s(&j->started);
     tx_commit(m);
+    if (j->done && WIFEXITED(status) && WEXITSTATUS(status) == 0 && j->end == END_NONE &&
+        j->ds.failure[0]) { /* complete, but something it names is missing */
+        snprintf(j->error, sizeof j->error, "%.390s", j->ds.failure);
+        logf_(m, j, "failed: %s", j->error);
+        j->state = JOB_FAILED;
+        job_close_driver(j);
+        return;
+    }
     if (j->done && WIFEXITED(status) && WEXITSTATUS(status) == 0 && j->end == END_NONE) {
         j->state = JOB_OK;
         job_close_driver(j);

@@ -1,5 +1,6 @@
 /* Fuzz target: the parsers of IMAP server answers (LIST, EXAMINE, SEARCH,
- * FETCH literals) on arbitrary bytes: no crash, no read past the answer. */
+ * FETCH items with literals and Gmail labels, CAPABILITY, modified UTF-7)
+ * on arbitrary bytes: no crash, no read past the answer. */
 #include "imap_parse.h"
 
 #include <stdint.h>
@@ -16,8 +17,22 @@ struct span {
 static int on_message(void *arg, unsigned long uid, const char *body, size_t len)
 {
     const struct span *a = arg;
-    if (uid == 0 || body < a->p || body + len > a->p + a->n)
+    /* inside the answer, or an unescaped copy of a quoted body (shorter) */
+    int inside = body >= a->p && body + len <= a->p + a->n;
+    if (uid == 0 || (!inside && (len > a->n || memchr(body, '\0', len))))
         abort();
+    return 0;
+}
+
+static int on_msg(void *arg, const struct imap_msg *m)
+{
+    const struct span *a = arg;
+    int inside = m->body >= a->p && m->body + m->len <= a->p + a->n;
+    if (m->has_body && !inside && m->len > a->n) /* a copy is shorter than the answer */
+        abort();
+    for (int i = 0; i < m->nlabels; i++)
+        if (!m->labels[i] || strlen(m->labels[i]) > 2 * a->n + 1)
+            abort();
     return 0;
 }
 
@@ -50,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)imap_parse_exists(p, size, &found);
     struct span sp = {p, size};
     (void)imap_parse_fetch_each(p, size, on_message, &sp);
+    (void)imap_parse_fetch_msgs(p, size, on_msg, &sp);
+    (void)imap_has_capability(p, size, "X-GM-EXT-1");
+    {
+        /* modified UTF-7 on a NUL-terminated copy */
+        char *z = malloc(size + 1);
+        if (z) {
+            memcpy(z, p, size);
+            z[size] = '\0';
+            free(imap_mutf7_decode(z));
+            free(z);
+        }
+    }
     long n = imap_parse_search(p, size, &uids);
     for (long i = 0; i < n; i++)
         if (uids[i] == 0)

@@ -4,6 +4,9 @@
 . "$(dirname "$0")/../cli/lib.sh" "$@"
 REPO=$(cd "$CLI_DIR/../.." && pwd)
 PER_FOLDER=${TRAWL_IMAP_PER_FOLDER:-600} # 5 folders, 2550 messages (hard-ham-1 has 250)
+# Folders over 250 messages are listed in windows of 250 (the UIDs ending
+# them from one FETCH, then a UID SEARCH each): every count below checks it.
+export TRAWL_IMAP_LIST_WINDOW=250
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root to run dovecot's service users"; exit 0; }
 id dovecot >/dev/null 2>&1 && id dovenull >/dev/null 2>&1 || { echo "1..0 # SKIP no dovecot users"; exit 0; }
@@ -19,6 +22,8 @@ chmod 755 "$SCRATCH" "$D"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# plain IMAP too, for the fault-injecting proxy (it must read the commands)
+PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$D/passwd" <<PW
 alice:{PLAIN}alice-secret
 bob:{PLAIN}bob-secret
@@ -29,7 +34,8 @@ state_dir = $D/state
 log_path = $D/log
 protocols = imap
 listen = 127.0.0.1
-ssl = required
+ssl = yes
+disable_plaintext_auth = no
 ssl_cert = <$D/cert.pem
 ssl_key = <$D/key.pem
 auth_mechanisms = plain login
@@ -39,7 +45,7 @@ default_internal_user = dovecot
 default_login_user = dovenull
 service imap-login {
   inet_listener imap {
-    port = 0
+    port = $PPORT
   }
   inet_listener imaps {
     port = $PORT
@@ -195,6 +201,75 @@ cp "$OUT" bad.out
 run runs acme --json
 jq_ok '.runs[0].stats.sources.mallory.error | test("Login denied")' "trawl runs shows the login error"
 jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "other sources are fine" bad.out
+
+# A named folder the server lacks: the source's other folders are read and
+# stored, then the source fails (exit 1) with an error naming the folder;
+# the other sources complete.
+jq '.sources += [{"name": "picked", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW", "ca_file": "'$D'/cert.pem", "folders": ["inbox", "Nope", "Work"]}]' sources.json >picked.json
+run onboard acme picked.json --json
+is "$RC" 1 "a missing folder: onboard exits 1"
+jq_ok '.sources.picked.status == "failed" and .sources.picked.attempts == 1' "a missing folder fails its source, which is not restarted"
+jq_ok '.sources.picked.error | test("folder .Nope. [(]no such folder on the server[)]; the other folders were read [(]the server.s folders: .*Spam")' "the run record names the missing folder and the server's folders"
+like "$(err)" "picked.*folder 'Nope'" "stderr names the missing folder"
+n_inbox=$(find "$D/home/alice/Maildir/cur" "$D/home/alice/Maildir/new" -type f | wc -l)
+n_work=$(find "$D/home/alice/Maildir/.Work/cur" "$D/home/alice/Maildir/.Work/new" -type f | wc -l)
+is "$(sqlite3 "$TRAWL_DB" "select group_concat(f || ':' || c) from (select substr(external_id, 1, instr(external_id, '/') - 1) f, count(*) c from documents d join sources s on s.id = d.source_id where s.name = 'picked' and d.external_id not like '%#%' group by 1 order by 1)")" \
+    "INBOX:$n_inbox,Work:$n_work" "the named folders that exist are read whole (INBOX any case), no other"
+jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "the other sources complete"
+
+# Throttling, an unexpected BYE and a stalled server, from a fault-injecting
+# proxy between trawl and Dovecot (plain IMAP) that counts every UID FETCH.
+# (alice's Work: 250 messages, one of 300 KB that comes in parts)
+n_work=$(find "$D/home/alice/Maildir/.Work/cur" "$D/home/alice/Maildir/.Work/new" -type f | wc -l)
+# proxy_run NAME MODE [JQ]: alice's Work through a proxy in MODE, into NAME.db;
+# JQ edits the sources file ($p is the proxy's port).
+proxy_run()
+{
+    local dir=$SCRATCH/proxy-$1 pid
+    mkdir -p "$dir"
+    python3 "$CLI_DIR/../imap/fault_proxy.py" "$2" "$PPORT" "$dir" 2>"$dir/err" &
+    pid=$!
+    for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    PLOG=$dir/proxy.log
+    jq --argjson p "$(cat "$dir/port")" '{client, sources: [{"name": "workp", "type": "imap", "host": "127.0.0.1", "port": $p, "tls": false, "user": "alice", "password_env": "ALICE_PW", "folders": ["Work"], "timeout": 2, "batch": 8}]} | '"${3:-.}" sources.json >"$dir/sources.json"
+    run --db "$1.db" onboard acme "$dir/sources.json" --json --structurers 0
+    kill $pid
+    wait $pid 2>/dev/null
+}
+# proxy_ok NAME TRIES: the run completed whole, and the first faulted command
+# was sent TRIES times in all.
+proxy_ok()
+{
+    is "$RC" 0 "$1: the run completes"
+    is "$(sqlite3 "$1.db" "select count(*) from documents where deleted = 0 and external_id not like '%#%'")" "$n_work" "$1: nothing missing ($n_work messages)"
+    is "$(sqlite3 "$1.db" "select count(*) - count(distinct external_id) from documents")" 0 "$1: no duplicates"
+    local cmd
+    cmd=$(awk -F'\t' '$3 != "pass" { print $4; exit }' "$PLOG")
+    is "$(awk -F'\t' -v c="$cmd" '$4 == c' "$PLOG" | wc -l)" "$2" "$1: the faulted UID FETCH was sent $2 times (the proxy's log)"
+}
+# gap A B: seconds between the proxy's Ath and Bth UID FETCH.
+gap() { awk -F'\t' -v a="$1" -v b="$2" '$1 == a { ta = $2 } $1 == b { tb = $2 } END { print tb - ta }' "$PLOG"; }
+at_least() { python3 -c "import sys; sys.exit(0 if $1 >= $2 else 1)"; }
+
+proxy_run busy no:2,3
+proxy_ok busy 3
+at_least "$(gap 2 3)" 0.125
+ok $? "busy: the first retry waited its backoff (at least 125 ms: 250 ms halved by jitter; took $(gap 2 3) s)"
+at_least "$(gap 3 4)" 0.25
+ok $? "busy: the second waited longer (at least 250 ms; took $(gap 3 4) s)"
+proxy_run bye bye:2
+proxy_ok bye 2
+proxy_run stall stall:2
+proxy_ok stall 2
+at_least "$(gap 2 3)" 2
+ok $? "stall: abandoned after the source's 2 s timeout, then sent again ($(gap 2 3) s)"
+# Faults that never stop: a clear error for that source, the others complete.
+proxy_run always always '.sources[0].retries = 2 | .sources += [{"name": "alicew", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW", "ca_file": "'$D'/cert.pem", "folders": ["Work"]}]'
+is "$RC" 1 "a server busy for good: onboard exits 1"
+jq_ok '.sources.workp.status == "failed" and (.sources.workp.error | test("UID FETCH: connection failed: .*NO \\[UNAVAILABLE\\] Server busy.*[(]after 3 attempts[)]"))' "the run record says the server stayed busy, after 3 attempts"
+is "$(wc -l <"$PLOG")" "$(($(jq '.sources.workp.attempts' "$OUT") * 3))" "each explorer attempt sent the command 3 times (retries 2)"
+jq_ok '.sources.alicew.status == "ok"' "the other source completes"
+is "$(sqlite3 always.db "select count(*) from documents d join sources s on s.id = d.source_id where s.name = 'alicew' and d.external_id not like '%#%'")" "$n_work" "the other source: every message of its folder"
 
 # Untrusted certificate (no ca_file): TLS is verified by default.
 jq '.sources = [{"name": "nocafile", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW"}]' sources.json >noca.json
