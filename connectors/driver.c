@@ -8,6 +8,8 @@ extern const struct driver_ops driver_fs_ops;
 extern const struct driver_ops driver_archive_ops;
 extern const struct driver_ops driver_imap_ops;
 extern const struct driver_ops driver_http_ops;
+int driver_http_check(const json_t *toolkit, char *where, size_t wherelen, char *err,
+                      size_t errlen);
 
 static const struct driver_ops *const drivers[] = {
     &driver_fs_ops,
@@ -35,4 +37,21 @@ const struct driver_ops *driver_find(const char *name)
         if (strcmp(drivers[i]->name, name) == 0)
             return drivers[i];
     return NULL;
+}
+
+/* Drivers with a section of their own in a toolkit, and its check. */
+static const struct {
+    const char *driver;
+    int (*check)(const json_t *toolkit, char *where, size_t wherelen, char *err, size_t errlen);
+} checks[] = {
+    {"http", driver_http_check},
+};
+
+int driver_check_toolkit(const char *driver, const json_t *toolkit, char *where, size_t wherelen,
+                         char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        if (driver && strcmp(checks[i].driver, driver) == 0)
+            return checks[i].check(toolkit, where, wherelen, err, errlen);
+    return 0;
 }

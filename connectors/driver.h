@@ -66,7 +66,10 @@ struct driver_ops {
      * Runs operation op with args (already checked against the tool's JSON
      * Schema). Returns 0 with *out the tool's structured result; a fetched
      * payload is a file in payload_dir named by the result's "file", and
-     * "version" names the version the explorer got. Returns DRIVER_PENDING
+     * "version" names the version the explorer got. An item of a listing
+     * ("files") may carry its "content" (UTF-8 text without NUL, small): the
+     * explorer then extracts it without fetching it, and the documents made
+     * of it get the item's "version". Returns DRIVER_PENDING
      * when the answer comes later through s->complete(call, ...), or -1 with
      * err. A driver must never block: the master serves every explorer.
      */
@@ -87,6 +90,15 @@ struct driver_ops {
 
 /** The driver called name, or NULL. */
 const struct driver_ops *driver_find(const char *name);
+
+/**
+ * Checks a driver's own part of a toolkit (the http driver's "http" section
+ * against schema/http-toolkit.schema.json), for 'trawl connectors check' and
+ * the registry. Returns 0 (also when the driver has nothing of its own), or
+ * -1 with err and where, the JSON pointer of the offending value.
+ */
+int driver_check_toolkit(const char *driver, const json_t *toolkit, char *where, size_t wherelen,
+                         char *err, size_t errlen);
 
 /** The names of the drivers this build has, comma-separated (for messages). */
 const char *driver_names(void);

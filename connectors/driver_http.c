@@ -14,6 +14,7 @@
 #include "netloop.h"
 
 #include "buf.h"
+#include "jsonschema.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,6 +32,10 @@
 #define HTTP_MAX_HOSTS 64
 #define HTTP_MAX_BUDGET 10000
 #define HTTP_MAX_PAGES 100000
+/* Contents a listing carries inline: per record by default, and per answer (well
+ * under the protocol's frame limit) */
+#define HTTP_INLINE_MAX ((size_t)64 << 10)
+#define HTTP_INLINE_PAGE ((size_t)2 << 20)
 
 /* ---- hosts: request budget and circuit breaker, shared by all sources ------------- */
 
@@ -1070,6 +1075,62 @@ static void login_step_done(struct req *r)
 
 /* ---- listing ---------------------------------------------------------------------- */
 
+/* A record's content when the fetch spec has no request: the record itself (or its
+ * 'field'), a string as it is, anything else as indented JSON, base64-decoded when
+ * the spec says so. Returns malloc'd bytes (*n of them, NUL-terminated) or NULL:
+ * err says why, or is empty when the content is not the declared base64. */
+static char *record_content(const json_t *var, const json_t *rec, size_t *n, char *err,
+                            size_t errlen)
+{
+    const char *field = cfg_str(var, "field");
+    const json_t *c = field ? http_path(rec, field) : rec;
+    char *d;
+
+    err[0] = '\0';
+    if (!c) {
+        snprintf(err, errlen, "the record has no '%.100s'", field);
+        return NULL;
+    }
+    if (json_is_string(c)) {
+        *n = json_string_length(c);
+        d = malloc(*n + 1);
+        if (d) {
+            memcpy(d, json_string_value(c), *n);
+            d[*n] = '\0';
+        }
+    } else {
+        d = json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
+        *n = d ? strlen(d) : 0;
+    }
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cfg_str(var, "decode")) {
+        long k = http_base64_decode(d, *n);
+        if (k < 0) {
+            free(d);
+            return NULL;
+        }
+        *n = (size_t)k;
+        d[*n] = '\0';
+    }
+    return d;
+}
+
+/* How many bytes of a record's content the listing carries itself (fetch specs
+ * without a request); 0: the explorer fetches it. */
+static size_t inline_max(const json_t *var)
+{
+    const json_t *v = json_object_get(var, "inline_max");
+
+    if (json_object_get(var, "request"))
+        return 0;
+    if (json_is_integer(v))
+        return json_integer_value(v) > 0 ? (size_t)json_integer_value(v) : 0;
+    return HTTP_INLINE_MAX;
+}
+
 static void version_of(const json_t *rec, const json_t *doc, json_t *ctx, char *v, size_t n)
 {
     char err[100];
@@ -1117,10 +1178,11 @@ static const json_t *variant_of(struct http_src *hs, const json_t *rec)
 
     json_array_foreach(json_object_get(fetch, "variants"), i, v)
     {
-        const json_t *when = json_object_get(v, "when");
-        const char *val = json_string_value(http_path(rec, cfg_str(when, "field")));
+        const json_t *when = json_object_get(v, "when"), *ex = json_object_get(when, "exists");
+        const json_t *fv = when ? http_path(rec, cfg_str(when, "field")) : NULL;
+        const char *val = json_string_value(fv);
         const char *eq = cfg_str(when, "equals"), *pre = cfg_str(when, "prefix");
-        if (!when ||
+        if (!when || (ex && json_is_true(ex) == (fv && !json_is_null(fv))) ||
             (val && ((eq && strcmp(val, eq) == 0) || (pre && strncmp(val, pre, strlen(pre)) == 0))))
             return v;
     }
@@ -1224,7 +1286,8 @@ static void read_ahead(struct http_src *hs, const char *last, const json_t *next
     req_later(r, 0);
 }
 
-static void list_page_done(struct req *r, json_t *body)
+/* A listing's page from its answer (body consumed): the result for the explorer. */
+static json_t *list_page(struct req *r, json_t *body)
 {
     struct http_src *hs = r->hs;
     const json_t *list = hs->list, *doc = json_object_get(list, "document"),
@@ -1237,6 +1300,7 @@ static void list_page_done(struct req *r, json_t *body)
 
     json_t *page_dels = json_object();
     int older = 0;
+    size_t inlined = 0; /* content bytes this answer carries */
     http_select(body, cfg_str(list, "records"), recs);
     if (cfg_str(list, "deleted_records")) { /* tombstones (Gmail history's messagesDeleted) */
         json_t *dels = json_array();
@@ -1271,7 +1335,7 @@ static void list_page_done(struct req *r, json_t *body)
                 break;
             }
         }
-        ctx = json_deep_copy(hs->base);
+        ctx = json_copy(hs->base); /* templates only read it */
         json_object_set(ctx, "record", rec);
         char *path = http_render(cfg_str(doc, "path") ? cfg_str(doc, "path") : "{{record.id}}", ctx,
                                  HTTP_ENC_RAW, &missing, err, sizeof err);
@@ -1331,6 +1395,20 @@ static void list_page_done(struct req *r, json_t *body)
                                     f == 2 ? json_integer(strtoll(val, NULL, 10))
                                            : json_string(val));
             free(val);
+        }
+        /* a record that is its own content: the listing carries it (when it is
+         * text and small), so the explorer extracts it without fetching it */
+        size_t max = inline_max(var), n = 0;
+        if (max && !json_is_true(json_object_get(item, "known")) && inlined < HTTP_INLINE_PAGE) {
+            char *d = record_content(var, rec, &n, err, sizeof err);
+            json_t *cs = d && n <= max && n <= HTTP_INLINE_PAGE - inlined && !memchr(d, 0, n)
+                             ? json_stringn(d, n) /* NULL when not UTF-8 */
+                             : NULL;
+            if (cs) {
+                json_object_set_new(item, "content", cs);
+                inlined += n;
+            }
+            free(d);
         }
         json_array_append_new(items, item);
         list_attachments(hs, json_object_get(list, "attachments"), rec, path, items);
@@ -1432,6 +1510,12 @@ static void list_page_done(struct req *r, json_t *body)
         read_ahead(hs, last, next);
     }
     json_decref(body);
+    return out;
+}
+
+static void list_page_done(struct req *r, json_t *body)
+{
+    json_t *out = list_page(r, body);
     req_done(r, out);
 }
 
@@ -1733,12 +1817,22 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             hs->ahead_after = NULL;
             json_decref(hs->page);
             hs->page = json_deep_copy(json_object_get(r->ctx, "page"));
-            r->call = call;
             json_object_set(r->ctx, "args", args);
-            if (r->ahead == 2)
-                req_later(r, 0); /* never complete() before returning DRIVER_PENDING */
-            else
-                r->ahead = 0; /* in flight: answered as usual when it lands */
+            if (r->ahead == 2) { /* answered already: the page is made now, so the
+                                    explorer has it before the master stores the last */
+                json_t *body = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len, 0, NULL);
+                if (!body) {
+                    snprintf(err, errlen, "the answer to %.200s is not JSON", r->url);
+                    req_free(r);
+                    return -1;
+                }
+                r->ahead = 0;
+                *out = list_page(r, body);
+                req_free(r);
+                return 0;
+            }
+            r->call = call;
+            r->ahead = 0; /* in flight: answered as usual when it lands */
             return DRIVER_PENDING;
         }
         if (hs->ahead) { /* the explorer went elsewhere */
@@ -1802,28 +1896,19 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
             return -1;
         }
         if (!json_object_get(var, "request")) { /* the record itself is the content */
-            const char *field = cfg_str(var, "field");
-            json_t *c = field ? http_path(rec, field) : rec;
-            char *d = json_is_string(c) ? strdup(json_string_value(c))
-                                        : json_dumps(c, JSON_INDENT(1) | JSON_ENCODE_ANY);
-            size_t n = d ? strlen(d) : 0;
-            if (d && cfg_str(var, "decode")) {
-                long k = http_base64_decode(d, n);
-                if (k < 0) {
-                    free(d);
-                    req_free(r);
-                    snprintf(err, errlen, "the content of '%.200s' is not base64", path);
-                    return -1;
-                }
-                n = (size_t)k;
+            size_t n = 0;
+            char *d = record_content(var, rec, &n, err, errlen);
+            req_free(r);
+            if (!d) {
+                if (!*err)
+                    snprintf(err, errlen, "the content of '%.200s' is not %s", path,
+                             cfg_str(var, "decode"));
+                return -1;
             }
             char name[32], rel[64];
             snprintf(name, sizeof name, "h%06ld", ++s->payload_seq);
-            int rc = d ? write_payload(hs, name, d, n, err, errlen) : -1;
-            if (!d)
-                snprintf(err, errlen, "out of memory");
+            int rc = write_payload(hs, name, d, n, err, errlen);
             free(d);
-            req_free(r);
             if (rc < 0)
                 return -1;
             snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, name);
@@ -1925,7 +2010,43 @@ static void http_close(struct driver_source *s)
     s->state = NULL;
 }
 
+extern const char http_toolkit_schema[]; /* schema/http-toolkit.schema.json, embedded */
+
+/* The toolkit's "http" section against schema/http-toolkit.schema.json. */
+int driver_http_check(const json_t *toolkit, char *where, size_t wherelen, char *err,
+                      size_t errlen);
+int driver_http_check(const json_t *toolkit, char *where, size_t wherelen, char *err, size_t errlen)
+{
+    static json_t *schema;
+    const json_t *sec = json_object_get(toolkit, "http");
+    char at[512];
+
+    if (!schema && !(schema = json_loads(http_toolkit_schema, 0, NULL))) {
+        snprintf(where, wherelen, "%s", "");
+        snprintf(err, errlen, "the embedded http toolkit schema is not JSON");
+        return -1;
+    }
+    if (!sec) {
+        snprintf(where, wherelen, "%s", "");
+        snprintf(err, errlen, "a toolkit of driver 'http' needs an \"http\" section");
+        return -1;
+    }
+    if (jsonschema_check_at(schema, sec, at, sizeof at, err, errlen) < 0) {
+        /* "at '/auth/type': must be ..." -> "http.auth.type: must be ..." */
+        const char *what =
+            strncmp(err, "at '", 4) == 0 && strstr(err, "': ") ? strstr(err, "': ") + 3 : err;
+        char msg[300], name[200] = "http";
+        for (size_t i = 0, k = 4; at[i] && k + 1 < sizeof name; i++)
+            name[k++] = at[i] == '/' ? '.' : at[i], name[k] = '\0';
+        snprintf(msg, sizeof msg, "%s: %s", name, what);
+        snprintf(err, errlen, "%s", msg);
+        snprintf(where, wherelen, "/http%s", at);
+        return -1;
+    }
+    return 0;
+}
+
 /* operations: "list", "fetch" and "records:NAME" for each named request (NULL: checked
- * against the toolkit's own "http" section instead) */
+ * against the toolkit's own "http" section instead, by driver_http_check) */
 const struct driver_ops driver_http_ops = {"http",       http_open,  http_call,
                                            http_present, http_close, NULL};

@@ -208,6 +208,11 @@ int toolkit_check(const char *path, const char *text, size_t len, const json_t *
     }
     if (explore && (!json_object_get(explore, "list") || !json_object_get(explore, "fetch")))
         return tk_fail(&c, "/explore", "\"explore\" needs both \"list\" and \"fetch\"");
+    { /* the driver's own section (the http driver's "http") */
+        char where[600], msg[300];
+        if (driver_check_toolkit(driver, doc, where, sizeof where, msg, sizeof msg) < 0)
+            return tk_fail(&c, where, "%s", msg);
+    }
     return 0;
 }
 

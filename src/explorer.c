@@ -42,15 +42,24 @@ static void ex_log(struct explorer *ex, const char *level, const char *fmt, ...)
     proto_notify(&ex->c, "log", p);
 }
 
-static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
+/* Calls a tool (args consumed); NULL with the reason in ex->c.err. first: the
+ * call overtakes the documents and checkpoint still batched (see PLAN_LIST). */
+static json_t *call_tool_first(struct explorer *ex, const char *name, json_t *args, int first)
 {
     json_t *params = json_object(), *res = NULL;
     int code;
+    long id;
 
     json_object_set_new(params, "name", json_string(name));
     json_object_set_new(params, "arguments", args);
-    if (proto_call(&ex->c, "tools/call", params, &res, &code) < 0)
+    id = proto_call_send(&ex->c, "tools/call", params, first);
+    if (id < 0 || proto_call_wait(&ex->c, id, "tools/call", &res, &code) < 0)
         return NULL;
+    if (ex->c.ahead_failed) { /* a checkpoint sent ahead was refused */
+        snprintf(ex->c.err, sizeof ex->c.err, "checkpoint: %.140s", ex->c.ahead_err);
+        json_decref(res);
+        return NULL;
+    }
     if (json_is_true(json_object_get(res, "isError"))) {
         json_t *content = json_array_get(json_object_get(res, "content"), 0);
         snprintf(ex->c.err, sizeof ex->c.err, "%s: %s", name,
@@ -63,8 +72,14 @@ static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
     return res;
 }
 
+static json_t *call_tool(struct explorer *ex, const char *name, json_t *args)
+{
+    return call_tool_first(ex, name, args, 0);
+}
+
 static void inject_fault(struct explorer *ex)
 {
+    proto_flush(&ex->c); /* what was emitted before the fault reaches the master */
     switch (ex->fault) {
     case FAULT_CRASH:
         abort();
@@ -156,7 +171,8 @@ static int emit_doc(const struct extract_doc *d, void *arg)
     c->out.docs++;
     c->out.text_bytes += (long)d->text_len;
     buf_release(&id);
-    int sent = proto_notify_text(&c->ex->c, "docs/emit", doc, text, tlen);
+    /* batched: the next call (a fetch, the checkpoint) takes them along */
+    int sent = proto_notify_text_batched(&c->ex->c, "docs/emit", doc, text, tlen);
     buf_release(&clean);
     if (sent < 0) {
         c->failed = 1;
@@ -178,6 +194,29 @@ static int explore_file(struct explorer *ex, const struct planner_ops *pl, void 
     const char *local;
     json_t *sc;
 
+    /* The listing carried the item's content: plain text becomes its document
+     * here, without a fetch (a round trip and a file); anything else is
+     * fetched and extracted as a file like any item. */
+    const json_t *content = json_object_get(step->item, "content");
+    if (json_is_string(content) && ex->fault != FAULT_STALL &&
+        extract_text_as_is(path, json_string_value(content), json_string_length(content))) {
+        struct extract_doc d = {0};
+        json_t *meta = json_object();
+        d.title = path;
+        d.mime = "text/plain";
+        d.text = json_string_value(content);
+        d.text_len = json_string_length(content);
+        d.metadata = meta;
+        emit_doc(&d, &c);
+        json_decref(meta);
+        ex->bytes += (long)json_integer_value(json_object_get(step->item, "size"));
+        pl->observe(ps, step, step->item, NULL, &c.out);
+        if (c.failed)
+            return -1;
+        if (ex->fault)
+            inject_fault(ex);
+        return 0;
+    }
     res = call_tool(ex, step->tool, json_incref(step->args));
     if (!res) {
         ex->errors++;
@@ -250,7 +289,7 @@ static void send_progress(struct explorer *ex, long items)
     json_object_set_new(pr, "items", json_integer(items));
     json_object_set_new(pr, "documents", json_integer(ex->docs));
     json_object_set_new(pr, "bytes", json_integer(ex->bytes));
-    proto_notify(&ex->c, "progress", pr);
+    proto_notify_text_batched(&ex->c, "progress", pr, NULL, 0); /* with the next call */
 }
 
 int explorer_main(int fd, void *arg)
@@ -310,14 +349,17 @@ int explorer_main(int fd, void *arg)
     }
     for (;;) {
         struct plan_step step;
-        json_t *res, *r = NULL;
+        json_t *res;
 
         pl->next(ps, &step);
         if (step.kind == PLAN_DONE)
             break;
         switch (step.kind) {
         case PLAN_LIST:
-            res = call_tool(&ex, step.tool, json_incref(step.args));
+            /* The next page is asked for ahead of the last page's documents
+             * and checkpoint, still batched: the master answers it (from its
+             * read-ahead) first and stores them while this page is worked on. */
+            res = call_tool_first(&ex, step.tool, json_incref(step.args), 1);
             if (!res)
                 ex_log(&ex, "error", "list: %s", ex.c.err);
             pl->observe(ps, &step, res ? json_object_get(res, "structuredContent") : NULL, ex.c.err,
@@ -338,9 +380,10 @@ int explorer_main(int fd, void *arg)
             json_t *st = json_object();
             listed = (long)json_integer_value(json_object_get(step.args, "listed"));
             json_object_set_new(st, "state", step.args);
-            if (proto_call(&ex.c, "checkpoint", st, &r, NULL) < 0)
+            /* not waited for: the next call's wait takes its answer (a refusal
+             * stops the exploration there), so storage and extraction overlap */
+            if (proto_call_send(&ex.c, "checkpoint", st, 0) < 0)
                 goto out;
-            json_decref(r);
             send_progress(&ex, listed);
             break;
         }
@@ -358,7 +401,7 @@ int explorer_main(int fd, void *arg)
         json_object_set_new(pr, "bytes", json_integer(ex.bytes));
         json_object_set_new(pr, "done", json_true());
         /* a call, not a notification: exit only once the master has everything */
-        if (proto_call(&ex.c, "progress", pr, &r, NULL) == 0)
+        if (proto_call(&ex.c, "progress", pr, &r, NULL) == 0 && !ex.c.ahead_failed)
             rc = 0;
         json_decref(r);
     }

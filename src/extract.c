@@ -790,6 +790,60 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     return 1;
 }
 
+/*
+ * Kept next to extract_file's dispatch on purpose: a new extractor must be
+ * reflected here (it is when it is a row of extractors[] with a sniffer).
+ */
+int extract_text_as_is(const char *name, const char *p, size_t n)
+{
+    /* first bytes a decompressor or an archive reader would take in text:
+     * bzip2, lzip, lrzip, grzip, uuencode, cpio (odc/newc), ar */
+    static const char *const magic[] = {"BZh", "LZIP", "LRZI", "GRZip", "begin", "0707", "!<arch>"};
+    static const char *const by_name[] = {".csv", ".tsv", ".tab"}; /* extract_csv_file's */
+    const unsigned char *u = (const unsigned char *)p;
+    const char *slash = name ? strrchr(name, '/') : NULL;
+    const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
+    char ext[24];
+
+    if (n >= EXTRACT_MAX_TEXT / 2 || !extract_utf8_valid(p, n))
+        return 0;
+    /* no control bytes: neither a binary signature (zip, gzip, xz, 7z, rar, ISO
+     * 9660, ...) nor a doubt for extract_looks_textual */
+    for (size_t i = 0; i < n; i++)
+        if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r' && u[i] != '\f')
+            return 0;
+    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
+        if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
+            return 0;
+    if (n >= 512) { /* a tar header: an octal checksum at 148 (libarchive checks it) */
+        size_t k = 148;
+        while (k < 156 && ((u[k] >= '0' && u[k] <= '7') || u[k] == ' '))
+            k++;
+        if (k == 156)
+            return 0;
+    }
+    if (dot && strlen(dot) < sizeof ext - 2) {
+        size_t k = 0;
+        ext[k++] = ' ';
+        for (const char *c = dot; *c; c++)
+            ext[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        ext[k++] = ' ';
+        ext[k] = '\0';
+        for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+            if (strstr(extractors[i].exts, ext))
+                return 0;
+        for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++)
+            if (strcasecmp(dot, by_name[i]) == 0)
+                return 0;
+    }
+    /* office names: only a zip is theirs (PK\3\4 has control bytes) */
+    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+        if (extractors[i].run != extract_archive && /* its formats are excluded above */
+            extractors[i].sniff(NULL, name, u, n < 4096 ? n : 4096))
+            return 0;
+    return 1;
+}
+
 void extract_file_type(const char *path, char out[16])
 {
     const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');

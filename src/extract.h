@@ -93,6 +93,15 @@ long extract_file(const char *path, const char *name, const struct extract_limit
                   extract_emit_fn fn, void *arg, char *err, size_t errlen);
 
 /**
+ * 1 when extract_file, given a file named name holding these n bytes, would
+ * make of them exactly one text/plain document whose text is the bytes as
+ * they are (clean UTF-8 text that no extractor, decompressor or archive
+ * reader claims), so a caller holding them in memory may skip the file. 0
+ * says nothing more than "use extract_file".
+ */
+int extract_text_as_is(const char *name, const char *p, size_t n);
+
+/**
  * Appends bytes to out as valid UTF-8: invalid sequences become U+FFFD and
  * NUL bytes are dropped. Returns 0, or -1 when out's cap is reached.
  */

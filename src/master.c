@@ -82,6 +82,9 @@ struct job {
         char *path, *version;
     } recent[MASTER_RECENT];
     int recent_next;
+    /* path -> version of the items the last two listings carried (the explorer
+     * asks for a page before it sends the documents of the one before) */
+    json_t *inline_versions, *inline_prev;
     struct timespec started, deadline;
     double elapsed_s;
     struct master *m;
@@ -452,6 +455,32 @@ static json_t *tool_result(json_t *structured, const char *text, int is_error)
     return res;
 }
 
+/* A listing whose items carry their content: the explorer extracts them without
+ * a fetch, so their versions are booked here for the documents it sends. */
+static void job_inline_versions(struct job *j, const json_t *files)
+{
+    const json_t *f;
+    size_t i;
+
+    if (!json_is_array(files))
+        return; /* not a listing */
+    json_decref(j->inline_prev);
+    j->inline_prev = j->inline_versions;
+    j->inline_versions = NULL;
+    json_array_foreach(files, i, f)
+    {
+        const char *path = json_string_value(json_object_get(f, "path"));
+        const json_t *c = json_object_get(f, "content"), *v = json_object_get(f, "version");
+        if (!path || !json_is_string(c))
+            continue;
+        if (!j->inline_versions)
+            j->inline_versions = json_object();
+        if (json_is_string(v))
+            json_object_set(j->inline_versions, path, (json_t *)v);
+        j->bytes += (long)json_string_length(c);
+    }
+}
+
 /* Books a finished tool call and makes its result (out consumed, NULL on error). */
 static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *terr)
 {
@@ -475,6 +504,7 @@ static json_t *tool_finish(struct job *j, double t0, json_t *out, const char *te
         free(j->inflight);
         j->inflight = NULL;
         j->items += (long)json_array_size(json_object_get(out, "files"));
+        job_inline_versions(j, json_object_get(out, "files"));
     }
     return tool_result(out, "ok", 0);
 }
@@ -558,12 +588,18 @@ static const char *recent_version(struct job *j, const char *external_id)
 {
     const char *hash = strchr(external_id, '#');
     size_t n = hash ? (size_t)(hash - external_id) : strlen(external_id);
+    /* sent with the last listing: newer than any fetch of an earlier attempt */
+    const json_t *v =
+        j->inline_versions ? json_object_getn(j->inline_versions, external_id, n) : NULL;
 
+    if (v)
+        return json_string_value(v);
     for (int i = 0; i < MASTER_RECENT; i++)
         if (j->recent[i].path && strncmp(j->recent[i].path, external_id, n) == 0 &&
             j->recent[i].path[n] == '\0')
             return j->recent[i].version;
-    return NULL;
+    return j->inline_prev ? json_string_value(json_object_getn(j->inline_prev, external_id, n))
+                          : NULL;
 }
 
 /* An entry for a document in a tree that follows its source and folders:
@@ -2030,6 +2066,8 @@ out:
         json_decref(j->checkpoint);
         json_decref(j->poison);
         json_decref(j->parts);
+        json_decref(j->inline_versions);
+        json_decref(j->inline_prev);
         free(j->fault);
         free(j->inflight);
         free(j->lat);

@@ -364,16 +364,65 @@ int proto_notify_text(struct proto_conn *c, const char *method, json_t *params, 
     return proto_send_blocking(c, proto_notification(method, params), text ? text : "", tlen);
 }
 
-int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result, int *code)
+int proto_notify_text_batched(struct proto_conn *c, const char *method, json_t *params,
+                              const char *text, size_t tlen)
+{
+    json_t *m = proto_notification(method, params);
+    int rc = proto_conn_queue_text(c, m, text, tlen);
+
+    json_decref(m);
+    if (rc < 0)
+        return -1;
+    return c->out.len - c->out_off >= PROTO_BATCH ? proto_flush(c) : 0;
+}
+
+int proto_flush(struct proto_conn *c)
+{
+    for (;;) {
+        int rc = proto_conn_flush(c);
+        if (rc <= 0)
+            return rc;
+        struct pollfd p = {c->fd, POLLOUT, 0};
+        poll(&p, 1, -1);
+    }
+}
+
+long proto_call_send(struct proto_conn *c, const char *method, json_t *params, int first)
 {
     long id = c->next_id++;
+    json_t *m = proto_request(id, method, params);
+    size_t before = c->out.len;
+    int rc = proto_conn_queue(c, m);
+
+    json_decref(m);
+    if (rc < 0)
+        return -1;
+    if (first && before > c->out_off) { /* move it before what waits unsent */
+        size_t n = c->out.len - before, waiting = before - c->out_off;
+        char *frame = malloc(n);
+        if (!frame) {
+            c->out.len = before;
+            snprintf(c->err, sizeof c->err, "out of memory");
+            return -1;
+        }
+        memcpy(frame, c->out.data + before, n);
+        memmove(c->out.data + c->out_off + n, c->out.data + c->out_off, waiting);
+        memcpy(c->out.data + c->out_off, frame, n);
+        free(frame);
+    }
+    c->ahead++;
+    return id;
+}
+
+int proto_call_wait(struct proto_conn *c, long id, const char *method, json_t **result, int *code)
+{
     json_t *m;
     int rc;
 
     *result = NULL;
     if (code)
         *code = 0;
-    if (proto_send_blocking(c, proto_request(id, method, params), NULL, 0) < 0)
+    if (proto_flush(c) < 0)
         return -1;
     for (;;) {
         while ((rc = proto_conn_next(c, &m)) == 0) {
@@ -389,12 +438,23 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
         }
         if (rc < 0)
             return -1;
-        json_t *rid = json_object_get(m, "id");
-        if (!json_is_integer(rid) || json_integer_value(rid) != id) {
+        json_t *rid = json_object_get(m, "id"), *err = json_object_get(m, "error");
+        if (!json_is_integer(rid) || json_integer_value(rid) >= c->next_id) {
             json_decref(m); /* a stray frame: the master never sends one */
             continue;
         }
-        json_t *err = json_object_get(m, "error");
+        c->ahead--;
+        if (json_integer_value(rid) != id) { /* the answer to an earlier proto_call_send */
+            if (err && !c->ahead_failed) {
+                c->ahead_failed = 1;
+                snprintf(c->ahead_err, sizeof c->ahead_err, "%s",
+                         json_string_value(json_object_get(err, "message"))
+                             ? json_string_value(json_object_get(err, "message"))
+                             : "error");
+            }
+            json_decref(m);
+            continue;
+        }
         if (err) {
             snprintf(c->err, sizeof c->err, "%s: %s", method,
                      json_string_value(json_object_get(err, "message"))
@@ -409,4 +469,16 @@ int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t 
         json_decref(m);
         return 0;
     }
+}
+
+int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result, int *code)
+{
+    long id = proto_call_send(c, method, params, 0);
+
+    *result = NULL;
+    if (code)
+        *code = 0;
+    if (id < 0)
+        return -1;
+    return proto_call_wait(c, id, method, result, code);
 }

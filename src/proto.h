@@ -35,6 +35,11 @@ struct proto_conn {
     size_t out_off;
     long next_id;
     char err[160]; /* why the last call failed */
+    /* calls sent with proto_call_send whose answers have not arrived yet, and
+     * the first of them that failed (children) */
+    long ahead;
+    int ahead_failed;
+    char ahead_err[160];
 };
 
 /** Sets up a connection over fd (not owned). */
@@ -100,11 +105,43 @@ json_t *proto_error(const json_t *id, int code, const char *message);
 int proto_call(struct proto_conn *c, const char *method, json_t *params, json_t **result,
                int *code);
 
+/**
+ * Queues a request without sending or waiting (params consumed): it leaves
+ * with the next flush, and its answer is taken by the proto_call_wait that
+ * waits for it, or by any later one (an error answer then sets ahead_failed
+ * and ahead_err). first puts it before the batched notifications still
+ * unsent, so the master answers it before it handles them. Returns its id, or
+ * -1 with c->err.
+ */
+long proto_call_send(struct proto_conn *c, const char *method, json_t *params, int first);
+
+/**
+ * Flushes the output and waits for the answer to request id (see proto_call);
+ * answers to other requests sent before it are taken on the way.
+ */
+int proto_call_wait(struct proto_conn *c, long id, const char *method, json_t **result, int *code);
+
 /** Sends a notification (blocking). Returns 0 or -1. */
 int proto_notify(struct proto_conn *c, const char *method, json_t *params);
 /** Sends a notification whose params.text travels as a text attachment (see proto_conn_queue_text).
  */
 int proto_notify_text(struct proto_conn *c, const char *method, json_t *params, const char *text,
                       size_t tlen);
+
+/** Batched notifications wait in the output buffer until this many bytes are queued. */
+#define PROTO_BATCH ((size_t)64 << 10)
+
+/**
+ * Like proto_notify_text, but the frame may wait in the output buffer (up to
+ * PROTO_BATCH bytes) and leave with the next call or notification, or
+ * proto_flush: a run of small notifications (one document each) then costs
+ * one write and one wakeup of the master instead of one each. text NULL: no
+ * attachment.
+ */
+int proto_notify_text_batched(struct proto_conn *c, const char *method, json_t *params,
+                              const char *text, size_t tlen);
+
+/** Writes what batched notifications left in the output buffer (blocking). Returns 0 or -1. */
+int proto_flush(struct proto_conn *c);
 
 #endif

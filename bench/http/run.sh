@@ -34,8 +34,8 @@ for round in $(seq 1 "$ROUNDS"); do
     t1=$(now)
     curl_s=$(echo "$t1 - $t0" | bc -l)
     curl_cpu=$(awk '{print $1 + $2}' "$W/curl.cpu")
-    # the driver: a full onboarding (list pages, fetch each record, extract, store);
-    # --structurers 0: the structure phase that follows is not the driver's work
+    # the driver: a full onboarding (list pages, which carry the records' contents;
+    # extract; store); --structurers 0: the structure phase that follows is not the driver's work
     # (bench/structure measures it)
     rm -f "$W"/bench.db*
     curl -s -XPOST "$B/__control" -d '{"clear": 1}' >/dev/null

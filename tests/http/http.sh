@@ -58,6 +58,26 @@ PY
     is "$bad" "" "every http toolkit's section matches the schema"
 fi
 
+# ---- trawl connectors check reads the http section against that schema too ---------
+badkit() {
+    cat >badkit.json <<JSON
+{"name": "bad", "driver": "http", "description": "a toolkit with a mistake",
+ "http": $1,
+ "tools": [{"name": "list", "description": "List the records.", "parameters": {"type": "object"}, "operation": "list"}]}
+JSON
+    run connectors check badkit.json
+}
+badkit '{"base_url": "{{settings.url}}", "list": {"request": {"path": "/x"}, "records": "data"},
+   "fetch": {"inline_max": "lots"}}'
+is "$RC" 1 "connectors check refuses a content spec whose inline_max is not a number"
+like "$(cat "$ERR")" "badkit.json line 3 column 28: http.fetch.inline_max: expected integer" \
+    "the error names the line, the column and the setting"
+badkit '{"base_url": "x", "list": {"request": {}, "records": "data"}, "auth": {"type": "bearr"}}'
+like "$(cat "$ERR")" "line 2 column 89: http.auth.type: must be one of none, bearer, basic" \
+    "an unknown authenticator is named with the known ones"
+badkit '{"base_url": "x", "list": {"request": {}, "records": "data"}, "fetch": {"variants": [{"when": {"field": "a", "exists": 1}}]}}'
+like "$(cat "$ERR")" "http.fetch.variants.0.when.exists: expected boolean" "when.exists is a boolean"
+
 # ---- first run: everything ----------------------------------------------------
 ctl '{"expire_after": 9}' # Google access tokens die after 9 requests: refreshes
 run onboard acme sources.json --json --keep-workspaces
@@ -89,6 +109,8 @@ like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id LIKE '
     "\\[1700000000.000000\\] <U000>" "slack: the oldest message of a channel is in its document"
 is "$(stat '[.log[] | select(test("gapcontinue="))] | length')" "$(( ($(want wiki) + 7) / 8 - 1 ))" \
     "wiki: allpages continuation objects merged into each next request"
+is "$(stat '[.log[] | select(startswith("/wiki/") and test("[?&]titles="))] | length')" 0 \
+    "wiki: the pages' wikitext came with the listing (generator + revisions), no request per page"
 ok "$([ "$(stat .refreshes)" -ge 3 ]; echo $?)" "oauth: expired tokens refreshed by the master ($(stat .refreshes) refreshes)"
 is "$(stat .bad_auth)" 0 "no request went out without valid credentials"
 # the credentials appear nowhere but in the server's view
@@ -130,6 +152,8 @@ is "$(stat '[.log[] | select(test("/_all_docs"))] | length')" 0 "couch: no full 
 ok "$([ "$(stat '[.log[] | select(test("/_changes\\?since=[1-9]"))] | length')" -ge 1 ]; echo $?)" \
     "couch: _changes since the stored sequence"
 is "$(stat '[.log[] | select(test("generator=allpages"))] | length')" 0 "wiki: no allpages listing"
+is "$(stat '[.log[] | select(startswith("/wiki/") and test("[?&]titles="))] | length')" 2 \
+    "wiki: recent changes carry no text: the two changed pages fetched one by one"
 is "$(stat '[.log[] | select(test("alt=media|/export"))] | length')" 2 "drive: two downloads, nothing else"
 like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id = 'doc-0002.json'")" zanzibar \
     "couch: the edited document's new text"

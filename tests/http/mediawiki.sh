@@ -63,6 +63,7 @@ like "$(sqlite3 "$TRAWL_DB" "SELECT text FROM documents WHERE external_id = 'Lic
     "GNU GENERAL PUBLIC LICENSE" "a page's wikitext is the document's text"
 is "$(sqlite3 "$TRAWL_DB" "SELECT count(*) FROM documents WHERE external_id = 'Main Page.wiki'")" 1 \
     "the installer's Main Page too"
+is "$(grep -c 'titles=' "$W/php.log")" 0 "the listing (generator + revisions) carried every page's wikitext: no request per page"
 
 # ---- second run: only what changed -------------------------------------------------
 sleep 1 # MediaWiki timestamps have one-second resolution
