@@ -153,12 +153,21 @@ int sphase_add(struct sphase *p, const char *source, const char *ext, const char
     it->from = meta_addr(meta);
     it->reply = st_subject_is_reply(json_string_value(json_object_get(meta, "subject")));
     it->noise = meta_noise(meta, it->from);
-    if (json_is_array(refs) && json_array_size(refs)) {
-        it->refs = calloc(json_array_size(refs), sizeof *it->refs);
-        if (it->refs)
+    /* A server-side thread id (Gmail's X-GM-THRID, "gmail:<hex>") joins
+     * its messages like a shared reference; message ids have an '@' and
+     * never look like it. */
+    const char *hint = json_string_value(json_object_get(meta, "thread_hint"));
+    if (hint && (!*hint || strlen(hint) > 500))
+        hint = NULL;
+    if ((json_is_array(refs) && json_array_size(refs)) || hint) {
+        it->refs = calloc(json_array_size(refs) + 1, sizeof *it->refs);
+        if (it->refs) {
             json_array_foreach(refs, k, r) if (json_is_string(r) && json_string_length(r) &&
                                                json_string_length(r) <= 500) it->refs[it->nrefs++] =
                 strdup(json_string_value(r));
+            if (hint)
+                it->refs[it->nrefs++] = strdup(hint);
+        }
     }
     if (!it->source || !it->ext || !it->title || !it->text || !it->file_type) {
         item_free(it);

@@ -139,6 +139,17 @@ run onboard acme sources.json --json --structurers 0
 jq_ok '.sources.gina.documents_new == 0 and .sources.gunter.documents_new == 0 and .totals.bytes == 0' "second run fetches nothing"
 is "$(grep -c 'UID FETCH' "$LOG")" 0 "second run sends no UID FETCH"
 
+# Structured (one structurer): messages of one Gmail thread (X-GM-THRID,
+# the thread_hint) share an entry group, even those no Message-ID chain or
+# reply subject joins.
+jq '.sources |= .[0:1]' sources.json >one.json
+run --db structured.db onboard acme one.json --json --structurers 1
+is "$RC" 0 "structured onboarding of gina exits 0"
+split=$(sqlite3 structured.db "select count(*) from (select json_extract(d.metadata, '\$.thread_hint') t from documents d join entry_documents ed on ed.document_id = d.id join knowledge_entries e on e.id = ed.entry_id join knowledge_tree n on n.id = e.tree_node_id where d.external_id not like '%#%' group by t having count(distinct n.path) > 1)")
+threads=$(sqlite3 structured.db "select count(*) from (select json_extract(metadata, '\$.thread_hint') t from documents where external_id not like '%#%' group by t having count(*) > 1)")
+like "$threads" '^[1-9]' "the stand-in's mail has Gmail threads of several messages ($threads)"
+is "$split" 0 "no Gmail thread is split over entry groups"
+
 # Named folders: one the server lacks, one it refuses to open. The other is
 # read whole, then the source fails naming both with the reasons.
 jq '.sources[0].folders = ["[Gmail]/All Mail", "Locked", "Missing"] | .sources |= .[0:1]' sources.json >folders.json
