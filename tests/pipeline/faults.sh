@@ -46,8 +46,10 @@ jq_ok '.sources.a.refused_calls == 1 and .sources.a.status == "ok"' "forbidden t
 like "$(err)" "refused a call to tool 'delete_everything'" "refusal is logged"
 
 # SIGINT mid-run: interrupted, then --resume ends with the KB of a clean run.
+# (sorted: the explorers' forum findings are exported in the order they were posted,
+# which follows the order the explorers finished)
 run --db clean.db onboard acme sources.json
-"$TRAWL" --db clean.db export acme | "$JQ" -c 'del(.created)' >clean.jsonl
+"$TRAWL" --db clean.db export acme | "$JQ" -c 'del(.created)' | sort >clean.jsonl
 TRAWL_FAULT=a:hang "$TRAWL" --db int.db onboard acme sources.json >"$OUT" 2>"$ERR" &
 pid=$!
 for _ in $(seq 1 100); do [ "$(count int.db b 2>/dev/null)" = 30 ] && break; sleep 0.1; done
@@ -60,7 +62,7 @@ ok $([ "$before" -ge 1 ] && [ "$before" -lt 450 ]; echo $?) "part of source a wa
 run --db int.db onboard acme sources.json --resume --json
 is "$RC" 0 "--resume completes"
 jq_ok '.sources.b.status == "skipped" and .sources.b.items == 0' "completed source is not explored again"
-"$TRAWL" --db int.db export acme | "$JQ" -c 'del(.created)' >int.jsonl
+"$TRAWL" --db int.db export acme | "$JQ" -c 'del(.created)' | sort >int.jsonl
 ok $(cmp -s clean.jsonl int.jsonl; echo $?) "interrupted + resumed KB equals the uninterrupted one"
 
 # SIGKILL of the master: explorers die with it; --resume finishes the job.
@@ -78,7 +80,7 @@ run --db kill.db onboard acme sources.json --resume
 is "$RC" 0 "--resume after SIGKILL completes"
 is "$(sqlite3 kill.db "select group_concat(status, ' ') from runs order by id")" "interrupted ok" "the next run marks the dead one interrupted"
 like "$(sqlite3 kill.db "select stats from runs where id = 1")" "died before it ended" "and says why"
-"$TRAWL" --db kill.db export acme | "$JQ" -c 'del(.created)' >kill.jsonl
+"$TRAWL" --db kill.db export acme | "$JQ" -c 'del(.created)' | sort >kill.jsonl
 ok $(cmp -s clean.jsonl kill.jsonl; echo $?) "killed + resumed KB equals the uninterrupted one"
 
 # Two onboardings of one client on one database: the second is refused.
