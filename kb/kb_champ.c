@@ -79,6 +79,7 @@ struct kb_champ {
     int loaded, verified, bootstrap;
     int poisoned;       /* lists dropped inside a transaction: untouched until it ends */
     int64_t nrow, ntok; /* index totals the in-memory lists belong to */
+    double a;           /* avgdl the current statement's entries are scored at */
     struct ch_term **terms;
     size_t nterms, aterms;
     int32_t *idx; /* hash index into terms, -1 free */
@@ -344,15 +345,17 @@ static void term_rescore(struct ch_term *t, double a)
     t->a = a;
 }
 
-/* Raises the floor to cover an entry of score s (at avgdl a) that is not listed. */
+/* Raises the floor to cover an entry of score s at avgdl a that is not
+ * listed. The floor is kept at one reference avgdl (the first it was computed
+ * at): the entry's score there is at most s * max(1, floor_a / a). */
 static void term_floor(struct ch_term *t, double s, double a)
 {
-    double f = t->floor;
-
-    if (f > 0 && a > t->floor_a)
-        f *= a / t->floor_a;
-    t->floor = f > s ? f : s;
-    t->floor_a = a;
+    if (t->floor_a <= 0)
+        t->floor_a = a;
+    if (t->floor_a > a)
+        s *= t->floor_a / a;
+    if (s > t->floor)
+        t->floor = s;
 }
 
 static int term_offer(struct kb_champ *ch, struct ch_term *t, int64_t id, uint32_t w, uint32_t n,
@@ -875,15 +878,23 @@ int kb_champ_write_begin(struct kb *kb)
 
     if (ch->poisoned)
         return 0;
-    if (!ch->loaded)
-        return ch_load(kb);
+    if (!ch->loaded) {
+        rc = ch_load(kb);
+        ch->a = ch_avgdl(ch->nrow, ch->ntok);
+        return rc;
+    }
+    /* one avgdl for the statement's entries: lists are rescored once */
+    ch->a = ch_avgdl(ch->nrow, ch->ntok);
     if (ch->verified)
         return 0;
     /* Nothing of this transaction is in the index yet: its totals are on disk. */
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
-    if (nrow != ch->nrow || ntok != ch->ntok)
-        return ch_load(kb); /* another writer was here */
+    if (nrow != ch->nrow || ntok != ch->ntok) { /* another writer was here */
+        rc = ch_load(kb);
+        ch->a = ch_avgdl(ch->nrow, ch->ntok);
+        return rc;
+    }
     ch->verified = 1;
     return 0;
 }
@@ -903,7 +914,7 @@ void kb_champ_capture(struct kb *kb)
 static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
 {
     struct kb_champ *ch = kb->champ;
-    double a = ch_avgdl(ch->nrow, ch->ntok);
+    double a = ch->a;
     int added;
 
     for (size_t i = 0; i < d->m.n; i++) {
