@@ -15,6 +15,8 @@
 #include "kb_internal.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -64,6 +66,13 @@ struct ch_doc {
     uint32_t ntok;
 };
 
+/* An entry of a not yet tracked term in the current batch (id 0: removed since). */
+struct ch_post {
+    int64_t id;
+    uint32_t w, n;
+    uint32_t next; /* 1 + index of the term's previous posting, 0 = none */
+};
+
 struct kb_champ {
     struct kb *kb;
     fts5_api *api;
@@ -78,19 +87,27 @@ struct kb_champ {
     /* writer state */
     int loaded, verified, bootstrap;
     int poisoned;       /* lists dropped inside a transaction: untouched until it ends */
+    int from_empty;     /* loaded on an empty index, nothing committed since */
     int64_t nrow, ntok; /* index totals the in-memory lists belong to */
     double a;           /* avgdl the current statement's entries are scored at */
     struct ch_term **terms;
     size_t nterms, aterms;
-    int32_t *idx; /* hash index into terms, -1 free */
+    struct ch_slot *idx; /* hash index into terms, i = -1 free */
     size_t idxcap;
-    struct ch_map batch;
+    struct ch_map batch; /* c[0] entries, c[1] 1 + index of the last posting */
     long batch_docs;
+    struct ch_post *posts;
+    size_t nposts, aposts;
     uint64_t *rejected; /* hash, N at rejection: pairs */
     size_t nrejected, arejected;
 
     /* tuning */
     int min_df, kmin, kdiv, tdiv;
+};
+
+struct ch_slot {
+    uint64_t h;
+    int32_t i;
 };
 
 struct ch_wrap {
@@ -105,6 +122,15 @@ struct ch_cap {
     int col;
     struct ch_doc *d;
 };
+
+static double prof[8];
+static long pcount[4];
+static double prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- small maps -------------------------------------------------------------------- */
 
@@ -417,9 +443,9 @@ static struct ch_term *terms_find(struct kb_champ *ch, uint64_t h)
 {
     if (!ch->idxcap)
         return NULL;
-    for (size_t i = h & (ch->idxcap - 1); ch->idx[i] >= 0; i = (i + 1) & (ch->idxcap - 1))
-        if (ch->terms[ch->idx[i]]->h == h)
-            return ch->terms[ch->idx[i]];
+    for (size_t i = h & (ch->idxcap - 1); ch->idx[i].i >= 0; i = (i + 1) & (ch->idxcap - 1))
+        if (ch->idx[i].h == h)
+            return ch->terms[ch->idx[i].i];
     return NULL;
 }
 
@@ -435,24 +461,25 @@ static int terms_add(struct kb_champ *ch, struct ch_term *t)
         ch->terms = nt;
         ch->aterms = na;
     }
-    if (2 * (ch->nterms + 1) > ch->idxcap) {
-        size_t ncap = ch->idxcap ? 2 * ch->idxcap : 1024;
-        int32_t *ni = malloc(ncap * sizeof *ni);
+    if (4 * (ch->nterms + 1) > ch->idxcap) {
+        size_t ncap = ch->idxcap ? 2 * ch->idxcap : 4096;
+        struct ch_slot *ni = malloc(ncap * sizeof *ni);
         if (!ni)
             return -1;
-        memset(ni, 0xff, ncap * sizeof *ni);
+        for (size_t j = 0; j < ncap; j++)
+            ni[j].i = -1;
         for (size_t j = 0; j < ch->nterms; j++) {
-            for (i = ch->terms[j]->h & (ncap - 1); ni[i] >= 0; i = (i + 1) & (ncap - 1))
+            for (i = ch->terms[j]->h & (ncap - 1); ni[i].i >= 0; i = (i + 1) & (ncap - 1))
                 ;
-            ni[i] = (int32_t)j;
+            ni[i] = (struct ch_slot){ch->terms[j]->h, (int32_t)j};
         }
         free(ch->idx);
         ch->idx = ni;
         ch->idxcap = ncap;
     }
-    for (i = t->h & (ch->idxcap - 1); ch->idx[i] >= 0; i = (i + 1) & (ch->idxcap - 1))
+    for (i = t->h & (ch->idxcap - 1); ch->idx[i].i >= 0; i = (i + 1) & (ch->idxcap - 1))
         ;
-    ch->idx[i] = (int32_t)ch->nterms;
+    ch->idx[i] = (struct ch_slot){t->h, (int32_t)ch->nterms};
     ch->terms[ch->nterms++] = t;
     return 0;
 }
@@ -462,8 +489,8 @@ static void terms_clear(struct kb_champ *ch)
     for (size_t i = 0; i < ch->nterms; i++)
         term_free(ch->terms[i]);
     ch->nterms = 0;
-    if (ch->idx)
-        memset(ch->idx, 0xff, ch->idxcap * sizeof *ch->idx);
+    for (size_t i = 0; i < ch->idxcap; i++)
+        ch->idx[i].i = -1;
 }
 
 /* ---- reading and writing ------------------------------------------------------------- */
@@ -653,6 +680,36 @@ static int term_scan(struct kb *kb, const char *tok, int ntok, double a, struct 
     return 0;
 }
 
+/* Entries containing index term tok. */
+static int ch_count_raw(struct kb *kb, const char *tok, int ntok, int64_t *df)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT count(*) FROM entries_fts WHERE entries_fts MATCH ?");
+    char q[2 * 256 + 3];
+    int rc, k = 0;
+
+    if (!st)
+        return KB_ERROR;
+    if (ntok > 256) { /* not worth a list; the scan path would do */
+        *df = -1;
+        return 0;
+    }
+    q[k++] = '"';
+    for (int i = 0; i < ntok; i++) {
+        if (tok[i] == '"')
+            q[k++] = '"';
+        q[k++] = tok[i];
+    }
+    q[k++] = '"';
+    sqlite3_bind_text(st, 1, q, k, SQLITE_STATIC);
+    kb->champ->raw_query = 1;
+    rc = sqlite3_step(st);
+    kb->champ->raw_query = 0;
+    if (rc == SQLITE_ROW)
+        *df = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : kb_sqlfail(kb, "count a term's entries");
+}
+
 static int ch_rejected(struct kb_champ *ch, uint64_t h, int64_t nrow)
 {
     for (size_t i = 0; i < ch->nrejected; i++)
@@ -682,18 +739,56 @@ static void ch_reject(struct kb_champ *ch, uint64_t h, int64_t nrow)
     ch->nrejected++;
 }
 
-/* Tracks tok if it has at least the threshold's entries. */
-static int ch_promote(struct kb *kb, const char *tok, int ntok)
+static int ch_count_raw(struct kb *kb, const char *tok, int ntok, int64_t *df);
+
+/* Tracks tok if it has at least the threshold's entries. post is the head of
+ * its postings in this batch (1-based, 0 = none) and npost their number:
+ * when the index has no others, the list is made from them, not by a scan. */
+static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, int64_t npost)
 {
     struct kb_champ *ch = kb->champ;
     uint64_t h = tok_hash(tok, ntok);
+    double a = ch_avgdl(ch->nrow, ch->ntok);
     struct ch_term *t;
+    int64_t df = -1;
     int rc;
 
     if (terms_find(ch, h) || ch_rejected(ch, h, ch->nrow))
         return 0;
-    if ((rc = term_scan(kb, tok, ntok, ch_avgdl(ch->nrow, ch->ntok), &t)) < 0)
+    if (post) {
+        /* from an empty index, this handle saw every entry */
+        pcount[0]++;
+        if (ch->from_empty)
+            df = npost;
+        else if ((rc = ch_count_raw(kb, tok, ntok, &df)) < 0)
+            return rc;
+        if (df < ch_threshold(ch, ch->nrow)) {
+            ch_reject(ch, h, ch->nrow);
+            return 0;
+        }
+    }
+    if (post && df == npost) {
+        if (!(t = calloc(1, sizeof *t)) || !(t->tok = malloc((size_t)ntok + 1))) {
+            term_free(t);
+            return kb_fail(kb, KB_ERROR, "out of memory");
+        }
+        memcpy(t->tok, tok, (size_t)ntok);
+        t->tok[ntok] = '\0';
+        t->ntok = ntok;
+        t->h = h;
+        t->a = a;
+        t->df = df;
+        for (uint32_t k = post; k; k = ch->posts[k - 1].next) {
+            const struct ch_post *p = &ch->posts[k - 1];
+            if (p->id && term_offer(ch, t, p->id, p->w, p->n, a) < 0) {
+                term_free(t);
+                return kb_fail(kb, KB_ERROR, "out of memory");
+            }
+        }
+        t->dirty = 1;
+    } else if (pcount[1]++, (rc = term_scan(kb, tok, ntok, a, &t)) < 0) {
         return rc;
+    }
     if (t->df < ch_threshold(ch, ch->nrow)) {
         ch_reject(ch, h, ch->nrow);
         term_free(t);
@@ -746,7 +841,7 @@ static int ch_bootstrap(struct kb *kb)
     }
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = ch_promote(kb, toks[i], (int)strlen(toks[i]));
+        rc = ch_promote(kb, toks[i], (int)strlen(toks[i]), 0, -1);
 out:
     for (size_t i = 0; i < n; i++)
         free(toks[i]);
@@ -768,6 +863,7 @@ static int ch_load(struct kb *kb)
         return rc;
     ch->nrow = nrow;
     ch->ntok = ntok;
+    ch->from_empty = nrow == 0;
     ch->loaded = 1;
     ch->verified = 1;
     if (!ch_stamp_ok(kb, nrow, ntok)) {
@@ -804,11 +900,17 @@ int kb_champ_open(struct kb *kb)
     const char *args[] = {"unicode61", "remove_diacritics", "2"};
     fts5_tokenizer wrap = {ch_tok_create, ch_tok_delete, ch_tok_tokenize};
 
+    const char *env = getenv("TRAWL_KB_CHAMPIONS");
+
+    if (env && strcmp(env, "0") == 0) { /* off: FTS5 ranks everything (benchmarks) */
+        free(ch);
+        return 0;
+    }
     if (!ch)
         return kb_fail(kb, KB_ERROR, "out of memory");
     kb->champ = ch;
     ch->kb = kb;
-    ch->min_df = 64;
+    ch->min_df = 16;
     ch->kmin = 32;
     ch->kdiv = 256;
     ch->tdiv = 512;
@@ -835,12 +937,18 @@ void kb_champ_close(struct kb *kb)
 
     if (!ch)
         return;
+    if (getenv("TRAWL_KB_CHAMP_PROF"))
+        fprintf(stderr,
+                "champ: apply %.2f s, promote %.2f s, store %.2f s, capture %.2f s; %ld "
+                "candidates, %ld scans, %zu terms\n",
+                prof[0], prof[1], prof[2], prof[3], pcount[0], pcount[1], ch->nterms);
     if (ch->qtok)
         ch->porter.xDelete(ch->qtok);
     terms_clear(ch);
     free(ch->terms);
     free(ch->idx);
     free(ch->rejected);
+    free(ch->posts);
     map_free(&ch->batch);
     map_free(&ch->doc[0].m);
     map_free(&ch->doc[1].m);
@@ -850,6 +958,8 @@ void kb_champ_close(struct kb *kb)
 
 void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv)
 {
+    if (!kb->champ)
+        return;
     kb->champ->min_df = min_df;
     kb->champ->kmin = kmin;
     kb->champ->kdiv = kdiv;
@@ -868,6 +978,7 @@ void kb_champ_reset(struct kb *kb)
     terms_clear(ch);
     map_clear(&ch->batch);
     ch->batch_docs = 0;
+    ch->nposts = 0;
 }
 
 int kb_champ_write_begin(struct kb *kb)
@@ -876,7 +987,7 @@ int kb_champ_write_begin(struct kb *kb)
     int64_t nrow, ntok;
     int rc;
 
-    if (ch->poisoned)
+    if (!ch || ch->poisoned)
         return 0;
     if (!ch->loaded) {
         rc = ch_load(kb);
@@ -903,6 +1014,8 @@ void kb_champ_capture(struct kb *kb)
 {
     struct kb_champ *ch = kb->champ;
 
+    if (!ch)
+        return;
     ch->capture = 1;
     ch->ncalls = 0;
     for (int i = 0; i < 2; i++) {
@@ -932,8 +1045,29 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
             }
         } else if (add) {
             struct ch_tok *b = map_get(&ch->batch, x->h, d->m.arena + x->off, (int)x->len, &added);
-            if (b)
-                b->c[0]++;
+            if (!b)
+                return kb_fail(kb, KB_ERROR, "out of memory");
+            if (ch->nposts == ch->aposts) {
+                size_t na = ch->aposts ? 2 * ch->aposts : 65536;
+                struct ch_post *np = realloc(ch->posts, na * sizeof *np);
+                if (!np)
+                    return kb_fail(kb, KB_ERROR, "out of memory");
+                ch->posts = np;
+                ch->aposts = na;
+            }
+            ch->posts[ch->nposts] = (struct ch_post){id, 4 * x->c[0] + x->c[1], d->ntok, b->c[1]};
+            b->c[1] = (uint32_t)++ch->nposts;
+            b->c[0]++;
+        } else {
+            /* an entry of this batch goes again: out of its terms' postings */
+            struct ch_tok *b = map_get(&ch->batch, x->h, d->m.arena + x->off, (int)x->len, &added);
+            for (uint32_t k = b ? b->c[1] : 0; k; k = ch->posts[k - 1].next) {
+                if (ch->posts[k - 1].id == id) {
+                    ch->posts[k - 1].id = 0;
+                    b->c[0]--;
+                    break;
+                }
+            }
         }
     }
     if (add) {
@@ -950,8 +1084,11 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
 int kb_champ_apply(struct kb *kb, int64_t id, int kind)
 {
     struct kb_champ *ch = kb->champ;
-    int rc = 0, calls = ch->ncalls;
+    int rc = 0, calls;
 
+    if (!ch)
+        return 0;
+    calls = ch->ncalls;
     ch->capture = 0;
     if (!ch->loaded)
         return 0;
@@ -962,12 +1099,14 @@ int kb_champ_apply(struct kb *kb, int64_t id, int kind)
     }
     if (calls == 0)
         return 0;
+    double t0 = prof_now();
     if (kind == KB_CHAMP_INSERT)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 1);
     else if (kind == KB_CHAMP_DELETE)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 0);
     else if ((rc = ch_apply_doc(kb, id, &ch->doc[0], 0)) == 0)
         rc = ch_apply_doc(kb, id, &ch->doc[1], 1);
+    prof[0] += prof_now() - t0;
     return rc;
 }
 
@@ -977,6 +1116,8 @@ int kb_champ_commit(struct kb *kb)
     sqlite3_stmt *st;
     int rc = 0;
 
+    if (!ch)
+        return 0;
     if (ch->poisoned) {
         ch->poisoned = 0;
         return 0;
@@ -987,9 +1128,11 @@ int kb_champ_commit(struct kb *kb)
         ch->bootstrap = 0;
         map_clear(&ch->batch);
         ch->batch_docs = 0;
+        ch->nposts = 0;
         if ((rc = ch_bootstrap(kb)) < 0)
             goto fail;
     }
+    double t0 = prof_now();
     if (ch->batch.n) {
         /* terms frequent in this batch may have become frequent overall */
         int64_t bt = ch->batch_docs / ch->tdiv;
@@ -998,13 +1141,16 @@ int kb_champ_commit(struct kb *kb)
         for (size_t i = 0; i < ch->batch.n && rc == 0; i++) {
             struct ch_tok *x = &ch->batch.v[ch->batch.used[i]];
             if (x->c[0] >= bt)
-                rc = ch_promote(kb, ch->batch.arena + x->off, (int)x->len);
+                rc = ch_promote(kb, ch->batch.arena + x->off, (int)x->len, x->c[1], x->c[0]);
         }
         map_clear(&ch->batch);
         ch->batch_docs = 0;
+        ch->nposts = 0;
         if (rc < 0)
             goto fail;
     }
+    prof[1] += prof_now() - t0;
+    t0 = prof_now();
     for (size_t i = 0; i < ch->nterms; i++)
         if (ch->terms[i]->dirty && (rc = term_store(kb, ch->terms[i])) < 0)
             goto fail;
@@ -1022,6 +1168,8 @@ int kb_champ_commit(struct kb *kb)
         goto fail;
     }
     ch->verified = 0;
+    ch->from_empty = 0;
+    prof[2] += prof_now() - t0;
     return 0;
 fail:
     kb_champ_reset(kb);
@@ -1279,9 +1427,23 @@ int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int 
     a = ch_avgdl(nrow, ntok);
     if (!(h = malloc((size_t)limit * sizeof *h)))
         return kb_fail(kb, KB_ERROR, "out of memory");
-    for (int i = 0; i < nq; i++) {
+    for (int i = 0; i < nq; i++)
         if ((rc = ch_term_get(kb, mem, &q[i])) < 0)
             goto out;
+    {
+        int tracked = 0;
+        for (int i = 0; i < nq; i++)
+            tracked += q[i].t != NULL;
+        if (!tracked) { /* rare terms only: FTS5's ranking is as cheap */
+            rc = 0;
+            for (int i = 0; i < nq; i++)
+                if (q[i].owned)
+                    term_free(q[i].t);
+            free(h);
+            return 0;
+        }
+    }
+    for (int i = 0; i < nq; i++) {
         if (q[i].t) {
             q[i].df = q[i].t->df;
         } else {
