@@ -98,8 +98,7 @@ struct kb_champ {
     long batch_docs;
     struct ch_post *posts;
     size_t nposts, aposts;
-    uint64_t *rejected; /* hash, N at rejection: pairs */
-    size_t nrejected, arejected;
+    struct ch_map rejected; /* c[0]: entries in the index when the term was rejected */
 
     /* tuning */
     int min_df, kmin, kdiv, tdiv;
@@ -710,33 +709,27 @@ static int ch_count_raw(struct kb *kb, const char *tok, int ntok, int64_t *df)
     return rc == SQLITE_ROW ? 0 : kb_sqlfail(kb, "count a term's entries");
 }
 
+/* Terms found under the threshold are not looked at again before the index doubles. */
 static int ch_rejected(struct kb_champ *ch, uint64_t h, int64_t nrow)
 {
-    for (size_t i = 0; i < ch->nrejected; i++)
-        if (ch->rejected[2 * i] == h)
-            return (int64_t)ch->rejected[2 * i + 1] * 2 > nrow;
-    return 0;
+    int added;
+    struct ch_tok *r = map_get(&ch->rejected, h, "", 0, &added);
+
+    if (!r || added) {
+        if (r)
+            r->c[0] = 0; /* not rejected yet: kept as a free entry */
+        return 0;
+    }
+    return r->c[0] && (int64_t)r->c[0] * 2 > nrow;
 }
 
 static void ch_reject(struct kb_champ *ch, uint64_t h, int64_t nrow)
 {
-    for (size_t i = 0; i < ch->nrejected; i++) {
-        if (ch->rejected[2 * i] == h) {
-            ch->rejected[2 * i + 1] = (uint64_t)nrow;
-            return;
-        }
-    }
-    if (ch->nrejected == ch->arejected) {
-        size_t na = ch->arejected ? 2 * ch->arejected : 256;
-        uint64_t *nr = realloc(ch->rejected, 2 * na * sizeof *nr);
-        if (!nr)
-            return;
-        ch->rejected = nr;
-        ch->arejected = na;
-    }
-    ch->rejected[2 * ch->nrejected] = h;
-    ch->rejected[2 * ch->nrejected + 1] = (uint64_t)nrow;
-    ch->nrejected++;
+    int added;
+    struct ch_tok *r = map_get(&ch->rejected, h, "", 0, &added);
+
+    if (r)
+        r->c[0] = nrow > UINT32_MAX ? UINT32_MAX : (uint32_t)nrow;
 }
 
 static int ch_count_raw(struct kb *kb, const char *tok, int ntok, int64_t *df);
@@ -858,7 +851,7 @@ static int ch_load(struct kb *kb)
     int rc;
 
     terms_clear(ch);
-    ch->nrejected = 0;
+    map_clear(&ch->rejected);
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
     ch->nrow = nrow;
@@ -947,7 +940,7 @@ void kb_champ_close(struct kb *kb)
     terms_clear(ch);
     free(ch->terms);
     free(ch->idx);
-    free(ch->rejected);
+    map_free(&ch->rejected);
     free(ch->posts);
     map_free(&ch->batch);
     map_free(&ch->doc[0].m);
