@@ -737,7 +737,8 @@ static int ch_count_raw(struct kb *kb, const char *tok, int ntok, int64_t *df);
 /* Tracks tok if it has at least the threshold's entries. post is the head of
  * its postings in this batch (1-based, 0 = none) and npost their number:
  * when the index has no others, the list is made from them, not by a scan. */
-static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, int64_t npost)
+static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, int64_t npost,
+                      int check)
 {
     struct kb_champ *ch = kb->champ;
     uint64_t h = tok_hash(tok, ntok);
@@ -748,7 +749,7 @@ static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, i
 
     if (terms_find(ch, h) || ch_rejected(ch, h, ch->nrow))
         return 0;
-    if (post) {
+    if (check) {
         /* from an empty index, this handle saw every entry */
         pcount[0]++;
         if (ch->from_empty)
@@ -834,7 +835,7 @@ static int ch_bootstrap(struct kb *kb)
     }
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = ch_promote(kb, toks[i], (int)strlen(toks[i]), 0, -1);
+        rc = ch_promote(kb, toks[i], (int)strlen(toks[i]), 0, -1, 0);
 out:
     for (size_t i = 0; i < n; i++)
         free(toks[i]);
@@ -1022,7 +1023,13 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
     struct kb_champ *ch = kb->champ;
     double a = ch->a;
     int added;
+    /* New common terms are spotted in a sample of one entry in CH_SAMPLE
+     * (all of them from an empty index, where the batch's postings make the
+     * lists); a candidate is then counted exactly. */
+    int sampled = ch->from_empty || ((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 61 == 0;
 
+    if (add && sampled)
+        ch->batch_docs++;
     for (size_t i = 0; i < d->m.n; i++) {
         struct ch_tok *x = &d->m.v[d->m.used[i]];
         struct ch_term *t;
@@ -1036,10 +1043,14 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
                 term_remove(t, id);
                 t->dirty = 1;
             }
-        } else if (add) {
+        } else if (add && sampled) {
             struct ch_tok *b = map_get(&ch->batch, x->h, d->m.arena + x->off, (int)x->len, &added);
             if (!b)
                 return kb_fail(kb, KB_ERROR, "out of memory");
+            b->c[0]++;
+            /* postings are only complete, and worth keeping, from an empty index */
+            if (!ch->from_empty)
+                continue;
             if (ch->nposts == ch->aposts) {
                 size_t na = ch->aposts ? 2 * ch->aposts : 65536;
                 struct ch_post *np = realloc(ch->posts, na * sizeof *np);
@@ -1050,8 +1061,7 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
             }
             ch->posts[ch->nposts] = (struct ch_post){id, 4 * x->c[0] + x->c[1], d->ntok, b->c[1]};
             b->c[1] = (uint32_t)++ch->nposts;
-            b->c[0]++;
-        } else {
+        } else if (!add && ch->from_empty) {
             /* an entry of this batch goes again: out of its terms' postings */
             struct ch_tok *b = map_get(&ch->batch, x->h, d->m.arena + x->off, (int)x->len, &added);
             for (uint32_t k = b ? b->c[1] : 0; k; k = ch->posts[k - 1].next) {
@@ -1066,7 +1076,6 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
     if (add) {
         ch->nrow++;
         ch->ntok += d->ntok;
-        ch->batch_docs++;
     } else {
         ch->nrow--;
         ch->ntok -= d->ntok;
@@ -1129,12 +1138,12 @@ int kb_champ_commit(struct kb *kb)
     if (ch->batch.n) {
         /* terms frequent in this batch may have become frequent overall */
         int64_t bt = ch->batch_docs / ch->tdiv;
-        if (bt < 8)
-            bt = 8;
+        if (bt < 4)
+            bt = 4;
         for (size_t i = 0; i < ch->batch.n && rc == 0; i++) {
             struct ch_tok *x = &ch->batch.v[ch->batch.used[i]];
             if (x->c[0] >= bt)
-                rc = ch_promote(kb, ch->batch.arena + x->off, (int)x->len, x->c[1], x->c[0]);
+                rc = ch_promote(kb, ch->batch.arena + x->off, (int)x->len, x->c[1], x->c[0], 1);
         }
         map_clear(&ch->batch);
         ch->batch_docs = 0;
