@@ -1397,8 +1397,8 @@ static int ch_emit(struct kb *kb, const char *fts, struct ch_hit *h, int n,
     return 0;
 }
 
-int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
-                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
+static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
+                     const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
     struct kb_champ *ch = kb->champ;
     struct ch_qterm q[CH_MAX_TERMS];
@@ -1520,4 +1520,20 @@ out:
             term_free(q[i].t);
     free(h);
     return rc < 0 ? rc : 1;
+}
+
+int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
+                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
+{
+    int rc;
+
+    kb->search_path = "fts5";
+    if (!kb->champ || kb->in_tx)
+        return 0;
+    /* one read snapshot for the stamp, the lists and the index */
+    if (sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return kb_sqlfail(kb, "search");
+    rc = ch_search(kb, fts, lo, hi, limit, opts, fn, arg);
+    sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    return rc;
 }
