@@ -104,9 +104,17 @@ struct kb_champ {
     int min_df, kmin, kdiv, tdiv;
 };
 
+/* A tracked term's place in the hash index, with what a new entry is checked
+ * against, so that most entries (those that do not make the list) touch
+ * nothing else: df is the true count (the term's copy is updated by
+ * slot_sync), and an entry scoring at most min_s at avgdl a, when the list
+ * is full, only raises max_rej, folded into the floor later. */
 struct ch_slot {
     uint64_t h;
     int32_t i;
+    int32_t full;
+    int64_t df;
+    double a, min_s, max_rej;
 };
 
 struct ch_wrap {
@@ -438,14 +446,45 @@ static void term_free(struct ch_term *t)
 
 /* ---- the tracked terms ------------------------------------------------------------- */
 
-static struct ch_term *terms_find(struct kb_champ *ch, uint64_t h)
+static struct ch_slot *slot_find(struct kb_champ *ch, uint64_t h)
 {
     if (!ch->idxcap)
         return NULL;
     for (size_t i = h & (ch->idxcap - 1); ch->idx[i].i >= 0; i = (i + 1) & (ch->idxcap - 1))
         if (ch->idx[i].h == h)
-            return ch->terms[ch->idx[i].i];
+            return &ch->idx[i];
     return NULL;
+}
+
+/* The slot's term with the slot's df and rejections applied. */
+static struct ch_term *slot_sync(struct kb_champ *ch, struct ch_slot *sl)
+{
+    struct ch_term *t = ch->terms[sl->i];
+
+    if (sl->max_rej > 0) {
+        term_floor(t, sl->max_rej, sl->a);
+        sl->max_rej = 0;
+        t->dirty = 1;
+    }
+    if (t->df != sl->df) {
+        t->df = sl->df;
+        t->dirty = 1;
+    }
+    return t;
+}
+
+static void slot_update(struct kb_champ *ch, struct ch_slot *sl, const struct ch_term *t)
+{
+    sl->df = t->df;
+    sl->a = t->a;
+    sl->min_s = t->n ? t->v[0].s : 0;
+    sl->full = t->n > 0 && t->n >= ch_kcap(ch, t->df);
+}
+
+static struct ch_term *terms_find(struct kb_champ *ch, uint64_t h)
+{
+    struct ch_slot *sl = slot_find(ch, h);
+    return sl ? slot_sync(ch, sl) : NULL;
 }
 
 static int terms_add(struct kb_champ *ch, struct ch_term *t)
@@ -460,17 +499,19 @@ static int terms_add(struct kb_champ *ch, struct ch_term *t)
         ch->terms = nt;
         ch->aterms = na;
     }
-    if (4 * (ch->nterms + 1) > ch->idxcap) {
+    if (2 * (ch->nterms + 1) > ch->idxcap) {
         size_t ncap = ch->idxcap ? 2 * ch->idxcap : 4096;
         struct ch_slot *ni = malloc(ncap * sizeof *ni);
         if (!ni)
             return -1;
         for (size_t j = 0; j < ncap; j++)
             ni[j].i = -1;
-        for (size_t j = 0; j < ch->nterms; j++) {
-            for (i = ch->terms[j]->h & (ncap - 1); ni[i].i >= 0; i = (i + 1) & (ncap - 1))
+        for (size_t j = 0; j < ch->idxcap; j++) {
+            if (ch->idx[j].i < 0)
+                continue;
+            for (i = ch->idx[j].h & (ncap - 1); ni[i].i >= 0; i = (i + 1) & (ncap - 1))
                 ;
-            ni[i] = (struct ch_slot){ch->terms[j]->h, (int32_t)j};
+            ni[i] = ch->idx[j];
         }
         free(ch->idx);
         ch->idx = ni;
@@ -478,7 +519,8 @@ static int terms_add(struct kb_champ *ch, struct ch_term *t)
     }
     for (i = t->h & (ch->idxcap - 1); ch->idx[i].i >= 0; i = (i + 1) & (ch->idxcap - 1))
         ;
-    ch->idx[i] = (struct ch_slot){t->h, (int32_t)ch->nterms};
+    ch->idx[i] = (struct ch_slot){t->h, (int32_t)ch->nterms, 0, 0, 0, 0, 0};
+    slot_update(ch, &ch->idx[i], t);
     ch->terms[ch->nterms++] = t;
     return 0;
 }
@@ -1032,17 +1074,31 @@ static int ch_apply_doc(struct kb *kb, int64_t id, struct ch_doc *d, int add)
         ch->batch_docs++;
     for (size_t i = 0; i < d->m.n; i++) {
         struct ch_tok *x = &d->m.v[d->m.used[i]];
+        struct ch_slot *sl;
         struct ch_term *t;
-        if ((t = terms_find(ch, x->h))) {
+        if ((sl = slot_find(ch, x->h))) {
+            uint32_t w = 4 * x->c[0] + x->c[1];
             if (add) {
-                t->df++;
-                if (term_offer(ch, t, id, 4 * x->c[0] + x->c[1], d->ntok, a) < 0)
+                sl->df++;
+                /* the common case: a full list that the entry does not make */
+                if (sl->full && sl->a == a && sl->df % ch->kdiv != 0) {
+                    double sc = ch_f(w, d->ntok, a);
+                    if (sc <= sl->min_s) {
+                        if (sc > sl->max_rej)
+                            sl->max_rej = sc;
+                        continue;
+                    }
+                }
+                t = slot_sync(ch, sl);
+                if (term_offer(ch, t, id, w, d->ntok, a) < 0)
                     return kb_fail(kb, KB_ERROR, "out of memory");
             } else {
-                t->df--;
+                sl->df--;
+                t = slot_sync(ch, sl);
                 term_remove(t, id);
                 t->dirty = 1;
             }
+            slot_update(ch, sl, t);
         } else if (add && sampled) {
             struct ch_tok *b = map_get(&ch->batch, x->h, d->m.arena + x->off, (int)x->len, &added);
             if (!b)
@@ -1153,6 +1209,9 @@ int kb_champ_commit(struct kb *kb)
     }
     prof[1] += prof_now() - t0;
     t0 = prof_now();
+    for (size_t i = 0; i < ch->idxcap; i++)
+        if (ch->idx[i].i >= 0)
+            slot_sync(ch, &ch->idx[i]);
     for (size_t i = 0; i < ch->nterms; i++)
         if (ch->terms[i]->dirty && (rc = term_store(kb, ch->terms[i])) < 0)
             goto fail;
