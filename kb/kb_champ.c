@@ -102,6 +102,10 @@ struct kb_champ {
 
     /* tuning */
     int min_df, kmin, kdiv, tdiv;
+
+    /* CPU seconds spent (TRAWL_KB_CHAMP_PROF=1 prints them at close) */
+    double prof[3];
+    long pcount[2];
 };
 
 /* A tracked term's place in the hash index, with what a new entry is checked
@@ -130,8 +134,6 @@ struct ch_cap {
     struct ch_doc *d;
 };
 
-static double prof[8];
-static long pcount[4];
 static double prof_now(void)
 {
     struct timespec ts;
@@ -793,7 +795,7 @@ static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, i
         return 0;
     if (check) {
         /* from an empty index, this handle saw every entry */
-        pcount[0]++;
+        ch->pcount[0]++;
         if (ch->from_empty)
             df = npost;
         else if ((rc = ch_count_raw(kb, tok, ntok, &df)) < 0)
@@ -822,7 +824,7 @@ static int ch_promote(struct kb *kb, const char *tok, int ntok, uint32_t post, i
             }
         }
         t->dirty = 1;
-    } else if (pcount[1]++, (rc = term_scan(kb, tok, ntok, a, &t)) < 0) {
+    } else if (ch->pcount[1]++, (rc = term_scan(kb, tok, ntok, a, &t)) < 0) {
         return rc;
     }
     if (t->df < ch_threshold(ch, ch->nrow)) {
@@ -975,9 +977,9 @@ void kb_champ_close(struct kb *kb)
         return;
     if (getenv("TRAWL_KB_CHAMP_PROF"))
         fprintf(stderr,
-                "champ: apply %.2f s, promote %.2f s, store %.2f s, capture %.2f s; %ld "
-                "candidates, %ld scans, %zu terms\n",
-                prof[0], prof[1], prof[2], prof[3], pcount[0], pcount[1], ch->nterms);
+                "champion lists: apply %.2f s, promote %.2f s, store %.2f s CPU; %ld "
+                "candidates counted, %ld scanned, %zu terms\n",
+                ch->prof[0], ch->prof[1], ch->prof[2], ch->pcount[0], ch->pcount[1], ch->nterms);
     if (ch->qtok)
         ch->porter.xDelete(ch->qtok);
     terms_clear(ch);
@@ -1164,7 +1166,7 @@ int kb_champ_apply(struct kb *kb, int64_t id, int kind)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 0);
     else if ((rc = ch_apply_doc(kb, id, &ch->doc[0], 0)) == 0)
         rc = ch_apply_doc(kb, id, &ch->doc[1], 1);
-    prof[0] += prof_now() - t0;
+    ch->prof[0] += prof_now() - t0;
     return rc;
 }
 
@@ -1207,7 +1209,7 @@ int kb_champ_commit(struct kb *kb)
         if (rc < 0)
             goto fail;
     }
-    prof[1] += prof_now() - t0;
+    ch->prof[1] += prof_now() - t0;
     t0 = prof_now();
     for (size_t i = 0; i < ch->idxcap; i++)
         if (ch->idx[i].i >= 0)
@@ -1230,7 +1232,7 @@ int kb_champ_commit(struct kb *kb)
     }
     ch->verified = 0;
     ch->from_empty = 0;
-    prof[2] += prof_now() - t0;
+    ch->prof[2] += prof_now() - t0;
     return 0;
 fail:
     kb_champ_reset(kb);

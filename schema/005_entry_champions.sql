@@ -5,7 +5,7 @@
 -- idf(df) * f(w, n, avgdl): w the weighted term count in the entry, n the
 -- entry's length in tokens. idf is the same for every entry of the term, so
 -- the entries' order depends on w and n alone (and on avgdl, which moves
--- slowly). For every term with many entries ("tracked": df above about
+-- slowly). For every term with many entries ("tracked": df at least 16 and
 -- 1/512 of the entries) kb_champ.c keeps the entries with the largest f
 -- (32 + df/256 of them) with their w and n, the term's exact df, and a
 -- floor: an upper bound of f, at avgdl floor_avgdl, for every entry of the
