@@ -89,6 +89,7 @@ struct kb_champ {
     int poisoned;       /* lists dropped inside a transaction: untouched until it ends */
     int from_empty;     /* loaded on an empty index, nothing committed since */
     int64_t nrow, ntok; /* index totals the in-memory lists belong to */
+    int64_t gen;        /* and entry_index_gen */
     double a;           /* avgdl the current statement's entries are scored at */
     struct ch_term **terms;
     size_t nterms, aterms;
@@ -583,16 +584,30 @@ static int ch_totals(struct kb *kb, int64_t *nrow, int64_t *ntok)
     return 0;
 }
 
-/* 1 when the stored lists belong to the index as it is, 0 if not. */
-static int ch_stamp_ok(struct kb *kb, int64_t nrow, int64_t ntok)
+static int64_t ch_gen(struct kb *kb)
 {
-    sqlite3_stmt *st = kb_prepare(kb, "SELECT nrow, ntok FROM entry_champion_stamp WHERE id = 1");
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT gen FROM entry_index_gen WHERE id = 1");
+    int64_t gen = -1;
+
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        gen = sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return gen;
+}
+
+/* 1 when the stored lists belong to the index as it is, 0 if not. */
+static int ch_stamp_ok(struct kb *kb, int64_t nrow, int64_t ntok, int64_t gen)
+{
+    sqlite3_stmt *st =
+        kb_prepare(kb, "SELECT nrow, ntok, gen FROM entry_champion_stamp WHERE id = 1");
     int ok = 0;
 
     if (!st)
         return 0;
     if (sqlite3_step(st) == SQLITE_ROW)
-        ok = sqlite3_column_int64(st, 0) == nrow && sqlite3_column_int64(st, 1) == ntok;
+        ok = sqlite3_column_int64(st, 0) == nrow && sqlite3_column_int64(st, 1) == ntok &&
+             sqlite3_column_int64(st, 2) == gen && gen >= 0;
     sqlite3_reset(st);
     return ok;
 }
@@ -901,10 +916,11 @@ static int ch_load(struct kb *kb)
         return rc;
     ch->nrow = nrow;
     ch->ntok = ntok;
+    ch->gen = ch_gen(kb);
     ch->from_empty = nrow == 0;
     ch->loaded = 1;
     ch->verified = 1;
-    if (!ch_stamp_ok(kb, nrow, ntok)) {
+    if (!ch_stamp_ok(kb, nrow, ntok, ch->gen)) {
         ch->bootstrap = 1;
         if (sqlite3_exec(kb->db, "DELETE FROM entry_champions", NULL, NULL, NULL) != SQLITE_OK)
             return kb_sqlfail(kb, "reset champion lists");
@@ -1039,7 +1055,7 @@ int kb_champ_write_begin(struct kb *kb)
     /* Nothing of this transaction is in the index yet: its totals are on disk. */
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
-    if (nrow != ch->nrow || ntok != ch->ntok) { /* another writer was here */
+    if (nrow != ch->nrow || ntok != ch->ntok || ch_gen(kb) != ch->gen) { /* another writer */
         rc = ch_load(kb);
         ch->a = ch_avgdl(ch->nrow, ch->ntok);
         return rc;
@@ -1157,6 +1173,8 @@ int kb_champ_apply(struct kb *kb, int64_t id, int kind)
         kb_champ_reset(kb);
         return 0;
     }
+    if (kind != KB_CHAMP_INSERT)
+        ch->gen++; /* the trigger counted this update or delete */
     if (calls == 0)
         return 0;
     double t0 = prof_now();
@@ -1217,13 +1235,14 @@ int kb_champ_commit(struct kb *kb)
     for (size_t i = 0; i < ch->nterms; i++)
         if (ch->terms[i]->dirty && (rc = term_store(kb, ch->terms[i])) < 0)
             goto fail;
-    if (!(st = kb_prepare(kb, "INSERT OR REPLACE INTO entry_champion_stamp(id, nrow, ntok) "
-                              "VALUES (1, ?, ?)"))) {
+    if (!(st = kb_prepare(kb, "INSERT OR REPLACE INTO entry_champion_stamp(id, nrow, ntok, gen) "
+                              "VALUES (1, ?, ?, ?)"))) {
         rc = KB_ERROR;
         goto fail;
     }
     sqlite3_bind_int64(st, 1, ch->nrow);
     sqlite3_bind_int64(st, 2, ch->ntok);
+    sqlite3_bind_int64(st, 3, ch->gen);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -1484,9 +1503,9 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     }
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
-    if (!ch_stamp_ok(kb, nrow, ntok))
+    if (!ch_stamp_ok(kb, nrow, ntok, ch_gen(kb)))
         return 0;
-    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok;
+    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok && ch->gen == ch_gen(kb);
     a = ch_avgdl(nrow, ntok);
     if (!(h = malloc((size_t)limit * sizeof *h)))
         return kb_fail(kb, KB_ERROR, "out of memory");

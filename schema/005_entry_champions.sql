@@ -31,8 +31,22 @@ CREATE TABLE entry_champions (
 CREATE TABLE entry_champion_stamp (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
     nrow INTEGER NOT NULL,
-    ntok INTEGER NOT NULL
+    ntok INTEGER NOT NULL,
+    gen  INTEGER NOT NULL DEFAULT 0   -- entry_index_gen.gen the lists belong to
 );
+-- Every update or delete of an entry counts here, whoever makes it: one that
+-- re-indexes an entry to the same totals is still seen.
+CREATE TABLE entry_index_gen (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    gen INTEGER NOT NULL
+);
+INSERT INTO entry_index_gen(id, gen) VALUES (1, 0);
+CREATE TRIGGER knowledge_entries_gen_ad AFTER DELETE ON knowledge_entries BEGIN
+    UPDATE entry_index_gen SET gen = gen + 1 WHERE id = 1;
+END;
+CREATE TRIGGER knowledge_entries_gen_au AFTER UPDATE OF title, text_id ON knowledge_entries BEGIN
+    UPDATE entry_index_gen SET gen = gen + 1 WHERE id = 1;
+END;
 -- An empty index has nothing to list; a database with entries gets its
 -- lists from the first trawl that writes to it.
 INSERT INTO entry_champion_stamp(id, nrow, ntok)

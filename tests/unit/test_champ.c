@@ -334,6 +334,21 @@ int main(void)
     check(kb, cid, path, "after another tool changed the index", 0);
     put(kb, cid, 99999, 0); /* a write rebuilds the lists from the index */
     check(kb, cid, path, "after the next write rebuilt the lists", 1);
+    /* another tool re-indexes an entry to the same totals: still seen */
+    {
+        sqlite3 *db;
+        sqlite3_open(path, &db);
+        is_int(sqlite3_exec(db,
+                            "UPDATE knowledge_entries SET title = 'warranty' WHERE id = (SELECT "
+                            "id FROM knowledge_entries WHERE title NOT LIKE '% %' AND title <> "
+                            "'warranty' LIMIT 1)",
+                            NULL, NULL, NULL),
+               SQLITE_OK, "the sqlite3 library changes a one-word title");
+        sqlite3_close(db);
+    }
+    check(kb, cid, path, "after another tool's same-size change", 0);
+    put(kb, cid, 99998, 0);
+    check(kb, cid, path, "after the write that followed it", 1);
     kb_close(kb);
     ok(fts_intact(path), "FTS5 integrity-check passes");
 
