@@ -203,7 +203,8 @@ static struct ch_tok *map_get(struct ch_map *m, uint64_t h, const char *tok, int
         m->arena = na;
         m->acap = ncap;
     }
-    memcpy(m->arena + m->alen, tok, (size_t)n);
+    if (n)
+        memcpy(m->arena + m->alen, tok, (size_t)n);
     m->v[i] = (struct ch_tok){h, {0, 0}, (uint32_t)m->alen, (uint32_t)n};
     m->alen += (size_t)n;
     m->used[m->n++] = (uint32_t)i;
