@@ -258,6 +258,8 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
                       "PRAGMA cache_size = -65536",
                       "pragmas")) < 0)
         return rc;
+    if ((rc = kb_champ_open(kb)) < 0)
+        return rc;
     /* Check (and migrate) before changing anything: a file we refuse stays as it was. */
     if ((rc = kb_migrate(kb, readonly)) < 0)
         return rc;
@@ -276,8 +278,9 @@ void kb_close(struct kb *kb)
     if (kb->db) {
         if (kb->in_tx)
             sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close_v2(kb->db);
+        sqlite3_close_v2(kb->db); /* before the tokenizer's state goes */
     }
+    kb_champ_close(kb);
     free(kb->path);
     free(kb->cache_path);
     free(kb);
@@ -297,18 +300,44 @@ int kb_begin(struct kb *kb)
 
 int kb_fts_flush(struct kb *kb)
 {
+    sqlite3_stmt *sel, *ins;
     int rc;
 
     if (!kb->fts_pending)
         return 0;
-    if ((rc = kb_exec(kb,
-                      "INSERT INTO entries_fts(rowid, title, body) SELECT e.id, e.title, t.body "
-                      "FROM entries_fts_pending p JOIN knowledge_entries e ON e.id = p.id "
-                      "JOIN entry_text t ON t.id = e.text_id ORDER BY p.id; "
-                      "DELETE FROM entries_fts_pending",
-                      "index new entries")) < 0)
+    if ((rc = kb_champ_write_begin(kb)) < 0)
+        return rc;
+    /* One row at a time, so that the champion lists learn each entry's terms. */
+    sel = kb_prepare(kb, "SELECT e.id, e.title, t.body FROM entries_fts_pending p JOIN "
+                         "knowledge_entries e ON e.id = p.id JOIN entry_text t ON t.id = e.text_id "
+                         "ORDER BY p.id");
+    ins = kb_prepare(kb, "INSERT INTO entries_fts(rowid, title, body) VALUES (?, ?, ?)");
+    if (!sel || !ins)
+        return KB_ERROR;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(sel, 0);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_value(ins, 2, sqlite3_column_value(sel, 1));
+        sqlite3_bind_value(ins, 3, sqlite3_column_value(sel, 2));
+        kb_champ_capture(kb);
+        rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE || (rc = kb_champ_apply(kb, id, KB_CHAMP_INSERT)) < 0) {
+            kb_champ_reset(kb);
+            sqlite3_reset(sel);
+            return rc < 0 ? rc : kb_sqlfail(kb, "index new entries");
+        }
+    }
+    sqlite3_reset(sel);
+    if (rc != SQLITE_DONE) {
+        kb_champ_reset(kb);
+        return kb_sqlfail(kb, "index new entries");
+    }
+    if ((rc = kb_exec(kb, "DELETE FROM entries_fts_pending", "index new entries")) < 0)
         return rc;
     kb->fts_pending = 0;
+    if (!kb->in_tx) /* each statement was its own transaction */
+        return kb_champ_commit(kb);
     return 0;
 }
 
@@ -320,8 +349,12 @@ int kb_commit(struct kb *kb)
         return kb_fail(kb, KB_EINVAL, "no transaction is open");
     if ((rc = kb_fts_flush(kb)) < 0)
         return rc;
-    if ((rc = kb_exec(kb, "COMMIT", "commit")) < 0)
+    if ((rc = kb_champ_commit(kb)) < 0)
         return rc;
+    if ((rc = kb_exec(kb, "COMMIT", "commit")) < 0) {
+        kb_champ_reset(kb);
+        return rc;
+    }
     kb->in_tx = 0;
     return 0;
 }
@@ -330,6 +363,7 @@ int kb_rollback(struct kb *kb)
 {
     kb->in_tx = 0;
     kb->fts_pending = 0;  /* the queue is rolled back with the rest */
+    kb_champ_reset(kb);   /* and so are the stored lists */
     free(kb->cache_path); /* the cached node may have been rolled back */
     kb->cache_path = NULL;
     if (sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)

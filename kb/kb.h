@@ -272,6 +272,13 @@ struct kb_search_opts {
 int kb_search(struct kb *kb, int64_t client_id, const char *query,
               const struct kb_search_opts *opts, kb_hit_fn fn, void *arg);
 
+/**
+ * How the last kb_search was answered: "champions" (from a common term's
+ * list of best entries), "ranked" (matches ranked with known document
+ * frequencies), "fts5" (FTS5's own ranking), "none". For tests and --explain.
+ */
+const char *kb_search_path(const struct kb *kb);
+
 /* ---- forum ---------------------------------------------------------------- */
 
 struct kb_forum_entry {

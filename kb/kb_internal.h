@@ -32,6 +32,8 @@ struct kb {
     int64_t cache_client;
     char *cache_path;
     int64_t cache_node;
+    struct kb_champ *champ;  /* champion lists: kb_champ.c */
+    const char *search_path; /* how the last kb_search was answered */
 };
 
 /** Records a message and returns code. */
@@ -62,6 +64,35 @@ const char *kb_col_null(sqlite3_stmt *st, int i);
  * transaction, so that a search sees what the same transaction wrote.
  */
 int kb_fts_flush(struct kb *kb);
+
+/* ---- champion lists (kb_champ.c, schema/005_entry_champions.sql) ---- */
+
+#define KB_CHAMP_INSERT 1
+#define KB_CHAMP_DELETE 2
+#define KB_CHAMP_UPDATE 3
+
+/** Wraps FTS5's porter tokenizer on this connection; before entries_fts is first used. */
+int kb_champ_open(struct kb *kb);
+void kb_champ_close(struct kb *kb);
+/** Forgets the lists held in memory (after a rollback); they are read again when needed. */
+void kb_champ_reset(struct kb *kb);
+/** Before a statement that changes entries_fts: lists loaded and still current. */
+int kb_champ_write_begin(struct kb *kb);
+/** Records the terms of the entries the next statement indexes or removes. */
+void kb_champ_capture(struct kb *kb);
+/** After that statement: applies what it captured to entry id (KB_CHAMP_*). */
+int kb_champ_apply(struct kb *kb, int64_t id, int kind);
+/** Tracks newly common terms and stores the changed lists; before COMMIT. */
+int kb_champ_commit(struct kb *kb);
+/**
+ * Ranked search of the FTS query fts in rowid range [lo, hi] from the lists
+ * or by ranking with known document frequencies. Returns 1 when it answered,
+ * 0 when the query is not one it handles (FTS5 then does it), <0 on error.
+ */
+int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
+                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg);
+/** Test hook: smaller thresholds (min df, list size kmin + df/kdiv, df >= entries/tdiv). */
+void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv);
 
 /** Hex XXH3-128 of len bytes into out[33]. */
 void kb_hash_hex(const void *p, size_t len, char out[33]);

@@ -61,6 +61,13 @@ int kb_search(struct kb *kb, int64_t client_id, const char *query,
             goto out;
         }
     }
+    /* Common terms: champion lists, or ranking with the known idf. */
+    if ((rc = kb_champ_search(kb, buf_str(&q), lo, hi, kb_limit(opts ? opts->limit : 0), opts, fn,
+                              arg)) != 0) {
+        if (rc > 0)
+            rc = 0;
+        goto out;
+    }
     /* The rowid range is handed to FTS5, which seeks inside its posting
      * lists; ranking covers only the subtree's matches. */
     st = kb_prepare(kb, "SELECT f.id, n.path, e.title, f.snip, f.score FROM "
@@ -97,6 +104,11 @@ out:
 static int kb_forum_phase_ok(const char *phase)
 {
     return phase && (strcmp(phase, "explore") == 0 || strcmp(phase, "structure") == 0);
+}
+
+const char *kb_search_path(const struct kb *kb)
+{
+    return kb->search_path ? kb->search_path : "none";
 }
 
 int kb_forum_post(struct kb *kb, const struct kb_forum_entry *f, int64_t *id)

@@ -469,6 +469,32 @@ static int kb_text_add(struct kb *kb, const char *body, int64_t *text_id)
     return 0;
 }
 
+/* Deletes entry id; the trigger takes it out of the index, the champion
+ * lists out of theirs. */
+static int kb_entry_remove(struct kb *kb, int64_t id)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "DELETE FROM knowledge_entries WHERE id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = kb_champ_write_begin(kb)) < 0) {
+        sqlite3_reset(st);
+        return rc;
+    }
+    kb_champ_capture(kb);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        kb_champ_reset(kb);
+        return kb_sqlfail(kb, "delete entry");
+    }
+    if ((rc = kb_champ_apply(kb, id, KB_CHAMP_DELETE)) < 0)
+        return rc;
+    return kb->in_tx ? 0 : kb_champ_commit(kb);
+}
+
 static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
                            const struct kb_entry *e, int64_t *entry_id)
 {
@@ -595,19 +621,24 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
         kb_bind_text(st, 3, e->summary);
         kb_bind_text(st, 4, e->metadata_json);
         sqlite3_bind_int64(st, 5, id);
+        if ((rc = kb_champ_write_begin(kb)) < 0) {
+            sqlite3_reset(st);
+            return rc;
+        }
+        kb_champ_capture(kb); /* the trigger re-indexes the entry */
         rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_DONE) {
+            kb_champ_reset(kb);
             return kb_sqlfail(kb, "update entry");
+        }
+        if ((rc = kb_champ_apply(kb, id, KB_CHAMP_UPDATE)) < 0 ||
+            (!kb->in_tx && (rc = kb_champ_commit(kb)) < 0))
+            return rc;
     } else if (res != KB_UNCHANGED) {
         if (res == KB_UPDATED) { /* moved: its id must change with its place */
-            if (!(st = kb_prepare(kb, "DELETE FROM knowledge_entries WHERE id = ?")))
-                return KB_ERROR;
-            sqlite3_bind_int64(st, 1, id);
-            rc = sqlite3_step(st);
-            sqlite3_reset(st);
-            if (rc != SQLITE_DONE)
-                return kb_sqlfail(kb, "move entry");
+            if ((rc = kb_entry_remove(kb, id)) < 0)
+                return rc;
         }
         if ((rc = kb_entry_insert(kb, client_id, node_id, key, e, &id)) < 0)
             return rc;
@@ -625,7 +656,8 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
 int kb_entry_delete(struct kb *kb, int64_t client_id, const char *key)
 {
     sqlite3_stmt *st =
-        kb_prepare(kb, "DELETE FROM knowledge_entries WHERE client_id = ? AND key = ?");
+        kb_prepare(kb, "SELECT id FROM knowledge_entries WHERE client_id = ? AND key = ?");
+    int64_t id = 0;
     int rc;
 
     if (!st)
@@ -633,8 +665,14 @@ int kb_entry_delete(struct kb *kb, int64_t client_id, const char *key)
     sqlite3_bind_int64(st, 1, client_id);
     kb_bind_text(st, 2, key);
     rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "delete entry");
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return kb_sqlfail(kb, "delete entry");
+    return kb_entry_remove(kb, id);
 }
 
 int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
