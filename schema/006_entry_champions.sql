@@ -1,4 +1,4 @@
--- Version 5: champion lists, so that a common term ranked over the whole KB
+-- Version 6: champion lists, so that a common term ranked over the whole KB
 -- or a large subtree does not rank every entry that contains it.
 --
 -- For one term, FTS5's bm25 (weights 4 for the title, 1 for the body) is
