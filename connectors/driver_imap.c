@@ -82,8 +82,9 @@ struct cached {    /* a prefetched message waiting in the workspace */
 };
 
 struct imap_src {
-    CURL *easy; /* one handle, one connection per source, reused */
-    char *url;  /* imap[s]://host:port/ */
+    CURL *easy;         /* one handle, one connection per source, reused */
+    CURLSH *conn_share; /* the source's own connection cache (see conn_pool_new) */
+    char *url;          /* imap[s]://host:port/ */
     char errbuf[CURL_ERROR_SIZE];
     struct imap_buf resp;
     struct driver_source *s;
@@ -307,11 +308,41 @@ static void fail(struct imap_src *im, CURLcode rc, const char *status, int gave_
     finish(im, NULL, err);
 }
 
+/* The source's connections live in a cache of its own (a share handle),
+ * never in the netloop's: libcurl gives an idle connection to any transfer
+ * with the same host, port and credentials, so two sources of one account
+ * (or one source and a Gmail label source) would swap connections, and with
+ * them the folder each has selected: a UID SEARCH or UID FETCH would then run
+ * in another folder, listing too few messages or storing one folder's
+ * messages under another's ids. A new cache also closes the old connections,
+ * so a retry is sure to run on a fresh one with nothing selected (what
+ * conn_folder says). Only called while no transfer of the source runs. */
+static int conn_pool_new(struct imap_src *im)
+{
+    CURLSH *sh = curl_share_init();
+
+    if (!sh || curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+        if (sh)
+            curl_share_cleanup(sh);
+        return -1;
+    }
+    curl_easy_setopt(im->easy, CURLOPT_SHARE, NULL);
+    if (im->conn_share)
+        curl_share_cleanup(im->conn_share);
+    im->conn_share = sh;
+    curl_easy_setopt(im->easy, CURLOPT_SHARE, sh);
+    set_str(&im->conn_folder, NULL);
+    return 0;
+}
+
 static void on_timer(void *arg)
 {
     struct imap_src *im = arg;
     im->waiting = 0;
-    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (conn_pool_new(im) < 0) {
+        fail(im, CURLE_OUT_OF_MEMORY, "cannot make a connection cache", 1);
+        return;
+    }
     issue(im);
 }
 
@@ -926,7 +957,8 @@ static int shrink_and_retry(struct imap_src *im)
     im->part_bytes = im->part_bytes / 2 > IMAP_PART_MIN ? im->part_bytes / 2 : IMAP_PART_MIN;
     im->batch_cur = im->batch_cur > 1 ? im->batch_cur / 2 : 1;
     set_str(&im->conn_folder, NULL);
-    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (conn_pool_new(im) < 0)
+        return 0;
     if (im->step == ST_PART) { /* the same part, smaller */
         part_next(im);
         return 1;
@@ -951,7 +983,6 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 
     watchdog_stop(im);
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
-    curl_easy_setopt(im->easy, CURLOPT_FRESH_CONNECT, 0L);
     status_line(im, status, sizeof status);
     if (rc != CURLE_OK && (im->step == ST_FETCH || im->step == ST_PART) &&
         strstr(im->errbuf, "Too large response") && shrink_and_retry(im))
@@ -1281,6 +1312,22 @@ static int imap_open(struct driver_source *s, char *err, size_t errlen)
         snprintf(url, sizeof url, "%s://%.500s/", tls ? "imaps" : "imap", host);
     im->url = strdup(url);
     im->easy = curl_easy_init();
+    if (!im->easy || conn_pool_new(im) < 0) {
+        if (im->easy)
+            curl_easy_cleanup(im->easy);
+        free(im->url);
+        free(im);
+        if (pw) {
+            memset(pw, 0, strlen(pw));
+            free(pw);
+        }
+        if (tok) {
+            memset(tok, 0, strlen(tok));
+            free(tok);
+        }
+        snprintf(err, errlen, "cannot set up libcurl");
+        return -1;
+    }
     curl_easy_setopt(im->easy, CURLOPT_USERNAME, user);
     if (pw)
         curl_easy_setopt(im->easy, CURLOPT_PASSWORD, pw);
@@ -1438,6 +1485,8 @@ static void imap_close(struct driver_source *s)
     if (im->step != ST_IDLE)
         netloop_cancel(s->net, im->easy);
     curl_easy_cleanup(im->easy);
+    if (im->conn_share) /* after the handle: closes the source's connections */
+        curl_share_cleanup(im->conn_share);
     while (im->ncache)
         cache_drop(im, im->ncache - 1);
     parts_abandon(im);

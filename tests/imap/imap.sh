@@ -135,13 +135,15 @@ jq_ok '.status == "ok" and .sources_ok == 2' "run record says ok"
 # (Work holds a 300 KB message, fetched in parts).
 imap_bytes()
 {
-    python3 - "$PORT" "$D/cert.pem" "$1" "$2" <<'PY'
+    python3 - "$PORT" "$D/cert.pem" "$1" "$2" ${3:+"$3"} <<'PY'
 import imaplib, re, ssl, sys
 m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ssl.create_default_context(cafile=sys.argv[2]))
 m.login(sys.argv[3], sys.argv[4])
 total = 0
 for line in m.list()[1]:
     name = line.decode().rsplit(' "." ', 1)[-1].strip('"')
+    if len(sys.argv) > 5 and name != sys.argv[5]:
+        continue
     if m.select('"%s"' % name, readonly=True)[0] != "OK":
         continue
     for d in m.uid("FETCH", "1:*", "(RFC822.SIZE)")[1]:
@@ -216,6 +218,19 @@ n_work=$(find "$D/home/alice/Maildir/.Work/cur" "$D/home/alice/Maildir/.Work/new
 is "$(sqlite3 "$TRAWL_DB" "select group_concat(f || ':' || c) from (select substr(external_id, 1, instr(external_id, '/') - 1) f, count(*) c from documents d join sources s on s.id = d.source_id where s.name = 'picked' and d.external_id not like '%#%' group by 1 order by 1)")" \
     "INBOX:$n_inbox,Work:$n_work" "the named folders that exist are read whole (INBOX any case), no other"
 jq_ok '.sources.alice.status == "ok" and .sources.bob.status == "ok"' "the other sources complete"
+
+# Two sources of one account in one run, each on its own folder: libcurl
+# hands an idle connection to any transfer with the same host, port and
+# credentials, and with it the folder selected there; each source keeps its
+# own connections, so every message lands under its own folder's id.
+jq '{client, sources: [{"name": "ai", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW", "ca_file": "'$D'/cert.pem", "folders": ["INBOX"], "batch": 4},
+                       {"name": "aw", "type": "imap", "host": "127.0.0.1", "port": '$PORT', "user": "alice", "password_env": "ALICE_PW", "ca_file": "'$D'/cert.pem", "folders": ["Work"], "batch": 4}]}' sources.json >twin.json
+run --db twin.db onboard acme twin.json --json --structurers 0
+is "$RC" 0 "one account, two sources: the run completes"
+is "$(sqlite3 twin.db "select group_concat(s.name || ':' || f || ':' || c) from (select source_id, substr(external_id, 1, instr(external_id, '/') - 1) f, count(*) c from documents where external_id not like '%#%' group by 1, 2 order by 1, 2) join sources s on s.id = source_id")" \
+    "ai:INBOX:$n_inbox,aw:Work:$n_work" "one account, two sources: each has its own folder, whole"
+jq_ok ".sources.ai.bytes == $(imap_bytes alice alice-secret INBOX) and .sources.aw.bytes == $(imap_bytes alice alice-secret Work)" \
+    "one account, two sources: the bytes are each folder's RFC822.SIZE sum (no message of the other folder)"
 
 # Throttling, an unexpected BYE and a stalled server, from a fault-injecting
 # proxy between trawl and Dovecot (plain IMAP) that counts every UID FETCH.
