@@ -505,26 +505,36 @@ static const struct extractor {
     {"html", " .html .htm .xhtml ", sniff_html, extract_html_file},
 };
 
+/* The extractor whose extension list has dot (".HTML" matches " .html "), or NULL. */
+static const struct extractor *extractor_by_ext(const char *dot)
+{
+    char ext[24];
+    size_t k = 0;
+
+    if (!dot || strlen(dot) >= sizeof ext - 2)
+        return NULL;
+    ext[k++] = ' ';
+    for (const char *c = dot; *c; c++)
+        ext[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    ext[k++] = ' ';
+    ext[k] = '\0';
+    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+        if (strstr(extractors[i].exts, ext))
+            return &extractors[i];
+    return NULL;
+}
+
 static const struct extractor *extractor_for(const char *path, const char *name)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
     unsigned char head[4096];
-    char ext[24];
     ssize_t n = 0;
     int fd;
 
-    if (dot && strlen(dot) < sizeof ext - 2) {
-        size_t k = 0;
-        ext[k++] = ' ';
-        for (const char *c = dot; *c; c++)
-            ext[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-        ext[k++] = ' ';
-        ext[k] = '\0';
-        for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
-            if (strstr(extractors[i].exts, ext))
-                return &extractors[i];
-    }
+    const struct extractor *x = extractor_by_ext(dot);
+    if (x)
+        return x;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
         n = read(fd, head, sizeof head);
         close(fd);
@@ -803,7 +813,6 @@ int extract_text_as_is(const char *name, const char *p, size_t n)
     const unsigned char *u = (const unsigned char *)p;
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
-    char ext[24];
 
     if (n >= EXTRACT_MAX_TEXT / 2 || !extract_utf8_valid(p, n))
         return 0;
@@ -822,16 +831,9 @@ int extract_text_as_is(const char *name, const char *p, size_t n)
         if (k == 156)
             return 0;
     }
-    if (dot && strlen(dot) < sizeof ext - 2) {
-        size_t k = 0;
-        ext[k++] = ' ';
-        for (const char *c = dot; *c; c++)
-            ext[k++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-        ext[k++] = ' ';
-        ext[k] = '\0';
-        for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
-            if (strstr(extractors[i].exts, ext))
-                return 0;
+    if (extractor_by_ext(dot))
+        return 0;
+    if (dot) {
         for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++)
             if (strcasecmp(dot, by_name[i]) == 0)
                 return 0;
