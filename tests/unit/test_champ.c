@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "kb_internal.h"
 #include "schema.h"
+#include "kb_test.h"
 #include "tap.h"
 
 #include <sqlite3.h>
@@ -213,18 +214,6 @@ static void compare_all(struct kb *kb, int64_t cid, const char *path, struct tal
     buf_release(&q);
 }
 
-static int fts_intact(const char *path)
-{
-    sqlite3 *db;
-    int rc;
-    sqlite3_open(path, &db);
-    rc =
-        sqlite3_exec(db, "INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)",
-                     NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc == SQLITE_OK;
-}
-
 static void check(struct kb *kb, int64_t cid, const char *path, const char *when, int want_lists)
 {
     struct tally t;
@@ -350,20 +339,15 @@ int main(void)
     put(kb, cid, 99998, 0);
     check(kb, cid, path, "after the write that followed it", 1);
     kb_close(kb);
-    ok(fts_intact(path), "FTS5 integrity-check passes");
+    ok(kb_test_fts_intact(path), "FTS5 integrity-check passes");
 
     /* a schema-4 database with entries is migrated; its lists come with the first write */
     {
         char old[300];
         sqlite3 *db;
-        char sql[64];
         snprintf(old, sizeof old, "%s/v4.db", dir);
         sqlite3_open(old, &db);
-        for (int i = 0; i < schema_migration_count && schema_migrations[i].version <= 4; i++) {
-            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", schema_migrations[i].version);
-            sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL);
-            sqlite3_exec(db, sql, NULL, NULL, NULL);
-        }
+        kb_test_schema_upto(db, 4);
         sqlite3_close(db);
         /* fill it through the schema-4 path: the plain sqlite3 library and FTS5 */
         sqlite3_open(old, &db);

@@ -1,6 +1,7 @@
 /* kb: migrations, tree, entries, documents, search scoping, forum filters, import. */
 #include "kb.h"
 #include "schema.h"
+#include "kb_test.h"
 #include "tap.h"
 
 #include <sqlite3.h>
@@ -455,18 +456,6 @@ static int hits(struct kb *kb, int64_t client, const char *q)
     return n;
 }
 
-static int fts_intact(const char *path)
-{
-    sqlite3 *db;
-    int rc;
-    sqlite3_open(path, &db);
-    rc =
-        sqlite3_exec(db, "INSERT INTO entries_fts(entries_fts, rank) VALUES ('integrity-check', 1)",
-                     NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc == SQLITE_OK;
-}
-
 /* New entries are indexed at commit in id order (migration 3): searches in
  * the same transaction, updates, deletes, moves and rollbacks of entries
  * still in the queue must all leave the index exact. */
@@ -510,7 +499,7 @@ static void test_deferred_index(void)
     is_int(hits(kb, c, "kiwi"), 1, "committed entry updated by trigger");
     is_int(hits(kb, c, "bilby"), 0, "committed entry deleted by trigger");
     kb_close(kb);
-    ok(fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
+    ok(kb_test_fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
 }
 
 static int grab_body(const struct kb_entry_view *e, void *arg)
@@ -528,16 +517,12 @@ static void test_migrate_entry_text(void)
     const char *path = db_path("v3.db");
     struct kb *kb;
     sqlite3 *db;
-    char sql[64], body[64] = "";
+    char body[64] = "";
     int64_t c;
     int res;
 
     sqlite3_open(path, &db);
-    for (int i = 0; i < schema_migration_count && schema_migrations[i].version <= 3; i++) {
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", schema_migrations[i].version);
-        sqlite3_exec(db, schema_migrations[i].sql, NULL, NULL, NULL);
-        sqlite3_exec(db, sql, NULL, NULL, NULL);
-    }
+    kb_test_schema_upto(db, 3);
     is_int(sqlite3_exec(
                db,
                "INSERT INTO clients(id, name) VALUES (1, 'acme');"
@@ -580,7 +565,7 @@ static void test_migrate_entry_text(void)
            "replaced and deleted bodies were removed from entry_text");
     sqlite3_finalize(st);
     sqlite3_close(db);
-    ok(fts_intact(path), "FTS5 integrity-check passes after the migration and the changes");
+    ok(kb_test_fts_intact(path), "FTS5 integrity-check passes after the migration and the changes");
 }
 
 int main(void)
