@@ -624,7 +624,93 @@ static const struct extractor *extractor_by_ext(const char *dot)
     return NULL;
 }
 
-static const struct extractor *extractor_for(const char *path, const char *name)
+/*
+ * 1 when these first n bytes of a stream cannot start one of the formats
+ * extract_archive reads (the test extract_text_as_is makes for inline
+ * content): text without control bytes and without the text-like signatures
+ * (cpio, ar, a DOS stub of a self-extracting archive, bzip2, lzip, a tar
+ * header's octal checksum). Every other signature has a control byte or a
+ * byte that is not UTF-8.
+ */
+static int text_not_archive(const unsigned char *p, size_t n)
+{
+    static const char *const magic[] = {"0707", "!<arch>", "!<thin>", "MZ", "BZh", "LZIP"};
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f')
+            return 0;
+    if (!extract_utf8_valid((const char *)p, utf8_whole_prefix(p, n)))
+        return 0;
+    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
+        if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
+            return 0;
+    if (n >= 512) {
+        size_t k = 148;
+        while (k < 156 && ((p[k] >= '0' && p[k] <= '7') || p[k] == ' '))
+            k++;
+        if (k == 156)
+            return 0;
+    }
+    return 1;
+}
+
+/* An ISO 9660 volume descriptor where libarchive looks for one. */
+static int iso_at(const unsigned char *p, size_t n)
+{
+    return n >= 32774 && memcmp(p + 32769, "CD001", 5) == 0;
+}
+
+/*
+ * 1 when the file whose first n bytes are head cannot be an archive, so that
+ * libarchive need not bid on it (its setup and, for a gzip'd file, a zlib
+ * pass were a tenth of the explorer's time on /usr/share/doc). A gzip'd file
+ * is unpacked (into *u, for the readers after this) and its content tested;
+ * a plain one is tested on its first bytes, its last 64 KiB (a zip's
+ * directory) and where an ISO image has its descriptor. 0: ask libarchive.
+ */
+static int surely_not_archive(const char *path, const unsigned char *head, size_t n,
+                              size_t head_max, struct unpacked *u)
+{
+    if (n >= 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8) {
+#ifdef TRAWL_HAVE_LIBDEFLATE
+        struct stat st;
+        unsigned char *in;
+        size_t nin;
+        if (!u->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
+            u->p = gunzip_whole(in, nin, &u->n);
+            free(in);
+        }
+        return u->p && text_not_archive(u->p, u->n < head_max ? u->n : head_max) &&
+               !iso_at(u->p, u->n);
+#else
+        return 0;
+#endif
+    }
+    if (!text_not_archive(head, n))
+        return 0;
+    if (n < head_max)
+        return 1; /* the whole file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto out;
+    size_t size = (size_t)st.st_size, tn = size < (size_t)65600 ? size : (size_t)65600;
+    unsigned char *tail = malloc(tn), vd[5];
+    if (!tail)
+        goto out;
+    ok = pread(fd, tail, tn, (off_t)(size - tn)) == (ssize_t)tn &&
+         !memmem(tail, tn, "PK\005\006", 4) &&
+         (size < 32774 || (pread(fd, vd, 5, 32769) == 5 && memcmp(vd, "CD001", 5) != 0));
+    free(tail);
+out:
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static const struct extractor *extractor_for(const char *path, const char *name, struct unpacked *u)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
@@ -639,9 +725,13 @@ static const struct extractor *extractor_for(const char *path, const char *name)
         n = read(fd, head, sizeof head);
         close(fd);
     }
-    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++) {
+        if (extractors[i].run == extract_archive &&
+            surely_not_archive(path, head, n > 0 ? (size_t)n : 0, sizeof head, u))
+            continue;
         if (extractors[i].sniff(path, name, head, n > 0 ? (size_t)n : 0))
             return &extractors[i];
+    }
     return NULL;
 }
 
@@ -805,7 +895,7 @@ static long extract_compressed(const char *path, const char *name, const struct 
         struct stat st;
         unsigned char *in;
         size_t nin;
-        if (stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
+        if (!up->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
             up->p = gunzip_whole(in, nin, &up->n);
             free(in);
         }
@@ -860,8 +950,8 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     struct extract_doc d = {0};
     struct extract_limits top;
     struct extract_budget own;
-    const struct extractor *x = extractor_for(path, name);
-    struct unpacked u = {NULL, 0};
+    struct unpacked u = {NULL, 0}; /* a gzip'd file unpacked by one step for the next */
+    const struct extractor *x = extractor_for(path, name, &u);
     json_t *meta;
     int rc;
 
@@ -875,6 +965,8 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     long on = extract_office_file(path, name, lim, fn, arg, err, errlen);
     if (on == EXTRACT_NOT_MINE)
         on = extract_csv_file(path, name, lim, fn, arg, err, errlen);
+    if (on != EXTRACT_NOT_MINE)
+        free(u.p);
     if (on >= 0)
         return on;
     if (on == -1) { /* recognised but unreadable: recorded with the reason */
@@ -890,13 +982,17 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     }
     if (x) {
         long n = x->run(path, name, lim, fn, arg, err, errlen);
-        if (n >= 0 || strcmp(x->name, "archive") == 0)
+        if (n >= 0 || strcmp(x->name, "archive") == 0) {
+            free(u.p);
             return n;
+        }
         /* a file that only looked like mail or HTML is still read as text */
     } else {
         long n = extract_compressed(path, name, lim, fn, arg, &u, err, errlen);
-        if (n >= 0)
+        if (n >= 0) {
+            free(u.p);
             return n;
+        }
     }
     meta = json_object();
     memset(&r, 0, sizeof r);
