@@ -258,7 +258,7 @@ static int fs_rel_ok(const char *rel)
  * close, so the copy goes over the old bytes and the rest is cut after).
  * The directory is the explorer's: whatever it put under that name other
  * than a regular file of one link is refused, and a FIFO cannot block. */
-static int payload_open(int dirfd, const char *name, int reuse)
+int fs_payload_open(int dirfd, const char *name, int reuse)
 {
     struct stat st;
     int fd =
@@ -308,7 +308,7 @@ static int64_t fetch_into(struct fs_source *fs, const char *rel, int dest_dirfd,
         close(in);
         return -1;
     }
-    out = payload_open(dest_dirfd, dest_name, reuse);
+    out = fs_payload_open(dest_dirfd, dest_name, reuse);
     if (out < 0) {
         snprintf(err, errlen, "cannot write the copy of '%.200s': %s", rel, strerror(errno));
         close(in);
