@@ -251,8 +251,33 @@ static int fs_rel_ok(const char *rel)
     }
 }
 
-int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
-                        const char *dest_name, int64_t max_size, char *err, size_t errlen)
+/* The copy's file: created (reuse 0), or the same file again, overwritten
+ * from its start (reuse 1: an inode allocated and one freed per item cost
+ * ext4 a scan past every recently deleted inode, a third of the master's
+ * loop on /usr/share/doc; emptying it first would make ext4 write it out on
+ * close, so the copy goes over the old bytes and the rest is cut after).
+ * The directory is the explorer's: whatever it put under that name other
+ * than a regular file of one link is refused, and a FIFO cannot block. */
+int fs_payload_open(int dirfd, const char *name, int reuse)
+{
+    struct stat st;
+    int fd =
+        openat(dirfd, name,
+               O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (reuse ? O_NONBLOCK : O_EXCL), 0644);
+
+    if (fd < 0 || !reuse)
+        return fd;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+static int64_t fetch_into(struct fs_source *fs, const char *rel, int dest_dirfd,
+                          const char *dest_name, int reuse, int64_t max_size, char *err,
+                          size_t errlen)
 {
     struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
@@ -283,7 +308,7 @@ int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
         close(in);
         return -1;
     }
-    out = openat(dest_dirfd, dest_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    out = fs_payload_open(dest_dirfd, dest_name, reuse);
     if (out < 0) {
         snprintf(err, errlen, "cannot write the copy of '%.200s': %s", rel, strerror(errno));
         close(in);
@@ -313,11 +338,24 @@ int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
             break;
         }
     }
+    if (total >= 0 && reuse) { /* the old content's tail, if longer */
+        struct stat ost;
+        if (fstat(out, &ost) < 0 || (ost.st_size > total && ftruncate(out, total) < 0)) {
+            snprintf(err, errlen, "copying '%.200s': %s", rel, strerror(errno));
+            total = -1;
+        }
+    }
     close(in);
     close(out);
     if (total < 0)
         unlinkat(dest_dirfd, dest_name, 0);
     return total;
+}
+
+int64_t fs_source_fetch(struct fs_source *fs, const char *rel, int dest_dirfd,
+                        const char *dest_name, int64_t max_size, char *err, size_t errlen)
+{
+    return fetch_into(fs, rel, dest_dirfd, dest_name, 0, max_size, err, errlen);
 }
 
 /* ---- the fs driver's operations -------------------------------------------------- */
@@ -424,15 +462,17 @@ static int fs_op_call(struct driver_source *s, struct driver_call *call, const c
         char name[32], rel[64], v[64];
         int64_t size;
 
-        snprintf(name, sizeof name, "f%06ld", ++s->payload_seq);
+        /* one file, rewritten per fetch: the explorer asks for the next
+         * item once it has read this one (it keeps the file, "reuse") */
+        snprintf(name, sizeof name, "fetched");
         snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, name);
-        size = fs_source_fetch(fs, path, s->payload_dirfd, name, DRIVER_MAX_PAYLOAD, err, errlen);
+        size = fetch_into(fs, path, s->payload_dirfd, name, 1, DRIVER_MAX_PAYLOAD, err, errlen);
         if (size < 0)
             return -1;
         f = fs_find(fs, path, strlen(path));
         if (f)
             fs_version(f, v, sizeof v);
-        *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)size);
+        *out = json_pack("{s:s,s:I,s:b}", "file", rel, "size", (json_int_t)size, "reuse", 1);
         if (f)
             json_object_set_new(*out, "version", json_string(v));
         return 0;

@@ -56,6 +56,14 @@ int fs_source_all(struct fs_source *fs, const struct fs_file **files, long *n, c
                   size_t errlen);
 
 /**
+ * Opens a payload file in an explorer's inbox for writing: created (reuse 0,
+ * never an existing name), or the one kept from the last fetch (reuse 1; the
+ * caller writes from its start and cuts the old tail), refused (-1, errno)
+ * unless it is a regular file of one link; never blocks on a FIFO.
+ */
+int fs_payload_open(int dirfd, const char *name, int reuse);
+
+/**
  * Copies the file at rel into dest_dirfd/dest_name (created, never
  * overwritten, mode 0644). Files over max_size are refused. Returns the byte
  * count, or -1 with err.

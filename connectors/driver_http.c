@@ -10,6 +10,7 @@
  * scheme://host:port.
  */
 #include "driver.h"
+#include "driver_fs.h"
 #include "http_template.h"
 #include "netloop.h"
 
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1557,12 +1559,14 @@ static void list_start(struct http_src *hs, struct driver_call *call, struct req
 
 /* ---- fetching --------------------------------------------------------------------- */
 
-static int write_payload(struct http_src *hs, const char *name, const char *p, size_t n, char *err,
-                         size_t errlen)
+/* reuse: the file kept from the last fetch is written over (see
+ * fs_payload_open), for answers given at once, before the next call */
+static int write_payload(struct http_src *hs, const char *name, int reuse, const char *p, size_t n,
+                         char *err, size_t errlen)
 {
-    int fd = openat(hs->s->payload_dirfd, name,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = fs_payload_open(hs->s->payload_dirfd, name, reuse);
     size_t off = 0;
+    struct stat st;
 
     if (fd < 0) {
         snprintf(err, errlen, "cannot write a payload: %s", strerror(errno));
@@ -1577,6 +1581,12 @@ static int write_payload(struct http_src *hs, const char *name, const char *p, s
             return -1;
         }
         off += (size_t)w;
+    }
+    if (reuse && (fstat(fd, &st) < 0 || (st.st_size > (off_t)n && ftruncate(fd, (off_t)n) < 0))) {
+        snprintf(err, errlen, "writing a payload: %s", strerror(errno));
+        close(fd);
+        unlinkat(hs->s->payload_dirfd, name, 0);
+        return -1;
     }
     close(fd);
     return 0;
@@ -1596,7 +1606,7 @@ static void fetch_answer(struct req *r, const char *p, size_t n)
         return;
     }
     snprintf(r->file, sizeof r->file, "h%06ld", ++hs->s->payload_seq);
-    if (write_payload(hs, r->file, p, n, err, sizeof err) < 0) {
+    if (write_payload(hs, r->file, 0, p, n, err, sizeof err) < 0) {
         r->file[0] = '\0';
         req_fail(r, "%s", err);
         return;
@@ -1905,14 +1915,17 @@ static int http_call(struct driver_source *s, struct driver_call *call, const ch
                              cfg_str(var, "decode"));
                 return -1;
             }
-            char name[32], rel[64];
-            snprintf(name, sizeof name, "h%06ld", ++s->payload_seq);
-            int rc = write_payload(hs, name, d, n, err, errlen);
+            /* answered now, so before the explorer's next call: one file,
+             * rewritten per record and kept by the explorer ("reuse"), as the
+             * fs driver does (a create and an unlink per tiny record cost
+             * more than the record) */
+            char rel[64];
+            int rc = write_payload(hs, "fetched", 1, d, n, err, errlen);
             free(d);
             if (rc < 0)
                 return -1;
-            snprintf(rel, sizeof rel, "%.20s/%s", s->payload_dir, name);
-            *out = json_pack("{s:s,s:I}", "file", rel, "size", (json_int_t)n);
+            snprintf(rel, sizeof rel, "%.20s/fetched", s->payload_dir);
+            *out = json_pack("{s:s,s:I,s:b}", "file", rel, "size", (json_int_t)n, "reuse", 1);
             return 0;
         }
         req_later(r, 0); /* never complete() before returning DRIVER_PENDING */

@@ -233,65 +233,33 @@ static int extract_stream(const char *path, struct extract_result *r, int filter
     return rc;
 }
 
-#ifdef TRAWL_HAVE_LIBDEFLATE
-/*
- * A gzip file of one member that unpacks to at most GZIP_WHOLE_MAX bytes, the
- * common case (Debian's changelogs and manuals): unpacked in one call with
- * libdeflate, about twice as fast as zlib streaming through libarchive, then
- * read exactly as extract_stream reads its blocks. Returns 0 when it did,
- * 1 when the file is not such a file (multi-member, damaged, larger, a
- * wrong size in the trailer): extract_stream then reads it and reports.
- */
-#define GZIP_WHOLE_MAX ((size_t)16 << 20)
+/* Files up to this size are read whole, once: the plain reader takes their
+ * text from memory (one read instead of libarchive's setup, bidding and
+ * blocks), and a gzip'd one is unpacked in one call. */
+#define WHOLE_MAX ((size_t)16 << 20)
 
-static int gzip_whole(const char *path, off_t size, struct extract_result *r)
+/* The text of n bytes in memory, exactly as extract_stream reads a stream of
+ * them: the same first-bytes test, the same 64 KiB blocks, the same cuts. */
+static void text_from_memory(struct extract_result *r, const unsigned char *p, size_t n)
 {
-    struct libdeflate_decompressor *d = NULL;
-    unsigned char *in = NULL, *out = NULL;
-    size_t isize, got_in = 0, got_out = 0;
-    int fd = -1, rc = 1;
+    int textual = extract_looks_textual(p, n < 8192 ? n : 8192);
 
-    if (size < 18 || (size_t)size > GZIP_WHOLE_MAX)
-        return 1;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || !(in = malloc((size_t)size)))
-        goto out;
-    for (size_t off = 0; off < (size_t)size;) {
-        ssize_t n = read(fd, in + off, (size_t)size - off);
-        if (n <= 0)
-            goto out;
-        off += (size_t)n;
-    }
-    if (in[0] != 0x1f || in[1] != 0x8b || in[2] != 8)
-        goto out;
-    isize = (size_t)in[size - 4] | (size_t)in[size - 3] << 8 | (size_t)in[size - 2] << 16 |
-            (size_t)in[size - 1] << 24; /* the unpacked size modulo 2^32 */
-    if (isize == 0 || isize > GZIP_WHOLE_MAX || !(out = malloc(isize)) ||
-        !(d = libdeflate_alloc_decompressor()))
-        goto out;
-    if (libdeflate_gzip_decompress_ex(d, in, (size_t)size, out, isize, &got_in, &got_out) !=
-            LIBDEFLATE_SUCCESS ||
-        got_in != (size_t)size || got_out != isize)
-        goto out;
-    rc = 0;
-    r->compressed = 1;
-    int textual = extract_looks_textual(out, isize < 8192 ? isize : 8192);
     if (extract_budget_late(r->b)) {
         r->late = 1; /* as extract_stream stopped before its first block */
         textual = 1;
     } else if (textual) {
-        /* in extract_stream's blocks: the same text, cut at the same place */
         char block[65536];
         size_t carry = 0, off = 0;
         for (;;) {
-            size_t n = isize - off < sizeof block - carry ? isize - off : sizeof block - carry;
-            if (n == 0) {
+            size_t k = n - off < sizeof block - carry ? n - off : sizeof block - carry;
+            if (k == 0) {
                 if (carry && text_block(r, block, &carry, 0, 1) < 0)
                     r->truncated = 1;
                 break;
             }
-            memcpy(block + carry, out + off, n);
-            off += n;
-            if (text_block(r, block, &carry, n, 0) < 0) {
+            memcpy(block + carry, p + off, k);
+            off += k;
+            if (text_block(r, block, &carry, k, 0) < 0) {
                 r->truncated = 1;
                 break;
             }
@@ -303,15 +271,136 @@ static int gzip_whole(const char *path, off_t size, struct extract_result *r)
         buf_reset(&r->text);
         r->mime = "application/octet-stream";
     }
-out:
-    libdeflate_free_decompressor(d);
-    free(out);
+}
+
+/* The whole file at path into *out (malloc'd, *n bytes) when it has st_size
+ * bytes, 1 <= st_size <= WHOLE_MAX; -1 otherwise (too large, unreadable, or
+ * changed under us). */
+static int read_whole(const char *path, off_t size, unsigned char **out, size_t *n)
+{
+    unsigned char *in = NULL;
+    int fd = -1;
+    size_t off = 0;
+
+    *out = NULL;
+    if (size < 1 || (size_t)size > WHOLE_MAX || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        !(in = malloc((size_t)size)))
+        goto fail;
+    while (off < (size_t)size) {
+        ssize_t k = read(fd, in + off, (size_t)size - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            goto fail;
+        off += (size_t)k;
+    }
+    close(fd);
+    *out = in;
+    *n = off;
+    return 0;
+fail:
     free(in);
     if (fd >= 0)
         close(fd);
-    return rc;
+    return -1;
+}
+
+#ifdef TRAWL_HAVE_LIBDEFLATE
+/*
+ * A gzip file of one member that unpacks to at most WHOLE_MAX bytes, the
+ * common case (Debian's changelogs and manuals): unpacked in one call with
+ * libdeflate, about twice as fast as zlib streaming through libarchive.
+ * Returns the unpacked bytes (malloc'd, *n of them), or NULL when the data is
+ * not such a file (multi-member, damaged, larger, a wrong size in the
+ * trailer): libarchive then reads it and reports.
+ */
+static unsigned char *gunzip_whole(const unsigned char *in, size_t size, size_t *n)
+{
+    struct libdeflate_decompressor *d = NULL;
+    unsigned char *out = NULL;
+    size_t isize, got_in = 0, got_out = 0;
+
+    if (size < 18 || in[0] != 0x1f || in[1] != 0x8b || in[2] != 8)
+        return NULL;
+    isize = (size_t)in[size - 4] | (size_t)in[size - 3] << 8 | (size_t)in[size - 2] << 16 |
+            (size_t)in[size - 1] << 24; /* the unpacked size modulo 2^32 */
+    if (isize == 0 || isize > WHOLE_MAX || !(out = malloc(isize)) ||
+        !(d = libdeflate_alloc_decompressor()) ||
+        libdeflate_gzip_decompress_ex(d, in, size, out, isize, &got_in, &got_out) !=
+            LIBDEFLATE_SUCCESS ||
+        got_in != size || got_out != isize) {
+        libdeflate_free_decompressor(d);
+        free(out);
+        return NULL;
+    }
+    libdeflate_free_decompressor(d);
+    *n = isize;
+    return out;
 }
 #endif
+
+/*
+ * 1 when libarchive's raw reader with every filter would read these bytes as
+ * they are: they start like text (no control bytes, whole UTF-8 characters:
+ * every binary signature has one or the other) and none of the text-like
+ * signatures is there: bzip2 ("BZh"), lzip, lrzip, grzip, and uuencode or
+ * base64 ("begin" at the start of a line in the first 128 KiB the uu filter
+ * looks at, plus a margin).
+ */
+static int raw_as_is(const unsigned char *p, size_t n)
+{
+    static const char *const magic[] = {"BZh", "LZIP", "LRZI", "GRZip"};
+    size_t head = n < 16 ? n : 16, look = n < ((size_t)160 << 10) ? n : (size_t)160 << 10;
+
+    for (size_t i = 0; i < head; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f')
+            return 0;
+    for (size_t i = 0; i < head;) { /* whole characters (the last may be cut at 16) */
+        size_t k = utf8_seq(p, i, n);
+        if (!k)
+            return 0;
+        i += k;
+    }
+    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
+        if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
+            return 0;
+    for (const unsigned char *b = p; (b = memmem(b, look - (size_t)(b - p), "begin", 5)); b++)
+        if (b == p || b[-1] == '\n' || b[-1] == '\r')
+            return 0;
+    return 1;
+}
+
+/*
+ * The plain reader for a file read whole: plain text as it is, a gzip'd one
+ * unpacked. Returns 0 when it did, 1 when the file is not for it (larger,
+ * compressed otherwise, damaged, starting like a signature): extract_stream
+ * then reads it and reports.
+ */
+static int plain_whole(const char *path, off_t size, struct extract_result *r)
+{
+    unsigned char *in = NULL;
+    size_t n = 0;
+    int rc = 1;
+
+    if (read_whole(path, size, &in, &n) < 0)
+        return 1;
+#ifdef TRAWL_HAVE_LIBDEFLATE
+    size_t un = 0;
+    unsigned char *out = gunzip_whole(in, n, &un);
+    if (out) {
+        r->compressed = 1;
+        text_from_memory(r, out, un);
+        free(out);
+        rc = 0;
+    } else
+#endif
+        if (raw_as_is(in, n)) {
+        text_from_memory(r, in, n);
+        rc = 0;
+    }
+    free(in);
+    return rc;
+}
 
 static int compressed_magic(const unsigned char *h, size_t n);
 
@@ -327,11 +416,24 @@ static int starts_compressed(const char *path)
     return n > 0 && compressed_magic(h, (size_t)n);
 }
 
-/* A plain file: text (possibly compressed) or binary. */
-static int extract_plain(const char *path, struct extract_result *r, char *err, size_t errlen)
+/* A file extract_compressed unpacked already (and found plain). */
+struct unpacked {
+    unsigned char *p;
+    size_t n;
+};
+
+/* A plain file: text (possibly compressed, possibly unpacked already) or binary. */
+static int extract_plain(const char *path, struct extract_result *r, const struct unpacked *u,
+                         char *err, size_t errlen)
 {
     char first[256];
     struct stat st;
+
+    if (u && u->p) {
+        r->compressed = 1;
+        text_from_memory(r, u->p, u->n);
+        return 0;
+    }
 
     if (stat(path, &st) < 0) {
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
@@ -341,10 +443,8 @@ static int extract_plain(const char *path, struct extract_result *r, char *err, 
         r->mime = "text/plain"; /* libarchive has no header to give for nothing */
         return 0;
     }
-#ifdef TRAWL_HAVE_LIBDEFLATE
-    if (gzip_whole(path, st.st_size, r) == 0)
+    if (plain_whole(path, st.st_size, r) == 0)
         return 0;
-#endif
     if (extract_stream(path, r, 1, err, errlen) == 0)
         return 0;
     /* A weak signature (raw lzma has almost none) can make a plain file look
@@ -524,7 +624,93 @@ static const struct extractor *extractor_by_ext(const char *dot)
     return NULL;
 }
 
-static const struct extractor *extractor_for(const char *path, const char *name)
+/*
+ * 1 when these first n bytes of a stream cannot start one of the formats
+ * extract_archive reads (the test extract_text_as_is makes for inline
+ * content): text without control bytes and without the text-like signatures
+ * (cpio, ar, a DOS stub of a self-extracting archive, bzip2, lzip, a tar
+ * header's octal checksum). Every other signature has a control byte or a
+ * byte that is not UTF-8.
+ */
+static int text_not_archive(const unsigned char *p, size_t n)
+{
+    static const char *const magic[] = {"0707", "!<arch>", "!<thin>", "MZ", "BZh", "LZIP"};
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f')
+            return 0;
+    if (!extract_utf8_valid((const char *)p, utf8_whole_prefix(p, n)))
+        return 0;
+    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
+        if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
+            return 0;
+    if (n >= 512) {
+        size_t k = 148;
+        while (k < 156 && ((p[k] >= '0' && p[k] <= '7') || p[k] == ' '))
+            k++;
+        if (k == 156)
+            return 0;
+    }
+    return 1;
+}
+
+/* An ISO 9660 volume descriptor where libarchive looks for one. */
+static int iso_at(const unsigned char *p, size_t n)
+{
+    return n >= 32774 && memcmp(p + 32769, "CD001", 5) == 0;
+}
+
+/*
+ * 1 when the file whose first n bytes are head cannot be an archive, so that
+ * libarchive need not bid on it (its setup and, for a gzip'd file, a zlib
+ * pass were a tenth of the explorer's time on /usr/share/doc). A gzip'd file
+ * is unpacked (into *u, for the readers after this) and its content tested;
+ * a plain one is tested on its first bytes, its last 64 KiB (a zip's
+ * directory) and where an ISO image has its descriptor. 0: ask libarchive.
+ */
+static int surely_not_archive(const char *path, const unsigned char *head, size_t n,
+                              size_t head_max, struct unpacked *u)
+{
+    if (n >= 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8) {
+#ifdef TRAWL_HAVE_LIBDEFLATE
+        struct stat st;
+        unsigned char *in;
+        size_t nin;
+        if (!u->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
+            u->p = gunzip_whole(in, nin, &u->n);
+            free(in);
+        }
+        return u->p && text_not_archive(u->p, u->n < head_max ? u->n : head_max) &&
+               !iso_at(u->p, u->n);
+#else
+        return 0;
+#endif
+    }
+    if (!text_not_archive(head, n))
+        return 0;
+    if (n < head_max)
+        return 1; /* the whole file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto out;
+    size_t size = (size_t)st.st_size, tn = size < (size_t)65600 ? size : (size_t)65600;
+    unsigned char *tail = malloc(tn), vd[5];
+    if (!tail)
+        goto out;
+    ok = pread(fd, tail, tn, (off_t)(size - tn)) == (ssize_t)tn &&
+         !memmem(tail, tn, "PK\005\006", 4) &&
+         (size < 32774 || (pread(fd, vd, 5, 32769) == 5 && memcmp(vd, "CD001", 5) != 0));
+    free(tail);
+out:
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static const struct extractor *extractor_for(const char *path, const char *name, struct unpacked *u)
 {
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
@@ -539,9 +725,13 @@ static const struct extractor *extractor_for(const char *path, const char *name)
         n = read(fd, head, sizeof head);
         close(fd);
     }
-    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++)
+    for (size_t i = 0; i < sizeof extractors / sizeof extractors[0]; i++) {
+        if (extractors[i].run == extract_archive &&
+            surely_not_archive(path, head, n > 0 ? (size_t)n : 0, sizeof head, u))
+            continue;
         if (extractors[i].sniff(path, name, head, n > 0 ? (size_t)n : 0))
             return &extractors[i];
+    }
     return NULL;
 }
 
@@ -669,7 +859,8 @@ static int emit_unwrapped(const struct extract_doc *d, void *arg)
  * documents, or EXTRACT_NOT_MINE when plain text reading is the right thing.
  */
 static long extract_compressed(const char *path, const char *name, const struct extract_limits *lim,
-                               extract_emit_fn fn, void *arg, char *err, size_t errlen)
+                               extract_emit_fn fn, void *arg, struct unpacked *up, char *err,
+                               size_t errlen)
 {
     static const char *const rich[] = {".html", ".htm", ".xhtml", ".eml",
                                        ".mbox", ".mbx", ".csv",   ".tsv"};
@@ -696,6 +887,29 @@ static long extract_compressed(const char *path, const char *name, const struct 
     const char *slash = strrchr(inner, '/'), *dot = strrchr(slash ? slash : inner, '.');
     for (size_t i = 0; dot && i < sizeof rich / sizeof rich[0]; i++)
         want |= strcasecmp(dot, rich[i]) == 0;
+#ifdef TRAWL_HAVE_LIBDEFLATE
+    if (!want && head[0] == 0x1f && head[1] == 0x8b) {
+        /* a gzip'd file unpacked once, in one call: its first bytes say
+         * whether it is plain text (the common case), and then the plain
+         * reader takes the text from memory */
+        struct stat st;
+        unsigned char *in;
+        size_t nin;
+        if (!up->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
+            up->p = gunzip_whole(in, nin, &up->n);
+            free(in);
+        }
+        if (up->p) {
+            size_t k = up->n < sizeof head ? up->n : sizeof head;
+            if (!extract_mbox_detect(NULL, up->p, k) && !extract_mail_detect(NULL, up->p, k) &&
+                !html_sniff(up->p, k))
+                return EXTRACT_NOT_MINE;
+            free(up->p); /* a richer format: unpacked into a file below */
+            up->p = NULL;
+            want = 1;
+        }
+    }
+#endif
     if (!want) {
         if (uncompress_file(path, lim, head, &nhead, NULL, err, errlen) < 0 || nhead == 0)
             return EXTRACT_NOT_MINE;
@@ -736,7 +950,8 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     struct extract_doc d = {0};
     struct extract_limits top;
     struct extract_budget own;
-    const struct extractor *x = extractor_for(path, name);
+    struct unpacked u = {NULL, 0}; /* a gzip'd file unpacked by one step for the next */
+    const struct extractor *x = extractor_for(path, name, &u);
     json_t *meta;
     int rc;
 
@@ -750,6 +965,8 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     long on = extract_office_file(path, name, lim, fn, arg, err, errlen);
     if (on == EXTRACT_NOT_MINE)
         on = extract_csv_file(path, name, lim, fn, arg, err, errlen);
+    if (on != EXTRACT_NOT_MINE)
+        free(u.p);
     if (on >= 0)
         return on;
     if (on == -1) { /* recognised but unreadable: recorded with the reason */
@@ -765,20 +982,25 @@ long extract_file(const char *path, const char *name, const struct extract_limit
     }
     if (x) {
         long n = x->run(path, name, lim, fn, arg, err, errlen);
-        if (n >= 0 || strcmp(x->name, "archive") == 0)
+        if (n >= 0 || strcmp(x->name, "archive") == 0) {
+            free(u.p);
             return n;
+        }
         /* a file that only looked like mail or HTML is still read as text */
     } else {
-        long n = extract_compressed(path, name, lim, fn, arg, err, errlen);
-        if (n >= 0)
+        long n = extract_compressed(path, name, lim, fn, arg, &u, err, errlen);
+        if (n >= 0) {
+            free(u.p);
             return n;
+        }
     }
     meta = json_object();
     memset(&r, 0, sizeof r);
     buf_init(&r.text, EXTRACT_MAX_TEXT);
     r.mime = "application/octet-stream";
     r.b = lim->budget;
-    rc = extract_plain(path, &r, err, errlen);
+    rc = extract_plain(path, &r, &u, err, errlen);
+    free(u.p);
     if (r.late) {
         snprintf(err, errlen, "%s", lim->budget->error);
         rc = -1;

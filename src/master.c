@@ -38,8 +38,12 @@
 #define MASTER_QUEUE_DOCS 512                 /* documents queued for the writer at most */
 #define MASTER_QUEUE_BYTES ((size_t)64 << 20) /* and their text */
 #define MASTER_COMMIT_MS 1000
-#define MASTER_CKPT_COMMITS 4 /* the write-ahead log holds about this many commits */
-#define MASTER_TICK_MS 100    /* how often the writer looks at the open transaction */
+#define MASTER_CKPT_COMMITS 4 /* the write-ahead log holds about this many copies' worth */
+/* The log is copied after a commit once this much was stored since the last
+ * copy: commits of a few small documents each (a checkpoint per listed page
+ * of tiny API records) would each pay a copy and its fsync. */
+#define MASTER_CKPT_BYTES ((size_t)4 << 20)
+#define MASTER_TICK_MS 100 /* how often the writer looks at the open transaction */
 #define MASTER_MAX_REFUSED 16
 #define MASTER_MAX_FILE ((int64_t)256 << 20)
 #define MASTER_RECENT 64
@@ -153,7 +157,8 @@ struct master {
      * writer did it itself), so that work uses the other core. */
     struct kb *ckpt_kb;
     struct mhelper *ckpt;
-    int ckpt_commits; /* commits since the log last started over */
+    int ckpt_commits;  /* copies asked for since the log last started over */
+    size_t ckpt_bytes; /* stored since the last copy was asked for (about) */
 };
 
 /* ---- small helpers -------------------------------------------------------------- */
@@ -252,7 +257,7 @@ static int tx_ensure(struct master *m)
     /* The log starts over only under a transaction that began once all of
      * it was copied: now and then, wait for the copy (of the last commit,
      * the rest is done) so that it stays a few commits long. */
-    if (m->ckpt && ++m->ckpt_commits >= MASTER_CKPT_COMMITS) {
+    if (m->ckpt && m->ckpt_commits >= MASTER_CKPT_COMMITS) {
         mhelper_wait(m->ckpt);
         m->ckpt_commits = 0;
     }
@@ -274,7 +279,11 @@ static int tx_commit(struct master *m)
         kb_rollback(m->kb);
         return -1;
     }
-    mhelper_poke(m->ckpt);
+    if (m->ckpt && m->ckpt_bytes >= MASTER_CKPT_BYTES) {
+        mhelper_poke(m->ckpt);
+        m->ckpt_bytes = 0;
+        m->ckpt_commits++;
+    }
     return 0;
 }
 
@@ -814,6 +823,7 @@ static int doc_store(struct master *m, struct job *j, json_t *params, const char
     else
         j->docs_unchanged++;
     m->tx_docs++;
+    m->ckpt_bytes += (d.text ? strlen(d.text) : 0) + 1024; /* the row, its entry, the index */
     if (m->tx_docs >= MASTER_COMMIT_DOCS)
         tx_commit(m);
     return 0;

@@ -1,7 +1,10 @@
 /*
  * The master's writer thread (see master_writer.h). One mutex guards the
- * queue and who holds the shared state; one condition variable, broadcast on
- * every change, wakes whoever waits (there are only two threads).
+ * queue and who holds the shared state; one condition variable wakes whoever
+ * waits (there are only two threads). Wake-ups are what costs with small
+ * documents (a futex call and two context switches each): the loop wakes a
+ * sleeping writer only once a batch is queued (or when it waits for it),
+ * the writer wakes the loop only when the loop waits.
  */
 #include "master_writer.h"
 
@@ -11,6 +14,11 @@
 #include <time.h>
 
 enum { HELD_NONE, HELD_WRITER, HELD_LOOP };
+
+/* A sleeping writer is woken when this many tasks or bytes are queued; fewer
+ * wait for its tick (MASTER_TICK_MS) or for the loop to wait on them. */
+#define MWRITER_WAKE_ITEMS 64
+#define MWRITER_WAKE_BYTES ((size_t)1 << 20)
 
 struct mwriter_task {
     mwriter_fn fn;
@@ -28,6 +36,8 @@ struct mwriter {
     int held;  /* HELD_*: who has the shared state */
     int wants; /* the loop waits for the state: the writer takes no new task */
     int stop;
+    int writer_sleeps; /* the writer waits on cv */
+    int loop_waits;    /* the loop waits on cv */
     int tick_ms;
     mwriter_fn tick;
     void *tick_arg;
@@ -67,7 +77,8 @@ static void *mwriter_main(void *arg)
             pthread_mutex_lock(&w->mu);
             w->held = HELD_NONE;
             deadline_in(&tick_at, w->tick_ms);
-            pthread_cond_broadcast(&w->cv);
+            if (w->loop_waits)
+                pthread_cond_broadcast(&w->cv);
             continue;
         }
         if (w->head && w->held == HELD_NONE && !w->wants) {
@@ -83,12 +94,15 @@ static void *mwriter_main(void *arg)
             w->bytes -= t->bytes;
             w->held = HELD_NONE;
             free(t);
-            pthread_cond_broadcast(&w->cv);
+            if (w->loop_waits)
+                pthread_cond_broadcast(&w->cv);
             continue;
         }
         if (w->stop && !w->head && w->held == HELD_NONE)
             break;
+        w->writer_sleeps = 1;
         pthread_cond_timedwait(&w->cv, &w->mu, &tick_at);
+        w->writer_sleeps = 0;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -145,8 +159,12 @@ void mwriter_push(struct mwriter *w, mwriter_fn fn, void *arg, size_t bytes)
         fn(arg);
         return;
     }
-    while (w->n >= w->max_items || (w->max_bytes && w->n && w->bytes + bytes > w->max_bytes))
+    while (w->n >= w->max_items || (w->max_bytes && w->n && w->bytes + bytes > w->max_bytes)) {
+        pthread_cond_broadcast(&w->cv); /* a full queue is a batch */
+        w->loop_waits++;
         pthread_cond_wait(&w->cv, &w->mu);
+        w->loop_waits--;
+    }
     if (w->tail)
         w->tail->next = t;
     else
@@ -154,7 +172,8 @@ void mwriter_push(struct mwriter *w, mwriter_fn fn, void *arg, size_t bytes)
     w->tail = t;
     w->n++;
     w->bytes += bytes;
-    pthread_cond_broadcast(&w->cv);
+    if (w->writer_sleeps && (w->n >= MWRITER_WAKE_ITEMS || w->bytes >= MWRITER_WAKE_BYTES))
+        pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -164,8 +183,10 @@ void mwriter_lock(struct mwriter *w)
         return;
     pthread_mutex_lock(&w->mu);
     w->wants++;
+    w->loop_waits++;
     while (w->held != HELD_NONE)
         pthread_cond_wait(&w->cv, &w->mu);
+    w->loop_waits--;
     w->wants--;
     w->held = HELD_LOOP;
     pthread_mutex_unlock(&w->mu);
@@ -176,8 +197,12 @@ void mwriter_sync(struct mwriter *w)
     if (!w)
         return;
     pthread_mutex_lock(&w->mu);
+    w->loop_waits++;
+    if (w->head)
+        pthread_cond_broadcast(&w->cv); /* the writer may sleep on a small batch */
     while (w->head || w->held != HELD_NONE)
         pthread_cond_wait(&w->cv, &w->mu);
+    w->loop_waits--;
     w->held = HELD_LOOP;
     pthread_mutex_unlock(&w->mu);
 }
