@@ -730,7 +730,9 @@ struct opts {
     int tree_order;
     const char *out, *work, *sqlite3;
     int keep;
-    int search_only; /* --search-only: query the databases a --keep run left in --work */
+    int search_only;      /* --search-only: query the databases a --keep run left in --work */
+    int cell_sc, cell_tc; /* --cell S.T: only that cell (-1: all), e.g. under perf */
+    int no_baseline;      /* --no-baseline: trawl's side only */
     uint64_t seed;
 };
 
@@ -747,7 +749,10 @@ static void usage(FILE *f)
           "  --work DIR    where the databases go (default: --out)\n"
           "  --keep        keep the databases and the baseline's import file\n"
           "  --search-only load nothing: search the databases a --keep run with the same\n"
-          "                --entries, --seed and --order left in --work\n",
+          "                --entries, --seed and --order left in --work\n"
+          "  --cell S.T    run only subtree class S (0 whole KB .. 3 small group) with term\n"
+          "                class T (0 rare, 1 medium, 2 common, 3 medium+common); no forum\n"
+          "  --no-baseline time trawl's side only (profiling)\n",
           f);
 }
 
@@ -772,6 +777,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
     o->out = "bench/kb/out";
     o->sqlite3 = "sqlite3";
     o->seed = 20240601;
+    o->cell_sc = o->cell_tc = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--entries") == 0)
@@ -794,6 +800,12 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             o->tree_order = 0, i++;
         else if (strcmp(a, "--keep") == 0)
             o->keep = 1;
+        else if (strcmp(a, "--cell") == 0 && v &&
+                 sscanf(v, "%d.%d", &o->cell_sc, &o->cell_tc) == 2 && o->cell_sc >= 0 &&
+                 o->cell_sc < NCLASS && o->cell_tc >= 0 && o->cell_tc < NCLASS)
+            i++;
+        else if (strcmp(a, "--no-baseline") == 0)
+            o->no_baseline = 1;
         else if (strcmp(a, "--search-only") == 0)
             o->search_only = o->keep = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -1314,6 +1326,8 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
         for (int sc = 0; sc < NCLASS; sc++)
             for (int tc = 0; tc < NCLASS; tc++) {
                 const struct subs *s = &r->subs[sc];
+                if (r->o->cell_sc >= 0 && (sc != r->o->cell_sc || tc != r->o->cell_tc))
+                    continue;
                 int si = s->idx[(i + tc) % s->n];
                 const char *under = si < 0 ? NULL : r->t->v[si].path;
                 struct cell *cell = &r->cells[sc][tc];
@@ -1328,7 +1342,8 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
                 h1 = run_trawl_query(kb, cid, q, under);
                 t1 = now_s();
                 c1 = cpu_s();
-                h2 = run_base_query(base, whole, scoped, buf_str(&fts), under);
+                h2 = r->o->no_baseline ? h1
+                                       : run_base_query(base, whole, scoped, buf_str(&fts), under);
                 t2 = now_s();
                 c2 = cpu_s();
                 lat_add(&cell->trawl, (t1 - t0) * 1e3, h1);
@@ -1731,8 +1746,10 @@ int main(int argc, char **argv)
     getloadavg(&r->load_avg[0], 1);
     run_queries(r, kb, cids[0], base);
     getloadavg(&r->load_avg[1], 1);
-    fprintf(stderr, "searching the forum\n");
-    run_forum_queries(r, kb, cids);
+    if (o.cell_sc < 0) {
+        fprintf(stderr, "searching the forum\n");
+        run_forum_queries(r, kb, cids);
+    }
     kb_close(kb);
     sqlite3_close(base);
 
