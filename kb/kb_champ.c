@@ -304,6 +304,9 @@ static void ch_wn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context
     sqlite3_result_blob(ctx, out, (int)((1 + (size_t)nphrase) * sizeof out[0]), SQLITE_TRANSIENT);
 }
 
+static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                      sqlite3_value **val);
+
 /* ---- scoring ------------------------------------------------------------------------- */
 
 /* FTS5's bm25 term component, written as fts5Bm25Function computes it. */
@@ -981,7 +984,8 @@ int kb_champ_open(struct kb *kb)
     if (ch->porter.xCreate(ch->porter_ud, args, 3, &ch->qtok) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "cannot create the porter tokenizer");
     if (ch->api->xCreateTokenizer(ch->api, "porter", ch, &wrap, NULL) != SQLITE_OK ||
-        ch->api->xCreateFunction(ch->api, "trawl_wn", ch, ch_wn, NULL) != SQLITE_OK)
+        ch->api->xCreateFunction(ch->api, "trawl_wn", ch, ch_wn, NULL) != SQLITE_OK ||
+        ch->api->xCreateFunction(ch->api, "trawl_top", ch, ch_top_fn, NULL) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "cannot register with FTS5: %s", sqlite3_errmsg(kb->db));
     return 0;
 }
@@ -1478,6 +1482,80 @@ static int ch_emit(struct kb *kb, const char *fts, struct ch_hit *h, int n,
     return 0;
 }
 
+/* What trawl_top(entries_fts, state) ranks one scan into: the best `limit`
+ * rows by FTS5's bm25 with the known idfs. */
+struct ch_top {
+    int nq, limit, nh;
+    double idf[CH_MAX_TERMS];
+    double a;            /* avgdl */
+    struct ch_hit *h;    /* heap, worst at the root */
+    const int64_t *seen; /* ids already in h (from a champion list), ascending */
+    int nseen;
+    long rows, exact; /* rows seen, rows whose length was looked up */
+    int err;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* trawl_top(entries_fts, state): offers the row to state's heap. Most rows of
+ * a common term cannot make it, and that is known from the row's term
+ * counts alone: a row's bm25 only falls as its length grows, and its length
+ * is at least what its columns hold up to their last hit. Only rows whose
+ * bound beats the heap's worst pay for their length (xColumnSize: a seek in
+ * FTS5's docsize table); their score is then computed exactly as bm25 does,
+ * in the same order of operations, so ties and rounding are FTS5's. */
+static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                      sqlite3_value **val)
+{
+    struct ch_top *t = nval >= 1 ? sqlite3_value_pointer(val[0], "trawl_top") : NULL;
+    uint32_t w[CH_MAX_TERMS] = {0}, nmin, end[2] = {0, 0};
+    int ninst = 0, ip, ic, io, ntok = 0;
+    double score = 0.0;
+    int64_t id;
+
+    if (!t || api->xPhraseCount(fts) != t->nq || api->xInstCount(fts, &ninst) != SQLITE_OK) {
+        if (t)
+            t->err = 1;
+        sqlite3_result_error(ctx, "trawl_top: cannot read the row", -1);
+        return;
+    }
+    for (int i = 0; i < ninst; i++) {
+        if (api->xInst(fts, i, &ip, &ic, &io) != SQLITE_OK || ip < 0 || ip >= t->nq) {
+            t->err = 1;
+            sqlite3_result_error(ctx, "trawl_top: cannot read the row", -1);
+            return;
+        }
+        w[ip] += ic == 0 ? 4 : 1;
+        if (ic >= 0 && ic < 2 && io >= 0 && (uint32_t)io + 1 > end[ic])
+            end[ic] = (uint32_t)io + 1;
+    }
+    nmin = end[0] + end[1]; /* each column holds at least its last hit's tokens */
+    id = api->xRowid(fts);
+    t->rows++;
+    if (t->nh == t->limit) {
+        for (int i = 0; i < t->nq; i++)
+            score += t->idf[i] * ch_f(w[i], nmin, t->a);
+        if (-1.0 * score > t->h[0].score)
+            return; /* even at its shortest it ranks below the worst kept */
+        score = 0.0;
+    }
+    if (t->nseen && bsearch(&id, t->seen, (size_t)t->nseen, sizeof id, id_cmp))
+        return;
+    if (api->xColumnSize(fts, -1, &ntok) != SQLITE_OK) {
+        t->err = 1;
+        sqlite3_result_error(ctx, "trawl_top: cannot read the row's length", -1);
+        return;
+    }
+    t->exact++;
+    for (int i = 0; i < t->nq; i++)
+        score += t->idf[i] * ch_f(w[i], (uint32_t)ntok, t->a);
+    hits_offer(t->h, &t->nh, t->limit, (struct ch_hit){id, -1.0 * score});
+}
+
 static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
                      const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
@@ -1485,7 +1563,8 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     struct ch_qterm q[CH_MAX_TERMS];
     char store[1024];
     struct ch_hit *h = NULL;
-    int nq = 0, nh = 0, rc = 0, mem;
+    int64_t *seen = NULL;
+    int nq = 0, nh = 0, nseen = 0, rc = 0, mem;
     int64_t nrow, ntok;
     double a;
 
@@ -1562,36 +1641,57 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
             rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
             goto out;
         }
+        /* Not enough above the floor: every listed entry of the range is
+         * still a match with its exact score, and starts the heap the scan
+         * below fills, so that most of the scan's rows are dismissed early. */
         nh = 0;
+        if (!(seen = malloc(((size_t)t->n + 1) * sizeof *seen))) {
+            rc = kb_fail(kb, KB_ERROR, "out of memory");
+            goto out;
+        }
+        for (int i = 0; i < t->n; i++) {
+            const struct ch_ent *e = &t->v[i];
+            double score = 0.0;
+            if (e->id < lo || e->id > hi)
+                continue;
+            score += q[0].idf * ch_f(e->w, e->n, a);
+            hits_offer(h, &nh, limit, (struct ch_hit){e->id, -1.0 * score});
+            seen[nseen++] = e->id;
+        }
+        qsort(seen, (size_t)nseen, sizeof *seen, id_cmp);
     }
 
     /* Rank the range's matches here: FTS5 would first count every match of
      * each term in the whole index for its idf, which we know. */
     {
-        sqlite3_stmt *st = kb_prepare(kb, "SELECT rowid, trawl_wn(entries_fts) FROM entries_fts "
+        struct ch_top top = {0};
+        sqlite3_stmt *st = kb_prepare(kb, "SELECT trawl_top(entries_fts, ?4) FROM entries_fts "
                                           "WHERE entries_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3");
         if (!st) {
             rc = KB_ERROR;
             goto out;
         }
+        top.nq = nq;
+        top.limit = limit;
+        top.a = a;
+        top.h = h;
+        top.nh = nh;
+        top.seen = seen;
+        top.nseen = nseen;
+        for (int i = 0; i < nq; i++)
+            top.idf[i] = q[i].idf;
         kb_bind_text(st, 1, fts);
         sqlite3_bind_int64(st, 2, lo);
         sqlite3_bind_int64(st, 3, hi);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const unsigned char *b = sqlite3_column_blob(st, 1);
-            int nb = sqlite3_column_bytes(st, 1) / 4;
-            double score = 0.0;
-            if (nb < 1 + nq)
-                continue;
-            for (int i = 0; i < nq; i++)
-                score += q[i].idf * ch_f(rd32(b + 4 + 4 * i), rd32(b), a);
-            hits_offer(h, &nh, limit, (struct ch_hit){sqlite3_column_int64(st, 0), -1.0 * score});
-        }
+        sqlite3_bind_pointer(st, 4, &top, "trawl_top", NULL);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            ;
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_DONE || top.err) {
             rc = kb_sqlfail(kb, "search");
             goto out;
         }
+        nh = top.nh;
         kb->search_path = "ranked";
         rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
     }
@@ -1600,6 +1700,7 @@ out:
         if (q[i].owned)
             term_free(q[i].t);
     free(h);
+    free(seen);
     return rc < 0 ? rc : 1;
 }
 
