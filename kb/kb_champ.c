@@ -1698,19 +1698,10 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     for (int i = 0; i < nq; i++)
         if ((rc = ch_term_get(kb, mem, &q[i])) < 0)
             goto out;
-    {
-        int tracked = 0;
-        for (int i = 0; i < nq; i++)
-            tracked += q[i].t != NULL;
-        if (!tracked) { /* rare terms only: FTS5's ranking is as cheap */
-            rc = 0;
-            for (int i = 0; i < nq; i++)
-                if (q[i].owned)
-                    term_free(q[i].t);
-            free(h);
-            return 0;
-        }
-    }
+    /* Rare terms too: their count is one short doclist, and the scan below
+     * looks up the length of far fewer rows than FTS5's ranking does (it
+     * reads every match's length, each a seek in the docsize table, and
+     * makes a new sorting statement every time). */
     for (int i = 0; i < nq; i++) {
         if (q[i].t) {
             q[i].df = q[i].t->df;

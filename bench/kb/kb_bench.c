@@ -733,6 +733,7 @@ struct opts {
     int search_only;      /* --search-only: query the databases a --keep run left in --work */
     int cell_sc, cell_tc; /* --cell S.T: only that cell (-1: all), e.g. under perf */
     int no_baseline;      /* --no-baseline: trawl's side only */
+    int trace;            /* --trace: every query's times and search path on stderr */
     uint64_t seed;
 };
 
@@ -752,7 +753,8 @@ static void usage(FILE *f)
           "                --entries, --seed and --order left in --work\n"
           "  --cell S.T    run only subtree class S (0 whole KB .. 3 small group) with term\n"
           "                class T (0 rare, 1 medium, 2 common, 3 medium+common); no forum\n"
-          "  --no-baseline time trawl's side only (profiling)\n",
+          "  --no-baseline time trawl's side only (profiling)\n"
+          "  --trace       print every query with its times and how trawl answered it\n",
           f);
 }
 
@@ -804,6 +806,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
                  sscanf(v, "%d.%d", &o->cell_sc, &o->cell_tc) == 2 && o->cell_sc >= 0 &&
                  o->cell_sc < NCLASS && o->cell_tc >= 0 && o->cell_tc < NCLASS)
             i++;
+        else if (strcmp(a, "--trace") == 0)
+            o->trace = 1;
         else if (strcmp(a, "--no-baseline") == 0)
             o->no_baseline = 1;
         else if (strcmp(a, "--search-only") == 0)
@@ -1349,6 +1353,12 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
                 lat_add(&cell->trawl, (t1 - t0) * 1e3, h1);
                 lat_add(&cell->base, (t2 - t1) * 1e3, h2);
                 lat_add(&cell->trawl_cpu, (c1 - c0) * 1e3, h1);
+                if (r->o->trace)
+                    fprintf(stderr,
+                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f) %-9s base %8.3f ms (bcpu "
+                            "%8.3f)\n",
+                            sc, tc, q, under ? under : "-", (t1 - t0) * 1e3, (c1 - c0) * 1e3,
+                            kb_search_path(kb), (t2 - t1) * 1e3, (c2 - c1) * 1e3);
                 lat_add(&cell->base_cpu, (c2 - c1) * 1e3, h2);
                 if (h1 != h2)
                     cell->mismatches++;
