@@ -14,6 +14,8 @@
  */
 #include "kb_internal.h"
 
+#include "buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -1436,73 +1438,226 @@ static void ch_quote(const char *s, char *out, size_t cap)
     out[k] = '\0';
 }
 
-/* Snippets of the hits, exactly as FTS5's snippet() makes them, without
- * looking each hit up in the index: for a common term that lookup seeks
- * through every segment's doclist of every term (about 0.2 ms a hit at 1M
- * entries). The hits' title and body go into a small FTS5 table of this
- * connection's temp schema, tokenized the same way; snippet() there sees the
- * same text, tokens, column sizes and query, so it returns the same string. */
-static int ch_snip_ready(struct kb *kb)
-{
-    sqlite3_stmt *st = kb_prepare(kb, "SELECT 1 FROM temp.sqlite_master WHERE name = "
-                                      "'trawl_snip_text'");
-    int rc;
+/* ---- snippets ---------------------------------------------------------------------- */
 
-    if (!st)
-        return KB_ERROR;
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
+/* Snippets of the hits, made here as FTS5's snippet(entries_fts, 1, open,
+ * close, '…', 16) makes them (fts5SnippetFunction and its highlighter, for
+ * queries of single-token terms), from the body tokenized by the same
+ * tokenizer. Asking FTS5 instead means a lookup of the hit in the index, in
+ * every segment and for every term: for a common term about 0.2 ms a hit at
+ * 1M entries. test_champ compares every snippet with FTS5's own. */
+#define CH_SNIP_TOKENS 16
+
+struct ch_sn_tok {
+    int s, e; /* byte offsets */
+};
+
+struct ch_sn_inst {
+    int ip, io; /* phrase, token offset */
+};
+
+struct ch_sn {
+    const char *doc;
+    const struct ch_qterm *q;
+    int nq;
+    struct ch_sn_tok *tok;
+    int ntok, atok;
+    int *first; /* first token of each sentence */
+    int nfirst, afirst;
+    struct ch_sn_inst *inst;
+    int ninst, ainst;
+    int err;
+};
+
+static int ch_sn_grow(void **v, int *cap, int n, size_t size)
+{
+    if (n < *cap)
         return 0;
-    if (sqlite3_exec(kb->db,
-                     "CREATE TEMP TABLE trawl_snip_text(id INTEGER PRIMARY KEY, title TEXT, "
-                     "body TEXT);"
-                     "CREATE VIRTUAL TABLE temp.trawl_snip USING fts5(title, body, "
-                     "content = 'trawl_snip_text', content_rowid = 'id', "
-                     "tokenize = 'porter unicode61 remove_diacritics 2')",
-                     NULL, NULL, NULL) != SQLITE_OK)
-        return kb_sqlfail(kb, "make the snippet table");
+    int ncap = *cap ? 2 * *cap : 64;
+    void *nv = realloc(*v, (size_t)ncap * size);
+    if (!nv)
+        return -1;
+    *v = nv;
+    *cap = ncap;
     return 0;
 }
 
-static void ch_snip_clear(struct kb *kb)
+static int ch_sn_cb(void *p, int tflags, const char *tok, int n, int s, int e)
 {
-    sqlite3_stmt *st = kb_prepare(kb, "INSERT INTO temp.trawl_snip(trawl_snip) VALUES "
-                                      "('delete-all')");
-    if (st) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
+    struct ch_sn *x = p;
+
+    if (tflags & FTS5_TOKEN_COLOCATED)
+        return SQLITE_OK;
+    if (ch_sn_grow((void **)&x->tok, &x->atok, x->ntok, sizeof *x->tok) < 0 ||
+        ch_sn_grow((void **)&x->first, &x->afirst, x->nfirst, sizeof *x->first) < 0) {
+        x->err = 1;
+        return SQLITE_NOMEM;
     }
-    if ((st = kb_prepare(kb, "DELETE FROM temp.trawl_snip_text"))) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
+    /* a sentence starts at the first token and after '.' or ':' and a space */
+    if (x->ntok == 0) {
+        x->first[x->nfirst++] = 0;
+    } else {
+        int i;
+        char c = 0;
+        for (i = s - 1; i >= 0; i--) {
+            c = x->doc[i];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+                break;
+        }
+        if (i != s - 1 && (c == '.' || c == ':'))
+            x->first[x->nfirst++] = x->ntok;
+    }
+    for (int i = 0; i < x->nq; i++) {
+        if (n != x->q[i].ntok || memcmp(tok, x->q[i].tok, (size_t)n) != 0)
+            continue;
+        if (ch_sn_grow((void **)&x->inst, &x->ainst, x->ninst, sizeof *x->inst) < 0) {
+            x->err = 1;
+            return SQLITE_NOMEM;
+        }
+        x->inst[x->ninst++] = (struct ch_sn_inst){i, x->ntok};
+    }
+    x->tok[x->ntok++] = (struct ch_sn_tok){s, e};
+    return SQLITE_OK;
+}
+
+/* fts5SnippetScore: the score of the window of nt tokens from pos, and where
+ * a window around its hits would start. */
+static int ch_sn_score(const struct ch_sn *x, unsigned char *seen, int pos, int nt, int *adj)
+{
+    int score = 0, first = -1, last = 0;
+    int64_t end = (int64_t)pos + nt;
+
+    memset(seen, 0, (size_t)x->nq);
+    for (int i = 0; i < x->ninst; i++) {
+        const struct ch_sn_inst *in = &x->inst[i];
+        if (in->io >= pos && in->io < end) {
+            score += seen[in->ip] ? 1 : 1000;
+            seen[in->ip] = 1;
+            if (first < 0)
+                first = in->io;
+            last = in->io + 1;
+        }
+    }
+    if (adj) {
+        int64_t a = first - (nt - (last - first)) / 2;
+        if (a + nt > x->ntok)
+            a = x->ntok - nt;
+        if (a < 0)
+            a = 0;
+        *adj = (int)a;
+    }
+    return score;
+}
+
+/* The next coalesced hit from instance *ii: [*st, *en], -1 when none. */
+static void ch_sn_next(const struct ch_sn *x, int *ii, int *st, int *en)
+{
+    *st = *en = -1;
+    while (*ii < x->ninst) {
+        int io = x->inst[*ii].io;
+        if (*st < 0) {
+            *st = *en = io;
+        } else if (io > *en) { /* one-token terms: only the same offset coalesces */
+            break;
+        }
+        (*ii)++;
     }
 }
 
-struct ch_out {
-    char *path, *title, *snip;
-};
+static int ch_snippet(struct kb_champ *ch, const struct ch_qterm *q, int nq, const char *body,
+                      int nbody, const char *open, const char *close, struct buf *out)
+{
+    static const char ellips[] = "…";
+    const int nt = CH_SNIP_TOKENS;
+    struct ch_sn x = {body, q, nq, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, 0};
+    unsigned char seen[CH_MAX_TERMS];
+    int best = 0, best_score = 0, rc = 0, ii = 0, st, en, off = 0, rend;
 
-static int ch_emit(struct kb *kb, const char *fts, struct ch_hit *h, int n,
+    if (ch->porter.xTokenize(ch->qtok, &x, FTS5_TOKENIZE_DOCUMENT, body, nbody, ch_sn_cb) !=
+            SQLITE_OK ||
+        x.err) {
+        rc = -1;
+        goto out;
+    }
+    for (int i = 0; i < x.ninst; i++) {
+        int io = x.inst[i].io, adj, score, jj;
+        score = ch_sn_score(&x, seen, io, nt, &adj);
+        if (score > best_score) {
+            best_score = score;
+            best = adj;
+        }
+        if (x.nfirst && x.ntok > nt) {
+            for (jj = 0; jj < x.nfirst - 1; jj++)
+                if (x.first[jj + 1] > io)
+                    break;
+            if (x.first[jj] < io) {
+                score = ch_sn_score(&x, seen, x.first[jj], nt, NULL);
+                score += x.first[jj] == 0 ? 120 : 100;
+                if (score > best_score) {
+                    best_score = score;
+                    best = x.first[jj];
+                }
+            }
+        }
+    }
+    /* the highlighter over the window [best, best + nt - 1] */
+    rend = best + nt - 1;
+    if (best > 0)
+        rc |= buf_adds(out, ellips);
+    ch_sn_next(&x, &ii, &st, &en);
+    while (st >= 0 && st < best)
+        ch_sn_next(&x, &ii, &st, &en);
+    for (int pos = 0; pos < x.ntok; pos++) {
+        int s = x.tok[pos].s, e = x.tok[pos].e;
+        if (pos < best || pos > rend)
+            continue;
+        if (best && pos == best)
+            off = s;
+        if (pos == st) {
+            rc |= buf_add(out, body + off, (size_t)(s - off));
+            rc |= buf_adds(out, open);
+            off = s;
+        }
+        if (pos == en) {
+            if (st < best)
+                rc |= buf_adds(out, open);
+            rc |= buf_add(out, body + off, (size_t)(e - off));
+            rc |= buf_adds(out, close);
+            off = e;
+            ch_sn_next(&x, &ii, &st, &en);
+        }
+        if (pos == rend) {
+            rc |= buf_add(out, body + off, (size_t)(e - off));
+            off = e;
+            if (pos >= st && pos < en)
+                rc |= buf_adds(out, close);
+        }
+    }
+    if (rend >= x.ntok - 1)
+        rc |= buf_add(out, body + off, (size_t)(nbody - off));
+    else
+        rc |= buf_adds(out, ellips);
+out:
+    free(x.tok);
+    free(x.first);
+    free(x.inst);
+    return rc < 0 ? -1 : 0;
+}
+
+static int ch_emit(struct kb *kb, const struct ch_qterm *q, int nq, struct ch_hit *h, int n,
                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
-    struct ch_out *out = NULL;
-    sqlite3_stmt *ent, *put, *snip;
+    struct buf snip = BUF_INIT;
+    sqlite3_stmt *ent;
     int rc = 0;
 
-    if (n == 0)
-        return 0;
     qsort(h, (size_t)n, sizeof *h, hit_cmp);
-    if ((rc = ch_snip_ready(kb)) < 0)
-        return rc;
-    if (!(out = calloc((size_t)n, sizeof *out)))
-        return kb_fail(kb, KB_ERROR, "out of memory");
     for (int i = 0; i < n; i++) {
         if (!(ent = kb_prepare(kb, "SELECT n.path, e.title, t.body FROM knowledge_entries e "
                                    "JOIN entry_text t ON t.id = e.text_id JOIN knowledge_tree n "
                                    "ON n.id = e.tree_node_id WHERE e.id = ?"))) {
             rc = KB_ERROR;
-            goto out;
+            break;
         }
         sqlite3_bind_int64(ent, 1, h[i].id);
         if ((rc = sqlite3_step(ent)) != SQLITE_ROW) {
@@ -1510,81 +1665,25 @@ static int ch_emit(struct kb *kb, const char *fts, struct ch_hit *h, int n,
             rc = rc == SQLITE_DONE
                      ? kb_fail(kb, KB_ERROR, "entry %lld left the index", (long long)h[i].id)
                      : kb_sqlfail(kb, "search");
-            goto out;
+            break;
         }
-        if (!(out[i].path = strdup(kb_col(ent, 0))) || !(out[i].title = strdup(kb_col(ent, 1)))) {
+        buf_reset(&snip);
+        if (ch_snippet(kb->champ, q, nq, kb_col(ent, 2), sqlite3_column_bytes(ent, 2),
+                       opts && opts->mark_open ? opts->mark_open : "",
+                       opts && opts->mark_close ? opts->mark_close : "", &snip) < 0) {
             sqlite3_reset(ent);
             rc = kb_fail(kb, KB_ERROR, "out of memory");
-            goto out;
+            break;
         }
-        for (int k = 0; k < 2; k++) {
-            if (!(put = k ? kb_prepare(kb, "INSERT INTO temp.trawl_snip(rowid, title, body) "
-                                           "VALUES (?, ?, ?)")
-                          : kb_prepare(kb, "INSERT INTO temp.trawl_snip_text(id, title, body) "
-                                           "VALUES (?, ?, ?)"))) {
-                sqlite3_reset(ent);
-                rc = KB_ERROR;
-                goto out;
-            }
-            sqlite3_bind_int64(put, 1, h[i].id);
-            sqlite3_bind_value(put, 2, sqlite3_column_value(ent, 1));
-            sqlite3_bind_value(put, 3, sqlite3_column_value(ent, 2));
-            rc = sqlite3_step(put);
-            sqlite3_reset(put);
-            if (rc != SQLITE_DONE) {
-                sqlite3_reset(ent);
-                rc = kb_sqlfail(kb, "search snippet");
-                goto out;
-            }
-        }
+        struct kb_hit hit = {h[i].id, kb_col(ent, 0), kb_col(ent, 1), buf_str(&snip), h[i].score};
+        rc = fn(&hit, arg);
         sqlite3_reset(ent);
-    }
-    if (!(snip = kb_prepare(kb, "SELECT rowid, snippet(trawl_snip, 1, ?1, ?2, '…', 16) FROM "
-                                "temp.trawl_snip WHERE trawl_snip MATCH ?3"))) {
-        rc = KB_ERROR;
-        goto out;
-    }
-    kb_bind_text(snip, 1, opts && opts->mark_open ? opts->mark_open : "");
-    kb_bind_text(snip, 2, opts && opts->mark_close ? opts->mark_close : "");
-    kb_bind_text(snip, 3, fts);
-    while ((rc = sqlite3_step(snip)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(snip, 0);
-        for (int i = 0; i < n; i++) {
-            if (h[i].id != id || out[i].snip)
-                continue;
-            if (!(out[i].snip = strdup(kb_col(snip, 1)))) {
-                sqlite3_reset(snip);
-                rc = kb_fail(kb, KB_ERROR, "out of memory");
-                goto out;
-            }
+        if (rc) {
+            rc = 0;
             break;
         }
     }
-    sqlite3_reset(snip);
-    if (rc != SQLITE_DONE) {
-        rc = kb_sqlfail(kb, "search snippet");
-        goto out;
-    }
-    rc = 0;
-    for (int i = 0; i < n; i++) {
-        if (!out[i].snip) {
-            rc = kb_fail(kb, KB_ERROR, "entry %lld no longer matches", (long long)h[i].id);
-            goto out;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        struct kb_hit hit = {h[i].id, out[i].path, out[i].title, out[i].snip, h[i].score};
-        if (fn(&hit, arg))
-            break;
-    }
-out:
-    ch_snip_clear(kb);
-    for (int i = 0; i < n; i++) {
-        free(out[i].path);
-        free(out[i].title);
-        free(out[i].snip);
-    }
-    free(out);
+    buf_release(&snip);
     return rc;
 }
 
@@ -1735,7 +1834,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
         }
         if (nh == limit || (floor == 0 && t->df == t->n)) {
             kb->search_path = "champions";
-            rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
+            rc = ch_emit(kb, q, nq, h, nh, opts, fn, arg);
             goto out;
         }
         /* Not enough above the floor: every listed entry of the range is
@@ -1790,7 +1889,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
         }
         nh = top.nh;
         kb->search_path = "ranked";
-        rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
+        rc = ch_emit(kb, q, nq, h, nh, opts, fn, arg);
     }
 out:
     for (int i = 0; i < nq; i++)
