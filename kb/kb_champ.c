@@ -1275,6 +1275,7 @@ struct ch_qterm {
     double idf;
     struct ch_term *t; /* list, owned when from the database */
     int owned;
+    int have_df; /* df known without the list */
 };
 
 struct ch_hit {
@@ -1383,7 +1384,7 @@ static int hit_cmp(const void *a, const void *b)
 }
 
 /* A tracked term's list as the search sees it, or NULL when not tracked. */
-static int ch_term_get(struct kb *kb, int from_memory, struct ch_qterm *q)
+static int ch_term_get(struct kb *kb, int from_memory, int df_only, struct ch_qterm *q)
 {
     sqlite3_stmt *st;
     int rc;
@@ -1391,6 +1392,18 @@ static int ch_term_get(struct kb *kb, int from_memory, struct ch_qterm *q)
     if (from_memory) {
         q->t = terms_find(kb->champ, tok_hash(q->tok, q->ntok));
         return 0;
+    }
+    if (df_only) { /* AND queries use the df alone: the list blob stays unread */
+        if (!(st = kb_prepare(kb, "SELECT df FROM entry_champions WHERE term = ?")))
+            return KB_ERROR;
+        sqlite3_bind_text(st, 1, q->tok, q->ntok, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            q->df = sqlite3_column_int64(st, 0);
+            q->have_df = 1;
+        }
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "read champion list");
     }
     if (!(st = kb_prepare(kb, "SELECT term, df, floor, floor_avgdl, list FROM entry_champions "
                               "WHERE term = ?")))
@@ -1781,6 +1794,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
         q[i].t = NULL;
         q[i].owned = 0;
         q[i].df = 0;
+        q[i].have_df = 0;
         ch->porter.xTokenize(ch->qtok, &q[i], FTS5_TOKENIZE_QUERY, q[i].phrase,
                              (int)strlen(q[i].phrase), ch_tok_cb);
         if (q[i].ntokens != 1 || q[i].ntok == 0)
@@ -1795,7 +1809,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     if (!(h = malloc((size_t)limit * sizeof *h)))
         return kb_fail(kb, KB_ERROR, "out of memory");
     for (int i = 0; i < nq; i++)
-        if ((rc = ch_term_get(kb, mem, &q[i])) < 0)
+        if ((rc = ch_term_get(kb, mem, nq > 1, &q[i])) < 0)
             goto out;
     /* Rare terms too: their count is one short doclist, and the scan below
      * looks up the length of far fewer rows than FTS5's ranking does (it
@@ -1804,7 +1818,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     for (int i = 0; i < nq; i++) {
         if (q[i].t) {
             q[i].df = q[i].t->df;
-        } else {
+        } else if (!q[i].have_df) {
             char one[600];
             ch_quote(q[i].phrase, one, sizeof one);
             if ((rc = ch_count(kb, one, &q[i].df)) < 0)
