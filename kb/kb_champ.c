@@ -1783,7 +1783,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     struct ch_hit *h = NULL;
     int64_t *seen = NULL;
     int nq = 0, nh = 0, nseen = 0, rc = 0, mem;
-    int64_t nrow, ntok;
+    int64_t nrow, ntok, gen;
     double a;
 
     kb->search_path = "fts5";
@@ -1802,9 +1802,10 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     }
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
-    if (!ch_stamp_ok(kb, nrow, ntok, ch_gen(kb)))
+    gen = ch_gen(kb);
+    if (!ch_stamp_ok(kb, nrow, ntok, gen))
         return 0;
-    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok && ch->gen == ch_gen(kb);
+    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok && ch->gen == gen;
     a = ch_avgdl(nrow, ntok);
     if (!(h = malloc((size_t)limit * sizeof *h)))
         return kb_fail(kb, KB_ERROR, "out of memory");
