@@ -14,6 +14,8 @@
  */
 #include "kb_internal.h"
 
+#include "buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -303,6 +305,9 @@ static void ch_wn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context
     out[0] = (uint32_t)ntok;
     sqlite3_result_blob(ctx, out, (int)((1 + (size_t)nphrase) * sizeof out[0]), SQLITE_TRANSIENT);
 }
+
+static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                      sqlite3_value **val);
 
 /* ---- scoring ------------------------------------------------------------------------- */
 
@@ -981,7 +986,8 @@ int kb_champ_open(struct kb *kb)
     if (ch->porter.xCreate(ch->porter_ud, args, 3, &ch->qtok) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "cannot create the porter tokenizer");
     if (ch->api->xCreateTokenizer(ch->api, "porter", ch, &wrap, NULL) != SQLITE_OK ||
-        ch->api->xCreateFunction(ch->api, "trawl_wn", ch, ch_wn, NULL) != SQLITE_OK)
+        ch->api->xCreateFunction(ch->api, "trawl_wn", ch, ch_wn, NULL) != SQLITE_OK ||
+        ch->api->xCreateFunction(ch->api, "trawl_top", ch, ch_top_fn, NULL) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "cannot register with FTS5: %s", sqlite3_errmsg(kb->db));
     return 0;
 }
@@ -1269,6 +1275,7 @@ struct ch_qterm {
     double idf;
     struct ch_term *t; /* list, owned when from the database */
     int owned;
+    int have_df; /* df known without the list */
 };
 
 struct ch_hit {
@@ -1377,7 +1384,7 @@ static int hit_cmp(const void *a, const void *b)
 }
 
 /* A tracked term's list as the search sees it, or NULL when not tracked. */
-static int ch_term_get(struct kb *kb, int from_memory, struct ch_qterm *q)
+static int ch_term_get(struct kb *kb, int from_memory, int df_only, struct ch_qterm *q)
 {
     sqlite3_stmt *st;
     int rc;
@@ -1385,6 +1392,18 @@ static int ch_term_get(struct kb *kb, int from_memory, struct ch_qterm *q)
     if (from_memory) {
         q->t = terms_find(kb->champ, tok_hash(q->tok, q->ntok));
         return 0;
+    }
+    if (df_only) { /* AND queries use the df alone: the list blob stays unread */
+        if (!(st = kb_prepare(kb, "SELECT df FROM entry_champions WHERE term = ?")))
+            return KB_ERROR;
+        sqlite3_bind_text(st, 1, q->tok, q->ntok, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            q->df = sqlite3_column_int64(st, 0);
+            q->have_df = 1;
+        }
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "read champion list");
     }
     if (!(st = kb_prepare(kb, "SELECT term, df, floor, floor_avgdl, list FROM entry_champions "
                               "WHERE term = ?")))
@@ -1432,50 +1451,327 @@ static void ch_quote(const char *s, char *out, size_t cap)
     out[k] = '\0';
 }
 
-static int ch_emit(struct kb *kb, const char *fts, struct ch_hit *h, int n,
+/* ---- snippets ---------------------------------------------------------------------- */
+
+/* Snippets of the hits, made here as FTS5's snippet(entries_fts, 1, open,
+ * close, '…', 16) makes them (fts5SnippetFunction and its highlighter, for
+ * queries of single-token terms), from the body tokenized by the same
+ * tokenizer. Asking FTS5 instead means a lookup of the hit in the index, in
+ * every segment and for every term: for a common term about 0.2 ms a hit at
+ * 1M entries. test_champ compares every snippet with FTS5's own. */
+#define CH_SNIP_TOKENS 16
+
+struct ch_sn_tok {
+    int s, e; /* byte offsets */
+};
+
+struct ch_sn_inst {
+    int ip, io; /* phrase, token offset */
+};
+
+struct ch_sn {
+    const char *doc;
+    const struct ch_qterm *q;
+    int nq;
+    struct ch_sn_tok *tok;
+    int ntok, atok;
+    int *first; /* first token of each sentence */
+    int nfirst, afirst;
+    struct ch_sn_inst *inst;
+    int ninst, ainst;
+    int err;
+};
+
+static int ch_sn_grow(void **v, int *cap, int n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    int ncap = *cap ? 2 * *cap : 64;
+    void *nv = realloc(*v, (size_t)ncap * size);
+    if (!nv)
+        return -1;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+static int ch_sn_cb(void *p, int tflags, const char *tok, int n, int s, int e)
+{
+    struct ch_sn *x = p;
+
+    if (tflags & FTS5_TOKEN_COLOCATED)
+        return SQLITE_OK;
+    if (ch_sn_grow((void **)&x->tok, &x->atok, x->ntok, sizeof *x->tok) < 0 ||
+        ch_sn_grow((void **)&x->first, &x->afirst, x->nfirst, sizeof *x->first) < 0) {
+        x->err = 1;
+        return SQLITE_NOMEM;
+    }
+    /* a sentence starts at the first token and after '.' or ':' and a space */
+    if (x->ntok == 0) {
+        x->first[x->nfirst++] = 0;
+    } else {
+        int i;
+        char c = 0;
+        for (i = s - 1; i >= 0; i--) {
+            c = x->doc[i];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+                break;
+        }
+        if (i != s - 1 && (c == '.' || c == ':'))
+            x->first[x->nfirst++] = x->ntok;
+    }
+    for (int i = 0; i < x->nq; i++) {
+        if (n != x->q[i].ntok || memcmp(tok, x->q[i].tok, (size_t)n) != 0)
+            continue;
+        if (ch_sn_grow((void **)&x->inst, &x->ainst, x->ninst, sizeof *x->inst) < 0) {
+            x->err = 1;
+            return SQLITE_NOMEM;
+        }
+        x->inst[x->ninst++] = (struct ch_sn_inst){i, x->ntok};
+    }
+    x->tok[x->ntok++] = (struct ch_sn_tok){s, e};
+    return SQLITE_OK;
+}
+
+/* fts5SnippetScore: the score of the window of nt tokens from pos, and where
+ * a window around its hits would start. */
+static int ch_sn_score(const struct ch_sn *x, unsigned char *seen, int pos, int nt, int *adj)
+{
+    int score = 0, first = -1, last = 0;
+    int64_t end = (int64_t)pos + nt;
+
+    memset(seen, 0, (size_t)x->nq);
+    for (int i = 0; i < x->ninst; i++) {
+        const struct ch_sn_inst *in = &x->inst[i];
+        if (in->io >= pos && in->io < end) {
+            score += seen[in->ip] ? 1 : 1000;
+            seen[in->ip] = 1;
+            if (first < 0)
+                first = in->io;
+            last = in->io + 1;
+        }
+    }
+    if (adj) {
+        int64_t a = first - (nt - (last - first)) / 2;
+        if (a + nt > x->ntok)
+            a = x->ntok - nt;
+        if (a < 0)
+            a = 0;
+        *adj = (int)a;
+    }
+    return score;
+}
+
+/* The next coalesced hit from instance *ii: [*st, *en], -1 when none. */
+static void ch_sn_next(const struct ch_sn *x, int *ii, int *st, int *en)
+{
+    *st = *en = -1;
+    while (*ii < x->ninst) {
+        int io = x->inst[*ii].io;
+        if (*st < 0) {
+            *st = *en = io;
+        } else if (io > *en) { /* one-token terms: only the same offset coalesces */
+            break;
+        }
+        (*ii)++;
+    }
+}
+
+static int ch_snippet(struct kb_champ *ch, const struct ch_qterm *q, int nq, const char *body,
+                      int nbody, const char *open, const char *close, struct buf *out)
+{
+    static const char ellips[] = "…";
+    const int nt = CH_SNIP_TOKENS;
+    struct ch_sn x = {body, q, nq, NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, 0};
+    unsigned char seen[CH_MAX_TERMS];
+    int best = 0, best_score = 0, rc = 0, ii = 0, st, en, off = 0, rend;
+
+    if (ch->porter.xTokenize(ch->qtok, &x, FTS5_TOKENIZE_DOCUMENT, body, nbody, ch_sn_cb) !=
+            SQLITE_OK ||
+        x.err) {
+        rc = -1;
+        goto out;
+    }
+    for (int i = 0; i < x.ninst; i++) {
+        int io = x.inst[i].io, adj, score, jj;
+        score = ch_sn_score(&x, seen, io, nt, &adj);
+        if (score > best_score) {
+            best_score = score;
+            best = adj;
+        }
+        if (x.nfirst && x.ntok > nt) {
+            for (jj = 0; jj < x.nfirst - 1; jj++)
+                if (x.first[jj + 1] > io)
+                    break;
+            if (x.first[jj] < io) {
+                score = ch_sn_score(&x, seen, x.first[jj], nt, NULL);
+                score += x.first[jj] == 0 ? 120 : 100;
+                if (score > best_score) {
+                    best_score = score;
+                    best = x.first[jj];
+                }
+            }
+        }
+    }
+    /* the highlighter over the window [best, best + nt - 1] */
+    rend = best + nt - 1;
+    if (best > 0)
+        rc |= buf_adds(out, ellips);
+    ch_sn_next(&x, &ii, &st, &en);
+    while (st >= 0 && st < best)
+        ch_sn_next(&x, &ii, &st, &en);
+    for (int pos = 0; pos < x.ntok; pos++) {
+        int s = x.tok[pos].s, e = x.tok[pos].e;
+        if (pos < best || pos > rend)
+            continue;
+        if (best && pos == best)
+            off = s;
+        if (pos == st) {
+            rc |= buf_add(out, body + off, (size_t)(s - off));
+            rc |= buf_adds(out, open);
+            off = s;
+        }
+        if (pos == en) {
+            if (st < best)
+                rc |= buf_adds(out, open);
+            rc |= buf_add(out, body + off, (size_t)(e - off));
+            rc |= buf_adds(out, close);
+            off = e;
+            ch_sn_next(&x, &ii, &st, &en);
+        }
+        if (pos == rend) {
+            rc |= buf_add(out, body + off, (size_t)(e - off));
+            off = e;
+            if (pos >= st && pos < en)
+                rc |= buf_adds(out, close);
+        }
+    }
+    if (rend >= x.ntok - 1)
+        rc |= buf_add(out, body + off, (size_t)(nbody - off));
+    else
+        rc |= buf_adds(out, ellips);
+out:
+    free(x.tok);
+    free(x.first);
+    free(x.inst);
+    return rc < 0 ? -1 : 0;
+}
+
+static int ch_emit(struct kb *kb, const struct ch_qterm *q, int nq, struct ch_hit *h, int n,
                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
-    sqlite3_stmt *snip, *ent;
+    struct buf snip = BUF_INIT;
+    sqlite3_stmt *ent;
     int rc = 0;
 
     qsort(h, (size_t)n, sizeof *h, hit_cmp);
     for (int i = 0; i < n; i++) {
-        if (!(snip = kb_prepare(kb, "SELECT snippet(entries_fts, 1, ?1, ?2, '…', 16) FROM "
-                                    "entries_fts WHERE entries_fts MATCH ?3 AND rowid = ?4")))
-            return KB_ERROR;
-        kb_bind_text(snip, 1, opts && opts->mark_open ? opts->mark_open : "");
-        kb_bind_text(snip, 2, opts && opts->mark_close ? opts->mark_close : "");
-        kb_bind_text(snip, 3, fts);
-        sqlite3_bind_int64(snip, 4, h[i].id);
-        if ((rc = sqlite3_step(snip)) != SQLITE_ROW) {
-            sqlite3_reset(snip);
-            return rc == SQLITE_DONE
-                       ? kb_fail(kb, KB_ERROR, "entry %lld left the index", (long long)h[i].id)
-                       : kb_sqlfail(kb, "search snippet");
-        }
-        if (!(ent = kb_prepare(kb, "SELECT n.path, e.title FROM knowledge_entries e JOIN "
-                                   "knowledge_tree n ON n.id = e.tree_node_id WHERE e.id = ?"))) {
-            sqlite3_reset(snip);
-            return KB_ERROR;
+        if (!(ent = kb_prepare(kb, "SELECT n.path, e.title, t.body FROM knowledge_entries e "
+                                   "JOIN entry_text t ON t.id = e.text_id JOIN knowledge_tree n "
+                                   "ON n.id = e.tree_node_id WHERE e.id = ?"))) {
+            rc = KB_ERROR;
+            break;
         }
         sqlite3_bind_int64(ent, 1, h[i].id);
-        rc = sqlite3_step(ent);
-        if (rc == SQLITE_ROW) {
-            struct kb_hit hit = {h[i].id, kb_col(ent, 0), kb_col(ent, 1), kb_col(snip, 0),
-                                 h[i].score};
-            rc = fn(&hit, arg);
+        if ((rc = sqlite3_step(ent)) != SQLITE_ROW) {
             sqlite3_reset(ent);
-            sqlite3_reset(snip);
-            if (rc)
-                break;
-            continue;
+            rc = rc == SQLITE_DONE
+                     ? kb_fail(kb, KB_ERROR, "entry %lld left the index", (long long)h[i].id)
+                     : kb_sqlfail(kb, "search");
+            break;
         }
+        buf_reset(&snip);
+        if (ch_snippet(kb->champ, q, nq, kb_col(ent, 2), sqlite3_column_bytes(ent, 2),
+                       opts && opts->mark_open ? opts->mark_open : "",
+                       opts && opts->mark_close ? opts->mark_close : "", &snip) < 0) {
+            sqlite3_reset(ent);
+            rc = kb_fail(kb, KB_ERROR, "out of memory");
+            break;
+        }
+        struct kb_hit hit = {h[i].id, kb_col(ent, 0), kb_col(ent, 1), buf_str(&snip), h[i].score};
+        rc = fn(&hit, arg);
         sqlite3_reset(ent);
-        sqlite3_reset(snip);
-        if (rc != SQLITE_DONE)
-            return kb_sqlfail(kb, "search");
+        if (rc) {
+            rc = 0;
+            break;
+        }
     }
-    return 0;
+    buf_release(&snip);
+    return rc;
+}
+
+/* What trawl_top(entries_fts, state) ranks one scan into: the best `limit`
+ * rows by FTS5's bm25 with the known idfs. */
+struct ch_top {
+    int nq, limit, nh;
+    double idf[CH_MAX_TERMS];
+    double a;            /* avgdl */
+    struct ch_hit *h;    /* heap, worst at the root */
+    const int64_t *seen; /* ids already in h (from a champion list), ascending */
+    int nseen;
+    long rows, exact; /* rows seen, rows whose length was looked up */
+    int err;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* trawl_top(entries_fts, state): offers the row to state's heap. Most rows of
+ * a common term cannot make it, and that is known from the row's term
+ * counts alone: a row's bm25 only falls as its length grows, and its length
+ * is at least what its columns hold up to their last hit. Only rows whose
+ * bound beats the heap's worst pay for their length (xColumnSize: a seek in
+ * FTS5's docsize table); their score is then computed exactly as bm25 does,
+ * in the same order of operations, so ties and rounding are FTS5's. */
+static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval,
+                      sqlite3_value **val)
+{
+    struct ch_top *t = nval >= 1 ? sqlite3_value_pointer(val[0], "trawl_top") : NULL;
+    uint32_t w[CH_MAX_TERMS] = {0}, nmin, end[2] = {0, 0};
+    int ninst = 0, ip, ic, io, ntok = 0;
+    double score = 0.0;
+    int64_t id;
+
+    if (!t || api->xPhraseCount(fts) != t->nq || api->xInstCount(fts, &ninst) != SQLITE_OK) {
+        if (t)
+            t->err = 1;
+        sqlite3_result_error(ctx, "trawl_top: cannot read the row", -1);
+        return;
+    }
+    for (int i = 0; i < ninst; i++) {
+        if (api->xInst(fts, i, &ip, &ic, &io) != SQLITE_OK || ip < 0 || ip >= t->nq) {
+            t->err = 1;
+            sqlite3_result_error(ctx, "trawl_top: cannot read the row", -1);
+            return;
+        }
+        w[ip] += ic == 0 ? 4 : 1;
+        if (ic >= 0 && ic < 2 && io >= 0 && (uint32_t)io + 1 > end[ic])
+            end[ic] = (uint32_t)io + 1;
+    }
+    nmin = end[0] + end[1]; /* each column holds at least its last hit's tokens */
+    id = api->xRowid(fts);
+    t->rows++;
+    if (t->nh == t->limit) {
+        for (int i = 0; i < t->nq; i++)
+            score += t->idf[i] * ch_f(w[i], nmin, t->a);
+        if (-1.0 * score > t->h[0].score)
+            return; /* even at its shortest it ranks below the worst kept */
+        score = 0.0;
+    }
+    if (t->nseen && bsearch(&id, t->seen, (size_t)t->nseen, sizeof id, id_cmp))
+        return;
+    if (api->xColumnSize(fts, -1, &ntok) != SQLITE_OK) {
+        t->err = 1;
+        sqlite3_result_error(ctx, "trawl_top: cannot read the row's length", -1);
+        return;
+    }
+    t->exact++;
+    for (int i = 0; i < t->nq; i++)
+        score += t->idf[i] * ch_f(w[i], (uint32_t)ntok, t->a);
+    hits_offer(t->h, &t->nh, t->limit, (struct ch_hit){id, -1.0 * score});
 }
 
 static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
@@ -1485,8 +1781,9 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     struct ch_qterm q[CH_MAX_TERMS];
     char store[1024];
     struct ch_hit *h = NULL;
-    int nq = 0, nh = 0, rc = 0, mem;
-    int64_t nrow, ntok;
+    int64_t *seen = NULL;
+    int nq = 0, nh = 0, nseen = 0, rc = 0, mem;
+    int64_t nrow, ntok, gen;
     double a;
 
     kb->search_path = "fts5";
@@ -1497,6 +1794,7 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
         q[i].t = NULL;
         q[i].owned = 0;
         q[i].df = 0;
+        q[i].have_df = 0;
         ch->porter.xTokenize(ch->qtok, &q[i], FTS5_TOKENIZE_QUERY, q[i].phrase,
                              (int)strlen(q[i].phrase), ch_tok_cb);
         if (q[i].ntokens != 1 || q[i].ntok == 0)
@@ -1504,32 +1802,24 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
     }
     if ((rc = ch_totals(kb, &nrow, &ntok)) < 0)
         return rc;
-    if (!ch_stamp_ok(kb, nrow, ntok, ch_gen(kb)))
+    gen = ch_gen(kb);
+    if (!ch_stamp_ok(kb, nrow, ntok, gen))
         return 0;
-    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok && ch->gen == ch_gen(kb);
+    mem = ch->loaded && ch->nrow == nrow && ch->ntok == ntok && ch->gen == gen;
     a = ch_avgdl(nrow, ntok);
     if (!(h = malloc((size_t)limit * sizeof *h)))
         return kb_fail(kb, KB_ERROR, "out of memory");
     for (int i = 0; i < nq; i++)
-        if ((rc = ch_term_get(kb, mem, &q[i])) < 0)
+        if ((rc = ch_term_get(kb, mem, nq > 1, &q[i])) < 0)
             goto out;
-    {
-        int tracked = 0;
-        for (int i = 0; i < nq; i++)
-            tracked += q[i].t != NULL;
-        if (!tracked) { /* rare terms only: FTS5's ranking is as cheap */
-            rc = 0;
-            for (int i = 0; i < nq; i++)
-                if (q[i].owned)
-                    term_free(q[i].t);
-            free(h);
-            return 0;
-        }
-    }
+    /* Rare terms too: their count is one short doclist, and the scan below
+     * looks up the length of far fewer rows than FTS5's ranking does (it
+     * reads every match's length, each a seek in the docsize table, and
+     * makes a new sorting statement every time). */
     for (int i = 0; i < nq; i++) {
         if (q[i].t) {
             q[i].df = q[i].t->df;
-        } else {
+        } else if (!q[i].have_df) {
             char one[600];
             ch_quote(q[i].phrase, one, sizeof one);
             if ((rc = ch_count(kb, one, &q[i].df)) < 0)
@@ -1559,47 +1849,69 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
         }
         if (nh == limit || (floor == 0 && t->df == t->n)) {
             kb->search_path = "champions";
-            rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
+            rc = ch_emit(kb, q, nq, h, nh, opts, fn, arg);
             goto out;
         }
+        /* Not enough above the floor: every listed entry of the range is
+         * still a match with its exact score, and starts the heap the scan
+         * below fills, so that most of the scan's rows are dismissed early. */
         nh = 0;
+        if (!(seen = malloc(((size_t)t->n + 1) * sizeof *seen))) {
+            rc = kb_fail(kb, KB_ERROR, "out of memory");
+            goto out;
+        }
+        for (int i = 0; i < t->n; i++) {
+            const struct ch_ent *e = &t->v[i];
+            double score = 0.0;
+            if (e->id < lo || e->id > hi)
+                continue;
+            score += q[0].idf * ch_f(e->w, e->n, a);
+            hits_offer(h, &nh, limit, (struct ch_hit){e->id, -1.0 * score});
+            seen[nseen++] = e->id;
+        }
+        qsort(seen, (size_t)nseen, sizeof *seen, id_cmp);
     }
 
     /* Rank the range's matches here: FTS5 would first count every match of
      * each term in the whole index for its idf, which we know. */
     {
-        sqlite3_stmt *st = kb_prepare(kb, "SELECT rowid, trawl_wn(entries_fts) FROM entries_fts "
+        struct ch_top top = {0};
+        sqlite3_stmt *st = kb_prepare(kb, "SELECT trawl_top(entries_fts, ?4) FROM entries_fts "
                                           "WHERE entries_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3");
         if (!st) {
             rc = KB_ERROR;
             goto out;
         }
+        top.nq = nq;
+        top.limit = limit;
+        top.a = a;
+        top.h = h;
+        top.nh = nh;
+        top.seen = seen;
+        top.nseen = nseen;
+        for (int i = 0; i < nq; i++)
+            top.idf[i] = q[i].idf;
         kb_bind_text(st, 1, fts);
         sqlite3_bind_int64(st, 2, lo);
         sqlite3_bind_int64(st, 3, hi);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const unsigned char *b = sqlite3_column_blob(st, 1);
-            int nb = sqlite3_column_bytes(st, 1) / 4;
-            double score = 0.0;
-            if (nb < 1 + nq)
-                continue;
-            for (int i = 0; i < nq; i++)
-                score += q[i].idf * ch_f(rd32(b + 4 + 4 * i), rd32(b), a);
-            hits_offer(h, &nh, limit, (struct ch_hit){sqlite3_column_int64(st, 0), -1.0 * score});
-        }
+        sqlite3_bind_pointer(st, 4, &top, "trawl_top", NULL);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            ;
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_DONE || top.err) {
             rc = kb_sqlfail(kb, "search");
             goto out;
         }
+        nh = top.nh;
         kb->search_path = "ranked";
-        rc = ch_emit(kb, fts, h, nh, opts, fn, arg);
+        rc = ch_emit(kb, q, nq, h, nh, opts, fn, arg);
     }
 out:
     for (int i = 0; i < nq; i++)
         if (q[i].owned)
             term_free(q[i].t);
     free(h);
+    free(seen);
     return rc < 0 ? rc : 1;
 }
 

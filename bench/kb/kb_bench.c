@@ -730,6 +730,10 @@ struct opts {
     int tree_order;
     const char *out, *work, *sqlite3;
     int keep;
+    int search_only;      /* --search-only: query the databases a --keep run left in --work */
+    int cell_sc, cell_tc; /* --cell S.T: only that cell (-1: all), e.g. under perf */
+    int no_baseline;      /* --no-baseline: trawl's side only */
+    int trace;            /* --trace: every query's times and search path on stderr */
     uint64_t seed;
 };
 
@@ -744,7 +748,13 @@ static void usage(FILE *f)
           "                produces them (default), or sorted by tree position\n"
           "  --out DIR     where the JSON report goes (default bench/kb/out)\n"
           "  --work DIR    where the databases go (default: --out)\n"
-          "  --keep        keep the databases and the baseline's import file\n",
+          "  --keep        keep the databases and the baseline's import file\n"
+          "  --search-only load nothing: search the databases a --keep run with the same\n"
+          "                --entries, --seed and --order left in --work\n"
+          "  --cell S.T    run only subtree class S (0 whole KB .. 3 small group) with term\n"
+          "                class T (0 rare, 1 medium, 2 common, 3 medium+common); no forum\n"
+          "  --no-baseline time trawl's side only (profiling)\n"
+          "  --trace       print every query with its times and how trawl answered it\n",
           f);
 }
 
@@ -769,6 +779,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
     o->out = "bench/kb/out";
     o->sqlite3 = "sqlite3";
     o->seed = 20240601;
+    o->cell_sc = o->cell_tc = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--entries") == 0)
@@ -791,6 +802,16 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             o->tree_order = 0, i++;
         else if (strcmp(a, "--keep") == 0)
             o->keep = 1;
+        else if (strcmp(a, "--cell") == 0 && v &&
+                 sscanf(v, "%d.%d", &o->cell_sc, &o->cell_tc) == 2 && o->cell_sc >= 0 &&
+                 o->cell_sc < NCLASS && o->cell_tc >= 0 && o->cell_tc < NCLASS)
+            i++;
+        else if (strcmp(a, "--trace") == 0)
+            o->trace = 1;
+        else if (strcmp(a, "--no-baseline") == 0)
+            o->no_baseline = 1;
+        else if (strcmp(a, "--search-only") == 0)
+            o->search_only = o->keep = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -1201,6 +1222,21 @@ static void pick_nodes(struct tree *t, int level, double qlo, double qhi, long l
 
 /* ---- searching ----------------------------------------------------------------------- */
 
+/* Reads a database file through once, so that both sides search from the
+ * page cache: choosing the terms scans the baseline's index, and without
+ * this the trawl file alone would pay for disk reads. */
+static void warm_file(const char *path)
+{
+    static char blk[1 << 20];
+    int fd = open(path, O_RDONLY);
+
+    if (fd < 0)
+        return;
+    while (read(fd, blk, sizeof blk) > 0)
+        ;
+    close(fd);
+}
+
 static int count_hit(const struct kb_hit *h, void *arg)
 {
     (void)h;
@@ -1217,6 +1253,7 @@ static int count_forum(const struct kb_forum_entry *f, void *arg)
 
 struct cell {
     struct lat trawl, base;
+    struct lat trawl_cpu, base_cpu; /* CPU ms of the same queries: the neighbours do not count */
     long mismatches;
 };
 
@@ -1232,6 +1269,7 @@ struct report {
     struct lat forum[NFILT];
     struct lat forum_term[3];
     char cli_version[128];
+    double load_avg[2]; /* 1-minute load average before and after the subtree searches */
 };
 
 static void query_text(const struct report *r, int tc, int i, char *out, size_t outsz)
@@ -1307,22 +1345,36 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
         for (int sc = 0; sc < NCLASS; sc++)
             for (int tc = 0; tc < NCLASS; tc++) {
                 const struct subs *s = &r->subs[sc];
+                if (r->o->cell_sc >= 0 && (sc != r->o->cell_sc || tc != r->o->cell_tc))
+                    continue;
                 int si = s->idx[(i + tc) % s->n];
                 const char *under = si < 0 ? NULL : r->t->v[si].path;
                 struct cell *cell = &r->cells[sc][tc];
-                double t0, t1, t2;
+                double t0, t1, t2, c0, c1, c2;
                 int h1, h2;
                 query_text(r, tc, i, q, sizeof q);
                 buf_reset(&fts);
                 if (kb_fts_query(q, &fts) < 0)
                     die("query '%s' builds no FTS query", q);
+                c0 = cpu_s();
                 t0 = now_s();
                 h1 = run_trawl_query(kb, cid, q, under);
                 t1 = now_s();
-                h2 = run_base_query(base, whole, scoped, buf_str(&fts), under);
+                c1 = cpu_s();
+                h2 = r->o->no_baseline ? h1
+                                       : run_base_query(base, whole, scoped, buf_str(&fts), under);
                 t2 = now_s();
+                c2 = cpu_s();
                 lat_add(&cell->trawl, (t1 - t0) * 1e3, h1);
                 lat_add(&cell->base, (t2 - t1) * 1e3, h2);
+                lat_add(&cell->trawl_cpu, (c1 - c0) * 1e3, h1);
+                if (r->o->trace)
+                    fprintf(stderr,
+                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f) %-9s base %8.3f ms (bcpu "
+                            "%8.3f)\n",
+                            sc, tc, q, under ? under : "-", (t1 - t0) * 1e3, (c1 - c0) * 1e3,
+                            kb_search_path(kb), (t2 - t1) * 1e3, (c2 - c1) * 1e3);
+                lat_add(&cell->base_cpu, (c2 - c1) * 1e3, h2);
                 if (h1 != h2)
                     cell->mismatches++;
             }
@@ -1390,11 +1442,34 @@ static void print_row(const char *a, const char *b, const struct lat *tl, const 
            mism ? "(hit counts differ)" : "");
 }
 
+static void report_load(const struct report *r)
+{
+    const struct opts *o = r->o;
+    double tr = (double)o->entries / r->tl.secs, br = (double)o->entries / r->bl.secs;
+    double tbpb = (double)r->tl.db_bytes / (double)r->tl.text_bytes;
+    double bbpb = (double)r->bl.db_bytes / (double)r->tl.text_bytes;
+
+    printf("load                  seconds  entries/s   db MiB  db bytes/text byte\n");
+    printf("  trawl (kb API)     %8.1f %10.0f %8.1f %8.2f\n", r->tl.secs, tr,
+           (double)r->tl.db_bytes / (double)MIB, tbpb);
+    printf("  baseline (sqlite3) %8.1f %10.0f %8.1f %8.2f\n", r->bl.secs, br,
+           (double)r->bl.db_bytes / (double)MIB, bbpb);
+    printf("  ratio trawl/baseline time %.2fx (target <= 1.5x), size %.2fx\n",
+           r->tl.secs / r->bl.secs, tbpb / bbpb);
+    printf("  CPU seconds (user + system): trawl %.1f, baseline %.1f, ratio %.2fx\n",
+           r->tl.cpu_secs, r->bl.cpu_secs, r->tl.cpu_secs / r->bl.cpu_secs);
+    printf("  (trawl time includes %.1f s for %zu tree nodes; forum: %ld posts in %.1f s, %.0f "
+           "posts/s)\n\n",
+           r->tl.nodes_secs, r->t->n, o->forum, r->tl.forum_secs,
+           r->tl.forum_secs > 0 ? (double)o->forum / r->tl.forum_secs : 0.0);
+}
+
 static void report_print(struct report *r, FILE *js)
 {
     const struct opts *o = r->o;
     struct lat all_t = {0}, all_b = {0}, sub_t[NCLASS] = {0}, sub_b[NCLASS] = {0};
     struct lat term_t[NCLASS] = {0}, term_b[NCLASS] = {0}, fall = {0};
+    struct lat cpu_t = {0}, cpu_b = {0};
     long mism = 0;
     double tr = (double)o->entries / r->tl.secs, br = (double)o->entries / r->bl.secs;
     double tbpb = (double)r->tl.db_bytes / (double)r->tl.text_bytes;
@@ -1409,6 +1484,8 @@ static void report_print(struct report *r, FILE *js)
             lat_merge(&sub_b[sc], &c->base);
             lat_merge(&term_t[tc], &c->trawl);
             lat_merge(&term_b[tc], &c->base);
+            lat_merge(&cpu_t, &c->trawl_cpu);
+            lat_merge(&cpu_b, &c->base_cpu);
             mism += c->mismatches;
         }
     for (int f = 0; f < NFILT; f++)
@@ -1424,19 +1501,10 @@ static void report_print(struct report *r, FILE *js)
            r->c->nword, r->c->nhead);
     printf("text loaded: %.1f MiB (title + body), %.0f bytes per entry\n\n",
            (double)r->tl.text_bytes / (double)MIB, (double)r->tl.text_bytes / (double)o->entries);
-    printf("load                  seconds  entries/s   db MiB  db bytes/text byte\n");
-    printf("  trawl (kb API)     %8.1f %10.0f %8.1f %8.2f\n", r->tl.secs, tr,
-           (double)r->tl.db_bytes / (double)MIB, tbpb);
-    printf("  baseline (sqlite3) %8.1f %10.0f %8.1f %8.2f\n", r->bl.secs, br,
-           (double)r->bl.db_bytes / (double)MIB, bbpb);
-    printf("  ratio trawl/baseline time %.2fx (target <= 1.5x), size %.2fx\n",
-           r->tl.secs / r->bl.secs, tbpb / bbpb);
-    printf("  CPU seconds (user + system): trawl %.1f, baseline %.1f, ratio %.2fx\n",
-           r->tl.cpu_secs, r->bl.cpu_secs, r->tl.cpu_secs / r->bl.cpu_secs);
-    printf("  (trawl time includes %.1f s for %zu tree nodes; forum: %ld posts in %.1f s, %.0f "
-           "posts/s)\n\n",
-           r->tl.nodes_secs, r->t->n, o->forum, r->tl.forum_secs,
-           r->tl.forum_secs > 0 ? (double)o->forum / r->tl.forum_secs : 0.0);
+    if (o->search_only)
+        printf("load: not measured (--search-only on the databases in %s)\n\n", o->work);
+    else
+        report_load(r);
     printf("terms: rare df %lld..%lld, medium df %lld..%lld, common df >= %lld (%zu, %zu, %zu "
            "terms from fts5vocab in %.1f s)\n",
            r->terms[0].lo, r->terms[0].hi, r->terms[1].lo, r->terms[1].hi, r->terms[2].lo,
@@ -1463,7 +1531,10 @@ static void report_print(struct report *r, FILE *js)
     for (int tc = 0; tc < NCLASS; tc++)
         print_row("(all)", g_term_class[tc], &term_t[tc], &term_b[tc], 0);
     print_row("ALL", "", &all_t, &all_b, mism);
-    printf("  (%zu queries each side; %ld with different hit counts)\n\n", all_t.n, mism);
+    print_row("ALL, CPU ms", "", &cpu_t, &cpu_b, 0);
+    printf("  (%zu queries each side; %ld with different hit counts; load average %.2f before, "
+           "%.2f after)\n\n",
+           all_t.n, mism, r->load_avg[0], r->load_avg[1]);
 
     printf("forum search, limit %d, ms     n      p50      p95      p99  avg hits\n", LIMIT);
     for (int f = 0; f <= NFILT; f++) {
@@ -1492,7 +1563,11 @@ static void report_print(struct report *r, FILE *js)
             "  \"corpus\": {\"files_read\": %ld, \"bytes\": %zu, \"paragraphs\": %zu, \"words\": "
             "%zu, \"headings\": %zu},\n",
             r->c->files_read, r->c->text.len, r->c->npara, r->c->nword, r->c->nhead);
-    fprintf(js,
+    if (o->search_only)
+        fprintf(js, "  \"load\": null,\n");
+    else
+        fprintf(
+            js,
             "  \"load\": {\"text_bytes\": %lld,\n"
             "    \"trawl\": {\"seconds\": %.3f, \"entries_per_s\": %.1f, \"db_bytes\": %lld, "
             "\"db_bytes_per_text_byte\": %.4f, \"tree_seconds\": %.3f},\n"
@@ -1537,8 +1612,12 @@ static void report_print(struct report *r, FILE *js)
         fprintf(js, "  ],\n  \"search_all\": {");
         json_pct(js, "trawl", &all_t, ", ");
         json_pct(js, "baseline", &all_b, ", ");
-        fprintf(js, "\"p95_ratio\": %.4f, \"hit_count_mismatches\": %ld},\n",
-                y.p95 > 0 ? x.p95 / y.p95 : 0.0, mism);
+        json_pct(js, "trawl_cpu", &cpu_t, ", ");
+        json_pct(js, "baseline_cpu", &cpu_b, ", ");
+        fprintf(js,
+                "\"p95_ratio\": %.4f, \"hit_count_mismatches\": %ld, \"load_average\": "
+                "[%.2f, %.2f]},\n",
+                y.p95 > 0 ? x.p95 / y.p95 : 0.0, mism, r->load_avg[0], r->load_avg[1]);
     }
     fprintf(js, "  \"forum_search\": {");
     for (int f = 0; f < NFILT; f++) {
@@ -1648,24 +1727,31 @@ int main(int argc, char **argv)
             order[k] = (uint32_t)k;
     }
 
-    unlink(tdb);
-    fprintf(stderr, "loading %ld entries into %s\n", o.entries, tdb);
-    load_trawl(&o, &c, &t, order, grp, tdb, tsv, &r->tl);
-    fprintf(stderr, "loading the baseline through '%s'\n", o.sqlite3);
-    load_baseline(&o, bdb, tsv, &r->bl);
-    fprintf(stderr, "  baseline: %.1f s\n", r->bl.secs);
-    if (!o.keep)
-        unlink(tsv);
+    if (o.search_only) {
+        if (access(tdb, R_OK) != 0 || access(bdb, R_OK) != 0)
+            die("--search-only needs %s and %s from a --keep run", tdb, bdb);
+    } else {
+        unlink(tdb);
+        fprintf(stderr, "loading %ld entries into %s\n", o.entries, tdb);
+        load_trawl(&o, &c, &t, order, grp, tdb, tsv, &r->tl);
+        fprintf(stderr, "loading the baseline through '%s'\n", o.sqlite3);
+        load_baseline(&o, bdb, tsv, &r->bl);
+        fprintf(stderr, "  baseline: %.1f s\n", r->bl.secs);
+        if (!o.keep)
+            unlink(tsv);
+    }
 
     int open_rc = kb_open(tdb, 0, &kb);
     kb_check(kb, open_rc, tdb);
     for (int i = 0; i < 5; i++)
-        kb_check(kb, kb_client_id(kb, g_clients[i], 1, &cids[i]), "client");
-    fprintf(stderr, "posting %ld forum entries\n", o.forum);
-    load_forum(&o, &c, kb, cids, &r->tl);
+        kb_check(kb, kb_client_id(kb, g_clients[i], !o.search_only, &cids[i]), "client");
+    if (!o.search_only) {
+        fprintf(stderr, "posting %ld forum entries\n", o.forum);
+        load_forum(&o, &c, kb, cids, &r->tl);
+    }
     /* search from a fresh connection on a checkpointed file, as the baseline does */
     kb_close(kb);
-    open_rc = kb_open(tdb, 0, &kb);
+    open_rc = kb_open(tdb, o.search_only ? KB_OPEN_READONLY : 0, &kb);
     kb_check(kb, open_rc, tdb);
 
     if (sqlite3_open_v2(bdb, &base, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
@@ -1681,10 +1767,17 @@ int main(int argc, char **argv)
         if (!r->subs[i].n)
             die("no %s subtree", g_sub_class[i]);
 
+    fprintf(stderr, "reading both databases into the page cache\n");
+    warm_file(tdb);
+    warm_file(bdb);
     fprintf(stderr, "searching\n");
+    getloadavg(&r->load_avg[0], 1);
     run_queries(r, kb, cids[0], base);
-    fprintf(stderr, "searching the forum\n");
-    run_forum_queries(r, kb, cids);
+    getloadavg(&r->load_avg[1], 1);
+    if (o.cell_sc < 0) {
+        fprintf(stderr, "searching the forum\n");
+        run_forum_queries(r, kb, cids);
+    }
     kb_close(kb);
     sqlite3_close(base);
 

@@ -87,9 +87,11 @@ static const char *const scopes[] = {"",
                                      "ops/deploy/prod"};
 #define NSCOPES (sizeof scopes / sizeof scopes[0])
 static const char *const queries[] = {
-    "the",         "of",          "license",       "software",      "program",      "work",
-    "you",         "copyright",   "patent",        "distribute",    "modify",       "warranty",
-    "source code", "the license", "free software", "patent claims", "covered work", "library"};
+    "the", "of", "license", "software", "program", "work", "you", "copyright", "patent",
+    "distribute", "modify", "warranty", "source code", "the license", "free software",
+    "patent claims", "covered work", "library",
+    /* AND queries with a common term: ranked from the doclists with bounds */
+    "the program", "of the", "you the work", "license the of", "warranty of", "copyright the"};
 #define NQUERIES (sizeof queries / sizeof queries[0])
 
 static void put(struct kb *kb, int64_t cid, int k, int moved)
@@ -113,6 +115,7 @@ struct got {
     int n;
     int64_t id[64];
     double score[64];
+    char *snip[64];
 };
 
 static int collect(const struct kb_hit *h, void *arg)
@@ -121,9 +124,36 @@ static int collect(const struct kb_hit *h, void *arg)
     if (g->n < 64) {
         g->id[g->n] = h->id;
         g->score[g->n] = h->score;
+        g->snip[g->n] = strdup(h->snippet ? h->snippet : "");
         g->n++;
     }
     return 0;
+}
+
+static void got_release(struct got *g)
+{
+    for (int i = 0; i < g->n; i++)
+        free(g->snip[i]);
+    g->n = 0;
+}
+
+/* FTS5's own snippet of one row, as plain FTS5 makes it. */
+static char *ref_snippet(sqlite3 *db, const char *fts, int64_t id)
+{
+    sqlite3_stmt *st;
+    char *r = NULL;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT snippet(entries_fts, 1, '[', ']', '…', 16) FROM entries_fts "
+                           "WHERE entries_fts MATCH ? AND rowid = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        r = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return r;
 }
 
 /* Plain FTS5 on its own connection (no trawl tokenizer wrapper) as the reference. */
@@ -164,7 +194,7 @@ static int reference(sqlite3 *db, const char *fts, const char *scope, int limit,
 }
 
 struct tally {
-    int queries, mismatches, champions, ranked;
+    int queries, mismatches, champions, ranked, ranked_and, snippets, snippet_diffs;
 };
 
 /* Every query x scope x limit against the reference. */
@@ -179,7 +209,7 @@ static void compare_all(struct kb *kb, int64_t cid, const char *path, struct tal
     for (size_t qi = 0; qi < NQUERIES; qi++)
         for (size_t si = 0; si < NSCOPES; si++)
             for (size_t li = 0; li < sizeof limits / sizeof limits[0]; li++) {
-                struct kb_search_opts o = {scopes[si], limits[li], NULL, NULL};
+                struct kb_search_opts o = {scopes[si], limits[li], "[", "]"};
                 struct got a = {0}, b = {0};
                 int same;
                 kb_fts_query(queries[qi], &q);
@@ -194,7 +224,18 @@ static void compare_all(struct kb *kb, int64_t cid, const char *path, struct tal
                 if (strcmp(kb_search_path(kb), "champions") == 0)
                     t->champions++;
                 else if (strcmp(kb_search_path(kb), "ranked") == 0)
-                    t->ranked++;
+                    t->ranked++, t->ranked_and += strchr(queries[qi], ' ') != NULL;
+                for (int i = 0; i < a.n; i++) {
+                    char *r = ref_snippet(db, buf_str(&q), a.id[i]);
+                    t->snippets++;
+                    if (!r || strcmp(r, a.snip[i]) != 0) {
+                        if (t->snippet_diffs++ < 3)
+                            printf("# '%s' under '%s' (%s): entry %lld snippet '%s', FTS5 '%s'\n",
+                                   queries[qi], scopes[si], kb_search_path(kb), (long long)a.id[i],
+                                   a.snip[i], r ? r : "(none)");
+                    }
+                    free(r);
+                }
                 same = a.n == b.n;
                 for (int i = 0; same && i < a.n; i++)
                     same = a.id[i] == b.id[i] && a.score[i] == b.score[i];
@@ -209,6 +250,8 @@ static void compare_all(struct kb *kb, int64_t cid, const char *path, struct tal
                                    i < b.n ? (long long)b.id[i] : 0LL, i < b.n ? b.score[i] : 0);
                     }
                 }
+                got_release(&a);
+                got_release(&b);
             }
     sqlite3_close(db);
     buf_release(&q);
@@ -221,10 +264,13 @@ static void check(struct kb *kb, int64_t cid, const char *path, const char *when
     compare_all(kb, cid, path, &t);
     ok(t.mismatches == 0, "%s: %d queries, %d differ from plain FTS5 (%d from lists, %d ranked)",
        when, t.queries, t.mismatches, t.champions, t.ranked);
+    ok(t.snippets > 0 && t.snippet_diffs == 0, "%s: %d snippets, %d differ from FTS5's snippet()",
+       when, t.snippets, t.snippet_diffs);
     if (want_lists)
-        ok(t.champions >= t.queries / 5 && t.ranked > 0,
-           "%s: the lists answer (%d of %d) and the known-idf ranking does (%d)", when, t.champions,
-           t.queries, t.ranked);
+        ok(t.champions >= t.queries / 5 && t.ranked > 0 && t.ranked_and > 0,
+           "%s: the lists answer (%d of %d) and the known-idf ranking does (%d, %d of them AND "
+           "queries)",
+           when, t.champions, t.queries, t.ranked, t.ranked_and);
     else
         ok(t.champions == 0 && t.ranked == 0, "%s: stale lists are not used (%d, %d)", when,
            t.champions, t.ranked);
