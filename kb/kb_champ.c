@@ -107,6 +107,7 @@ struct kb_champ {
     /* CPU seconds spent (TRAWL_KB_CHAMP_PROF=1 prints them at close) */
     double prof[3];
     long pcount[2];
+    int prof_on; /* the clock is a system call: read it only when asked */
 };
 
 /* A tracked term's place in the hash index, with what a new entry is checked
@@ -135,9 +136,11 @@ struct ch_cap {
     struct ch_doc *d;
 };
 
-static double prof_now(void)
+static double prof_now(const struct kb_champ *ch)
 {
     struct timespec ts;
+    if (!ch->prof_on)
+        return 0;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -969,6 +972,7 @@ int kb_champ_open(struct kb *kb)
     ch->kmin = 32;
     ch->kdiv = 256;
     ch->tdiv = 512;
+    ch->prof_on = getenv("TRAWL_KB_CHAMP_PROF") != NULL;
     if (sqlite3_prepare_v2(kb->db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "this SQLite has no FTS5: %s", sqlite3_errmsg(kb->db));
     sqlite3_bind_pointer(st, 1, (void *)&ch->api, "fts5_api_ptr", NULL);
@@ -992,7 +996,7 @@ void kb_champ_close(struct kb *kb)
 
     if (!ch)
         return;
-    if (getenv("TRAWL_KB_CHAMP_PROF"))
+    if (ch->prof_on)
         fprintf(stderr,
                 "champion lists: apply %.2f s, promote %.2f s, store %.2f s CPU; %ld "
                 "candidates counted, %ld scanned, %zu terms\n",
@@ -1178,14 +1182,14 @@ int kb_champ_apply(struct kb *kb, int64_t id, int kind)
         ch->gen++; /* the trigger counted this update or delete */
     if (calls == 0)
         return 0;
-    double t0 = prof_now();
+    double t0 = prof_now(ch);
     if (kind == KB_CHAMP_INSERT)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 1);
     else if (kind == KB_CHAMP_DELETE)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 0);
     else if ((rc = ch_apply_doc(kb, id, &ch->doc[0], 0)) == 0)
         rc = ch_apply_doc(kb, id, &ch->doc[1], 1);
-    ch->prof[0] += prof_now() - t0;
+    ch->prof[0] += prof_now(ch) - t0;
     return rc;
 }
 
@@ -1211,7 +1215,7 @@ int kb_champ_commit(struct kb *kb)
         if ((rc = ch_bootstrap(kb)) < 0)
             goto fail;
     }
-    double t0 = prof_now();
+    double t0 = prof_now(ch);
     if (ch->batch.n) {
         /* terms frequent in this batch may have become frequent overall */
         int64_t bt = ch->batch_docs / ch->tdiv;
@@ -1228,8 +1232,8 @@ int kb_champ_commit(struct kb *kb)
         if (rc < 0)
             goto fail;
     }
-    ch->prof[1] += prof_now() - t0;
-    t0 = prof_now();
+    ch->prof[1] += prof_now(ch) - t0;
+    t0 = prof_now(ch);
     for (size_t i = 0; i < ch->idxcap; i++)
         if (ch->idx[i].i >= 0)
             slot_sync(ch, &ch->idx[i]);
@@ -1252,7 +1256,7 @@ int kb_champ_commit(struct kb *kb)
     }
     ch->verified = 0;
     ch->from_empty = 0;
-    ch->prof[2] += prof_now() - t0;
+    ch->prof[2] += prof_now(ch) - t0;
     return 0;
 fail:
     kb_champ_reset(kb);

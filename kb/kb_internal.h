@@ -12,6 +12,8 @@
 #define KB_DOMAIN_SHIFT 40
 #define KB_SKILL_SHIFT 30
 #define KB_GROUP_SHIFT 16
+/* A node's own entries are the ids base + 1 .. base + KB_SEQ_MAX (the SQL
+ * spells it 65535): queries for them are rowid ranges, no index needed. */
 #define KB_SEQ_MAX ((1 << 16) - 1)
 #define KB_CLIENT_MAX 16383
 

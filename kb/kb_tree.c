@@ -314,8 +314,8 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
     maxlevel = depth > 0 ? top.level + depth : 3;
     /* One range scan of the (client_id, path) unique index. Nodes below the
      * depth limit are read too: their entries count toward the totals. */
-    st = kb_prepare(kb, "SELECT id, coalesce(parent_id, 0), level, slug, title, path, summary "
-                        "FROM knowledge_tree WHERE client_id = ?1 AND "
+    st = kb_prepare(kb, "SELECT id, coalesce(parent_id, 0), level, slug, title, path, summary, "
+                        "entries FROM knowledge_tree WHERE client_id = ?1 AND "
                         "(?3 IS NULL OR path = ?3 OR (path >= ?4 AND path < ?5))");
     if (!st) {
         rc = KB_ERROR;
@@ -341,6 +341,7 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
         t->n.id = sqlite3_column_int64(st, 0);
         t->n.parent_id = sqlite3_column_int64(st, 1);
         t->n.level = sqlite3_column_int(st, 2);
+        t->n.entries = t->n.entries_total = sqlite3_column_int64(st, 7);
         t->strs = kb_pack(kb_col(st, 3), kb_col(st, 4), kb_col(st, 5), kb_col_null(st, 6),
                           &t->n.slug, &t->n.title, &t->n.path, &t->n.summary);
         if (!t->strs) {
@@ -360,28 +361,15 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
         goto out;
     qsort(v, n, sizeof *v, kb_path_cmp);
 
-    /* Direct counts from the covering (client_id, tree_node_id) index, then
-     * rolled up children-first (reverse depth-first order). */
-    st = kb_prepare(kb, "SELECT count(*) FROM knowledge_entries WHERE client_id = ? AND "
-                        "tree_node_id = ?");
+    /* Each node's own count is on its row (schema/007_load_cost.sql); the
+     * totals are rolled up children-first (reverse depth-first order). */
     byid = malloc(n * sizeof *byid);
-    if (!st || !byid) {
-        rc = st ? kb_fail(kb, KB_ERROR, "out of memory") : KB_ERROR;
+    if (!byid) {
+        rc = kb_fail(kb, KB_ERROR, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, client_id);
-        sqlite3_bind_int64(st, 2, v[i].n.id);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = kb_sqlfail(kb, "count entries");
-            sqlite3_reset(st);
-            goto out;
-        }
-        v[i].n.entries = v[i].n.entries_total = sqlite3_column_int64(st, 0);
+    for (size_t i = 0; i < n; i++)
         byid[i] = &v[i];
-    }
-    sqlite3_reset(st);
     qsort(byid, n, sizeof *byid, kb_id_cmp);
     for (size_t i = n; i-- > 0;) {
         struct kb_tree_node key, *kp = &key, **pp;
@@ -522,7 +510,9 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return kb_sqlfail(kb, "allocate entry id");
-    if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1 WHERE id = ?")))
+    /* the node's entry count goes up here; the delete trigger takes it down */
+    if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1, entries = "
+                              "entries + 1 WHERE id = ?")))
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, node_id);
     rc = sqlite3_step(st);

@@ -730,6 +730,7 @@ struct opts {
     int tree_order;
     const char *out, *work, *sqlite3;
     int keep;
+    int load_only; /* trawl's load alone: no baseline, forum or searches */
     uint64_t seed;
 };
 
@@ -744,7 +745,9 @@ static void usage(FILE *f)
           "                produces them (default), or sorted by tree position\n"
           "  --out DIR     where the JSON report goes (default bench/kb/out)\n"
           "  --work DIR    where the databases go (default: --out)\n"
-          "  --keep        keep the databases and the baseline's import file\n",
+          "  --keep        keep the databases and the baseline's import file\n"
+          "  --load-only   time trawl's load alone (no baseline, forum or searches) and\n"
+          "                print one line: entries, wall and CPU seconds, database bytes\n",
           f);
 }
 
@@ -791,6 +794,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             o->tree_order = 0, i++;
         else if (strcmp(a, "--keep") == 0)
             o->keep = 1;
+        else if (strcmp(a, "--load-only") == 0)
+            o->load_only = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -1651,6 +1656,24 @@ int main(int argc, char **argv)
     unlink(tdb);
     fprintf(stderr, "loading %ld entries into %s\n", o.entries, tdb);
     load_trawl(&o, &c, &t, order, grp, tdb, tsv, &r->tl);
+    if (o.load_only) {
+        printf("load-only: %ld entries, %.2f s wall, %.2f s CPU, %.0f entries/s, %.3f db bytes "
+               "per text byte\n",
+               o.entries, r->tl.secs, r->tl.cpu_secs, (double)o.entries / r->tl.secs,
+               (double)r->tl.db_bytes / (double)r->tl.text_bytes);
+        if (!o.keep) {
+            char x[4200];
+            unlink(tdb);
+            unlink(tsv);
+            snprintf(x, sizeof x, "%s-wal", tdb);
+            unlink(x);
+            snprintf(x, sizeof x, "%s-shm", tdb);
+            unlink(x);
+        }
+        free(grp);
+        free(order);
+        return 0;
+    }
     fprintf(stderr, "loading the baseline through '%s'\n", o.sqlite3);
     load_baseline(&o, bdb, tsv, &r->bl);
     fprintf(stderr, "  baseline: %.1f s\n", r->bl.secs);

@@ -568,6 +568,136 @@ static void test_migrate_entry_text(void)
     ok(kb_test_fts_intact(path), "FTS5 integrity-check passes after the migration and the changes");
 }
 
+/* Every node's kb_subtree count equals the entries that name it. */
+static int counts_match(struct kb *kb, const char *path, int64_t cid)
+{
+    struct collect c = {0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int good = 1;
+
+    kb_subtree(kb, cid, NULL, 0, collect_node, &c);
+    sqlite3_open(path, &db);
+    sqlite3_prepare_v2(db,
+                       "SELECT count(e.id) FROM knowledge_tree n LEFT JOIN knowledge_entries e "
+                       "ON e.tree_node_id = n.id WHERE n.client_id = ? AND n.path = ?",
+                       -1, &st, NULL);
+    for (int i = 0; i < c.n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, cid);
+        sqlite3_bind_text(st, 2, c.paths[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != c.entries[i]) {
+            printf("# %s: %lld counted, %lld stored\n", c.paths[i],
+                   (long long)sqlite3_column_int64(st, 0), (long long)c.entries[i]);
+            good = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return good && c.n > 0;
+}
+
+static int64_t count_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static int count_under(const struct kb_entry_view *e, void *arg)
+{
+    (void)e;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* Schema 7: node entry counts on the node row, a node's entries found by id range. */
+static void test_node_counts(void)
+{
+    const char *path = db_path("counts.db");
+    struct kb *kb;
+    int64_t c, pruned = 0;
+    int res, n = 0;
+    char key[16];
+
+    kb_open(path, 0, &kb);
+    kb_client_id(kb, "acme", 1, &c);
+    kb_begin(kb);
+    for (int i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        add_entry(kb, c, key,
+                  i % 3 == 0   ? "ops"
+                  : i % 3 == 1 ? "ops/deploy/prod"
+                               : "legal/gpl",
+                  "Title", "body text", &res);
+    }
+    kb_commit(kb);
+    ok(counts_match(kb, path, c), "counts after inserts");
+    kb_entry_delete(kb, c, "k0");
+    kb_entry_delete(kb, c, "k3");
+    add_entry(kb, c, "k1", "legal/gpl", "Title", "body text", &res); /* a move */
+    is_int(res, KB_UPDATED, "an entry moved");
+    ok(counts_match(kb, path, c), "counts after deletes and a move");
+    kb_begin(kb);
+    add_entry(kb, c, "new", "ops", "Title", "body text", &res);
+    kb_entry_delete(kb, c, "k2");
+    kb_rollback(kb);
+    ok(counts_match(kb, path, c), "counts after a rolled back transaction");
+    kb_entries_under(kb, c, "ops", count_under, &n);
+    is_int(n, 8 + 9, "entries under 'ops' by id range: its own and its group's");
+    add_entry(kb, c, "solo", "misc/one", "Title", "body text", &res);
+    kb_entry_delete(kb, c, "solo");
+    is_int(kb_tree_prune(kb, c, &pruned), 0, "prune");
+    is_int(pruned, 2, "the emptied branch is pruned, the others kept");
+    ok(counts_match(kb, path, c), "counts after pruning");
+    kb_close(kb);
+    is_int(count_sql(path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                           "'knowledge_entries_node'"),
+           0, "no (client_id, tree_node_id) index");
+    is_int(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'automerge'"), 8,
+           "FTS5 automerge is 8");
+    ok(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'hashsize'") > 1 << 20,
+       "FTS5 hash size above the default");
+    ok(kb_test_fts_intact(path), "FTS5 integrity-check passes");
+
+    /* a version-6 database gets its counts from the migration */
+    const char *old = db_path("counts6.db");
+    sqlite3 *db;
+    sqlite3_open(old, &db);
+    kb_test_schema_upto(db, 6);
+    is_int(sqlite3_exec(db,
+                        "INSERT INTO clients(id, name) VALUES (1, 'acme');"
+                        "INSERT INTO knowledge_tree(id, client_id, level, slug, title, path, base, "
+                        "span, next_slot, next_seq) VALUES (1, 1, 1, 'old', 'Old', 'old', "
+                        "562949953421312, 1099511627776, 1, 3), (2, 1, 1, 'new', 'New', 'new', "
+                        "563499709235200, 1099511627776, 1, 2);"
+                        "INSERT INTO entry_text(id, body) VALUES (1, 'a'), (2, 'b'), (3, 'c');"
+                        "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
+                        "text_id) VALUES (562949953421313, 1, 1, 'k1', 'One', 1), "
+                        "(562949953421314, 1, 1, 'k2', 'Two', 2), "
+                        "(563499709235201, 1, 2, 'k3', 'Three', 3);"
+                        "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
+                        NULL, NULL, NULL),
+           SQLITE_OK, "a version-6 database with three entries");
+    sqlite3_close(db);
+    is_int(kb_open(old, 0, &kb), 0, "version 6 is migrated: %s", kb_errmsg(kb));
+    ok(counts_match(kb, old, 1), "migrated counts");
+    is_int(kb_entry_delete(kb, 1, "k1"), 0, "a migrated entry deleted");
+    ok(counts_match(kb, old, 1), "counts after deleting a migrated entry");
+    n = 0;
+    kb_entries_under(kb, 1, "old", count_under, &n);
+    is_int(n, 1, "a migrated node's entries by id range");
+    kb_close(kb);
+    ok(kb_test_fts_intact(old), "FTS5 integrity-check passes after the migration");
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -582,6 +712,7 @@ int main(void)
     test_limits();
     test_deferred_index();
     test_migrate_entry_text();
+    test_node_counts();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
