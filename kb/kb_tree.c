@@ -466,6 +466,9 @@ static int kb_entry_remove(struct kb *kb, int64_t id)
 
     if (!st)
         return KB_ERROR;
+    /* the trigger takes an entry out of the index: one in the queue goes in first */
+    if (kb_pending_has(kb, id) && (rc = kb_fts_flush(kb)) < 0)
+        return rc;
     sqlite3_bind_int64(st, 1, id);
     if ((rc = kb_champ_write_begin(kb)) < 0) {
         sqlite3_reset(st);
@@ -537,16 +540,10 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "store entry");
-    /* indexed at commit, in id order: see schema/003_entries_fts_from_c.sql */
-    if (!(st = kb_prepare(kb, "INSERT INTO entries_fts_pending(id) VALUES (?)")))
-        return KB_ERROR;
-    sqlite3_bind_int64(st, 1, *entry_id);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return kb_sqlfail(kb, "queue entry for indexing");
-    kb->fts_pending = 1;
-    return kb->in_tx ? 0 : kb_fts_flush(kb);
+    /* indexed at commit, in id order: see kb_pending_add */
+    if ((rc = kb_pending_add(kb, *entry_id, e->title, e->body)) < 0)
+        return rc;
+    return kb->in_tx && kb->pend_bytes < KB_PENDING_BYTES ? 0 : kb_fts_flush(kb);
 }
 
 int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, int64_t *entry_id,
@@ -597,6 +594,9 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
 
     if (res == KB_UPDATED && old_node == node_id) {
         int64_t text_id = 0;
+        /* the trigger re-indexes the entry: one in the queue goes in first */
+        if (kb_pending_has(kb, id) && (rc = kb_fts_flush(kb)) < 0)
+            return rc;
         /* a changed body is a new entry_text row; the update trigger drops the old one */
         if (!body_same && (rc = kb_text_add(kb, e->body, &text_id)) < 0)
             return rc;

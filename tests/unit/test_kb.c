@@ -498,6 +498,25 @@ static void test_deferred_index(void)
     kb_commit(kb);
     is_int(hits(kb, c, "kiwi"), 1, "committed entry updated by trigger");
     is_int(hits(kb, c, "bilby"), 0, "committed entry deleted by trigger");
+    /* queued entries changed before anything indexed them */
+    kb_begin(kb);
+    add_entry(kb, c, "q1", "alpha/x", "Queued", "galah", &res);
+    add_entry(kb, c, "q2", "alpha/x", "Queued", "kookaburra", &res);
+    add_entry(kb, c, "q3", "alpha/x", "Queued", "lorikeet", &res);
+    add_entry(kb, c, "q4", "zeta/x", "Queued", "cassowary", &res);
+    add_entry(kb, c, "q1", "alpha/x", "Queued", "currawong", &res);
+    is_int(res, KB_UPDATED, "a queued entry's body changed");
+    add_entry(kb, c, "q2", "alpha/x", "Renamed", "kookaburra", &res);
+    is_int(res, KB_UPDATED, "a queued entry's title changed");
+    is_int(kb_entry_delete(kb, c, "q3"), 0, "a queued entry deleted");
+    add_entry(kb, c, "q4", "alpha/x", "Queued", "cassowary", &res);
+    is_int(res, KB_UPDATED, "a queued entry moved");
+    is_int(kb_commit(kb), 0, "commit");
+    is_int(hits(kb, c, "galah"), 0, "the queued entry's old body is not indexed");
+    is_int(hits(kb, c, "currawong"), 1, "its new body is");
+    is_int(hits(kb, c, "renamed kookaburra"), 1, "the new title is indexed");
+    is_int(hits(kb, c, "lorikeet"), 0, "the deleted queued entry is not indexed");
+    is_int(hits(kb, c, "cassowary"), 1, "the moved queued entry is indexed once");
     kb_close(kb);
     ok(kb_test_fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
 }
