@@ -286,7 +286,8 @@ void kb_close(struct kb *kb)
     free(kb->pend);
     free(kb->pend_set);
     free(kb->path);
-    free(kb->cache_path);
+    kb_node_memo_clear(kb);
+    free(kb->memo);
     free(kb);
 }
 
@@ -438,10 +439,9 @@ int kb_commit(struct kb *kb)
 int kb_rollback(struct kb *kb)
 {
     kb->in_tx = 0;
-    kb_pending_clear(kb); /* the queued entries are rolled back */
-    kb_champ_reset(kb);   /* and so are the stored lists */
-    free(kb->cache_path); /* the cached node may have been rolled back */
-    kb->cache_path = NULL;
+    kb_pending_clear(kb);   /* the queued entries are rolled back */
+    kb_champ_reset(kb);     /* and so are the stored lists */
+    kb_node_memo_clear(kb); /* a remembered node may have been rolled back */
     if (sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
         return kb_sqlfail(kb, "rollback");
     return 0;

@@ -34,10 +34,10 @@ struct kb {
     int64_t *pend_set; /* their ids, open addressing (0 = free) */
     size_t pend_setcap;
     char err[1024];
-    /* the last node resolved by kb_node_ensure: imports hit the same one in runs */
-    int64_t cache_client;
-    char *cache_path;
-    int64_t cache_node;
+    /* the nodes kb_node_ensure resolved: kb_tree.c */
+    struct kb_node_memo *memo;
+    size_t nmemo, memocap;
+    int64_t memo_version;    /* PRAGMA data_version they were read at */
     struct kb_champ *champ;  /* champion lists: kb_champ.c */
     const char *search_path; /* how the last kb_search was answered */
 };
@@ -127,6 +127,9 @@ int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int 
                     const struct kb_search_opts *opts, kb_hit_fn fn, void *arg);
 /** Test hook: smaller thresholds (min df, list size kmin + df/kdiv, df >= entries/tdiv). */
 void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv);
+
+/** Forgets the nodes kb_node_ensure remembers (rollback, pruning, close). */
+void kb_node_memo_clear(struct kb *kb);
 
 /** Hex XXH3-128 of len bytes into out[33]. */
 void kb_hash_hex(const void *p, size_t len, char out[33]);

@@ -71,11 +71,8 @@ int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed)
         total += sqlite3_changes(kb->db);
         sqlite3_reset(st);
     }
-    /* kb_node_ensure's one-node cache may name a node that is gone. */
-    free(kb->cache_path);
-    kb->cache_path = NULL;
-    kb->cache_client = 0;
-    kb->cache_node = 0;
+    /* kb_node_ensure may remember a node that is gone. */
+    kb_node_memo_clear(kb);
     if (removed)
         *removed = total;
     return 0;

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const int kb_level_shift[4] = {KB_CLIENT_SHIFT, KB_DOMAIN_SHIFT, KB_SKILL_SHIFT,
                                       KB_GROUP_SHIFT};
@@ -152,6 +153,116 @@ static int kb_node_update_text(struct kb *kb, int64_t id, const char *title, con
     return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "update tree node");
 }
 
+/* ---- remembered nodes ------------------------------------------------------------ */
+
+/* Entries arrive in any tree order, so one remembered node rarely matched and
+ * each entry paid for a lookup in the (client_id, path) index. The memo holds
+ * every node resolved since the database last changed under this handle:
+ * PRAGMA data_version moves when another connection commits, and this
+ * handle's own removals (rollback, pruning) clear it. */
+struct kb_node_memo {
+    uint64_t h; /* 0 = free */
+    int64_t client, node;
+    char *path;
+};
+
+#define KB_NODE_MEMO_MAX 65536
+
+static uint64_t kb_memo_hash(int64_t client, const char *path)
+{
+    return (XXH3_64bits(path, strlen(path)) ^ (uint64_t)client * 0x9e3779b97f4a7c15ULL) | 1;
+}
+
+void kb_node_memo_clear(struct kb *kb)
+{
+    for (size_t i = 0; kb->nmemo && i < kb->memocap; i++) {
+        if (kb->memo[i].h) {
+            free(kb->memo[i].path);
+            kb->memo[i].h = 0;
+        }
+    }
+    kb->nmemo = 0;
+}
+
+/* 1 with *node set when remembered, 0 when not, <0 on error. */
+static int kb_node_memo_get(struct kb *kb, int64_t client, const char *path, int64_t *node)
+{
+    sqlite3_stmt *st;
+    int64_t version;
+    uint64_t h;
+
+    if (!kb->nmemo)
+        return 0;
+    if (!(st = kb_prepare(kb, "PRAGMA data_version")))
+        return KB_ERROR;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return kb_sqlfail(kb, "read the database version");
+    }
+    version = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (version != kb->memo_version) {
+        kb_node_memo_clear(kb);
+        return 0;
+    }
+    h = kb_memo_hash(client, path);
+    for (size_t i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1)) {
+        if (kb->memo[i].h == h && kb->memo[i].client == client &&
+            strcmp(kb->memo[i].path, path) == 0) {
+            *node = kb->memo[i].node;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Remembers a node; on failure (memory) it is simply not remembered. */
+static void kb_node_memo_put(struct kb *kb, int64_t client, const char *path, int64_t node)
+{
+    sqlite3_stmt *st;
+    uint64_t h = kb_memo_hash(client, path);
+    size_t i;
+    char *p;
+
+    if (!kb->nmemo) { /* a new memo starts at the version it is read at */
+        if (!(st = kb_prepare(kb, "PRAGMA data_version")))
+            return;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            kb->memo_version = sqlite3_column_int64(st, 0);
+        else
+            kb->memo_version = -1;
+        sqlite3_reset(st);
+    }
+    if (kb->nmemo >= KB_NODE_MEMO_MAX)
+        kb_node_memo_clear(kb);
+    if (2 * (kb->nmemo + 1) > kb->memocap) {
+        size_t ncap = kb->memocap ? 2 * kb->memocap : 256;
+        struct kb_node_memo *nm = calloc(ncap, sizeof *nm);
+        if (!nm)
+            return;
+        for (size_t j = 0; j < kb->memocap; j++) {
+            if (!kb->memo[j].h)
+                continue;
+            for (i = kb->memo[j].h & (ncap - 1); nm[i].h; i = (i + 1) & (ncap - 1))
+                ;
+            nm[i] = kb->memo[j];
+        }
+        free(kb->memo);
+        kb->memo = nm;
+        kb->memocap = ncap;
+    }
+    for (i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1))
+        if (kb->memo[i].h == h && kb->memo[i].client == client &&
+            strcmp(kb->memo[i].path, path) == 0) {
+            kb->memo[i].node = node;
+            return;
+        }
+    if (!(p = strdup(path)))
+        return;
+    kb->memo[i] = (struct kb_node_memo){h, client, node, p};
+    kb->nmemo++;
+}
+
 int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const char *title,
                    const char *summary, int64_t *node_id)
 {
@@ -160,11 +271,8 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
     int rc, levels;
     const char *p;
 
-    if (!title && !summary && kb->cache_path && kb->cache_client == client_id &&
-        strcmp(kb->cache_path, path) == 0) {
-        *node_id = kb->cache_node;
-        return 0;
-    }
+    if (!title && !summary && (rc = kb_node_memo_get(kb, client_id, path, node_id)) != 0)
+        return rc < 0 ? rc : 0;
     if ((levels = kb_path_check(kb, path)) < 0)
         return levels;
     /* Most calls name a node that exists: one lookup instead of one per level. */
@@ -232,10 +340,7 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
     }
 found:
     *node_id = row.id;
-    free(kb->cache_path);
-    kb->cache_path = strdup(path);
-    kb->cache_client = client_id;
-    kb->cache_node = row.id;
+    kb_node_memo_put(kb, client_id, path, row.id);
     rc = 0;
 out:
     buf_release(&t);

@@ -717,6 +717,54 @@ static void test_node_counts(void)
     ok(kb_test_fts_intact(old), "FTS5 integrity-check passes after the migration");
 }
 
+static int grab_path(const struct kb_entry_view *e, void *arg)
+{
+    snprintf(arg, 80, "%s", e->path);
+    return 0;
+}
+
+/* kb_node_ensure remembers nodes; another connection's changes retire them. */
+static void test_node_memo(void)
+{
+    const char *path = db_path("memo.db");
+    struct kb *a, *b;
+    int64_t c, n1, n2, id;
+    int64_t pruned;
+    char where[80] = "";
+    int res;
+
+    kb_open(path, 0, &a);
+    kb_open(path, 0, &b);
+    kb_client_id(a, "acme", 1, &c);
+    kb_node_ensure(a, c, "old/one", NULL, NULL, &n1);
+    is_int(kb_node_ensure(a, c, "old/one", NULL, NULL, &n2), 0, "remembered node");
+    is_int(n2, n1, "same id");
+    /* another handle removes the branch and makes a new one, reusing the ids */
+    kb_tree_prune(b, c, &pruned);
+    is_int(pruned, 2, "the other handle pruned the empty branch");
+    kb_node_ensure(b, c, "new/two", NULL, NULL, &n2);
+    is_int(n2, n1, "the other handle reused the id");
+    id = add_entry(a, c, "k", "old/one", "Title", "body", &res);
+    is_int(res, KB_INSERTED, "entry stored through the first handle");
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "old/one", "the entry lies on the recreated node, not the reused id");
+    /* this handle's own pruning and rollbacks */
+    kb_entry_delete(a, c, "k");
+    kb_tree_prune(a, c, &pruned);
+    id = add_entry(a, c, "k", "old/one", "Title", "body", &res);
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "old/one", "after this handle's pruning");
+    kb_begin(a);
+    kb_node_ensure(a, c, "tx/node", NULL, NULL, &n1);
+    kb_rollback(a);
+    id = add_entry(a, c, "t", "tx/node", "Title", "body", &res);
+    is_int(res, KB_INSERTED, "a node rolled back is created again");
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "tx/node", "after a rollback");
+    kb_close(a);
+    kb_close(b);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -732,6 +780,7 @@ int main(void)
     test_deferred_index();
     test_migrate_entry_text();
     test_node_counts();
+    test_node_memo();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
