@@ -215,9 +215,43 @@ static struct ch_tok *map_get(struct ch_map *m, uint64_t h, const char *tok, int
     return &m->v[i];
 }
 
+static uint64_t ch_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Tokens are compared by this hash alone, so it must be a good 64-bit hash;
+ * it runs for every token FTS5 indexes, so the short ones (nearly all) are
+ * read with two overlapping loads that cover every byte, inline, as XXH3
+ * does behind a library call. */
 static uint64_t tok_hash(const char *tok, int n)
 {
-    return XXH3_64bits(tok, (size_t)n) | 1;
+    const unsigned char *p = (const unsigned char *)tok;
+    uint64_t lo, hi;
+
+    if (n > 16)
+        return XXH3_64bits(tok, (size_t)n) | 1;
+    if (n >= 8) {
+        memcpy(&lo, p, 8);
+        memcpy(&hi, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        lo = a;
+        hi = b;
+    } else if (n > 0) {
+        lo = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+        hi = 0;
+    } else {
+        lo = hi = 0;
+    }
+    return ch_mix64(lo ^ ch_mix64(hi ^ (uint64_t)n << 56 ^ 0x9e3779b97f4a7c15ULL)) | 1;
 }
 
 /* ---- the tokenizer wrapper ------------------------------------------------------------ */
