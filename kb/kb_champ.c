@@ -215,24 +215,16 @@ static struct ch_tok *map_get(struct ch_map *m, uint64_t h, const char *tok, int
     return &m->v[i];
 }
 
-static uint64_t ch_mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-/* Tokens are compared by this hash alone, so it must be a good 64-bit hash;
- * it runs for every token FTS5 indexes, so the short ones (nearly all) are
- * read with two overlapping loads that cover every byte, inline, as XXH3
- * does behind a library call. */
-static uint64_t tok_hash(const char *tok, int n)
+/* Tokens are compared by this hash alone, so it must be a good 64-bit hash:
+ * two overlapping loads cover every byte of a short token (nearly all are),
+ * then multiplications and shifts that lose nothing but the low bit, so
+ * tokens of one length up to 7 bytes collide only in that bit. It runs for
+ * every token FTS5 indexes, so it is inline and makes no library call. */
+static inline uint64_t tok_hash(const char *tok, int n)
 {
     const unsigned char *p = (const unsigned char *)tok;
-    uint64_t lo, hi;
+    uint64_t lo, hi = 0, h;
+    uint32_t a, b;
 
     if (n > 16)
         return XXH3_64bits(tok, (size_t)n) | 1;
@@ -240,18 +232,62 @@ static uint64_t tok_hash(const char *tok, int n)
         memcpy(&lo, p, 8);
         memcpy(&hi, p + n - 8, 8);
     } else if (n >= 4) {
-        uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + n - 4, 4);
-        lo = a;
-        hi = b;
-    } else if (n > 0) {
-        lo = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
-        hi = 0;
+        lo = (uint64_t)a | (uint64_t)b << 32;
     } else {
-        lo = hi = 0;
+        lo = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
     }
-    return ch_mix64(lo ^ ch_mix64(hi ^ (uint64_t)n << 56 ^ 0x9e3779b97f4a7c15ULL)) | 1;
+    h = (lo ^ (uint64_t)n * 0xc2b2ae3d27d4eb4fULL) * 0x9e3779b97f4a7c15ULL;
+    h ^= hi * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 29;
+    return h | 1;
+}
+
+/* Copies n bytes (n at most 16) without a library call. */
+static inline void copy_small(char *dst, const char *src, int n)
+{
+    uint64_t x, y;
+    uint32_t a, b;
+
+    if (n >= 8) {
+        memcpy(&x, src, 8);
+        memcpy(&y, src + n - 8, 8);
+        memcpy(dst, &x, 8);
+        memcpy(dst + n - 8, &y, 8);
+    } else if (n >= 4) {
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else {
+        for (int i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
+/* map_get for a captured token: the common cases inline (the token seen
+ * already, or a new short one with room to spare), the rest through map_get. */
+static inline struct ch_tok *doc_tok(struct ch_map *m, uint64_t h, const char *tok, int n)
+{
+    int added;
+
+    if (2 * (m->n + 1) <= m->cap) {
+        size_t mask = m->cap - 1, i;
+        for (i = h & mask; m->v[i].h; i = (i + 1) & mask)
+            if (m->v[i].h == h)
+                return &m->v[i];
+        if (n <= 16 && m->alen + 16 <= m->acap) {
+            copy_small(m->arena + m->alen, tok, n);
+            m->v[i] = (struct ch_tok){h, {0, 0}, (uint32_t)m->alen, (uint32_t)n};
+            m->alen += (size_t)n;
+            m->used[m->n++] = (uint32_t)i;
+            return &m->v[i];
+        }
+    }
+    return map_get(m, h, tok, n, &added);
 }
 
 /* ---- the tokenizer wrapper ------------------------------------------------------------ */
@@ -259,12 +295,11 @@ static uint64_t tok_hash(const char *tok, int n)
 static int ch_capture_token(void *p, int tflags, const char *tok, int n, int s, int e)
 {
     struct ch_cap *c = p;
-    int added;
 
     if (n > CH_MAX_TOKEN)
         n = CH_MAX_TOKEN;
     if (c->d) {
-        struct ch_tok *t = map_get(&c->d->m, tok_hash(tok, n), tok, n, &added);
+        struct ch_tok *t = doc_tok(&c->d->m, tok_hash(tok, n), tok, n);
         if (t) {
             t->c[c->col]++;
             if (!(tflags & FTS5_TOKEN_COLOCATED))
