@@ -164,6 +164,7 @@ struct kb_node_memo {
     uint64_t h; /* 0 = free */
     int64_t client, node;
     char *path;
+    int64_t base, next_seq; /* known once an entry was placed here (next_seq > 0) */
 };
 
 #define KB_NODE_MEMO_MAX 65536
@@ -216,6 +217,22 @@ static int kb_node_memo_get(struct kb *kb, int64_t client, const char *path, int
     return 0;
 }
 
+/* The memo slot of a node kb_node_ensure has just resolved (and checked), or NULL. */
+static struct kb_node_memo *kb_node_memo_slot(struct kb *kb, int64_t client, const char *path,
+                                              int64_t node)
+{
+    uint64_t h;
+
+    if (!kb->nmemo)
+        return NULL;
+    h = kb_memo_hash(client, path);
+    for (size_t i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1))
+        if (kb->memo[i].h == h && kb->memo[i].client == client && kb->memo[i].node == node &&
+            strcmp(kb->memo[i].path, path) == 0)
+            return &kb->memo[i];
+    return NULL;
+}
+
 /* Remembers a node; on failure (memory) it is simply not remembered. */
 static void kb_node_memo_put(struct kb *kb, int64_t client, const char *path, int64_t node)
 {
@@ -254,12 +271,14 @@ static void kb_node_memo_put(struct kb *kb, int64_t client, const char *path, in
     for (i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1))
         if (kb->memo[i].h == h && kb->memo[i].client == client &&
             strcmp(kb->memo[i].path, path) == 0) {
+            if (kb->memo[i].node != node)
+                kb->memo[i].next_seq = 0;
             kb->memo[i].node = node;
             return;
         }
     if (!(p = strdup(path)))
         return;
-    kb->memo[i] = (struct kb_node_memo){h, client, node, p};
+    kb->memo[i] = (struct kb_node_memo){h, client, node, p, 0, 0};
     kb->nmemo++;
 }
 
@@ -594,30 +613,35 @@ static int kb_entry_remove(struct kb *kb, int64_t id)
 static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
                            const struct kb_entry *e, int64_t *entry_id)
 {
-    sqlite3_stmt *st =
-        kb_prepare(kb, "SELECT next_seq, base, path FROM knowledge_tree WHERE id = ?");
+    /* The node's next sequence number: from the memo when an entry went there
+     * since the database last changed under this handle (nothing else moves
+     * it then), else from its row. */
+    struct kb_node_memo *m = kb_node_memo_slot(kb, client_id, e->path, node_id);
+    sqlite3_stmt *st;
     int64_t seq = 0, base = 0, text_id = 0;
     int rc;
 
-    if (!st)
-        return KB_ERROR;
-    sqlite3_bind_int64(st, 1, node_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        seq = sqlite3_column_int64(st, 0);
-        base = sqlite3_column_int64(st, 1);
-        if (seq > KB_SEQ_MAX) {
-            kb_fail(kb, KB_EFULL,
-                    "tree node '%s' holds the maximum of %d entries; place further entries in "
-                    "a new entry group",
-                    kb_col(st, 2), KB_SEQ_MAX);
-            sqlite3_reset(st);
-            return KB_EFULL;
+    if (m && m->next_seq > 0) {
+        seq = m->next_seq;
+        base = m->base;
+    } else {
+        if (!(st = kb_prepare(kb, "SELECT next_seq, base FROM knowledge_tree WHERE id = ?")))
+            return KB_ERROR;
+        sqlite3_bind_int64(st, 1, node_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            seq = sqlite3_column_int64(st, 0);
+            base = sqlite3_column_int64(st, 1);
         }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return kb_sqlfail(kb, "allocate entry id");
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return kb_sqlfail(kb, "allocate entry id");
+    if (seq > KB_SEQ_MAX)
+        return kb_fail(kb, KB_EFULL,
+                       "tree node '%s' holds the maximum of %d entries; place further entries in "
+                       "a new entry group",
+                       e->path, KB_SEQ_MAX);
     /* the node's entry count goes up here; the delete trigger takes it down */
     if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1, entries = "
                               "entries + 1 WHERE id = ?")))
@@ -627,6 +651,10 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "allocate entry id");
+    if (m) {
+        m->base = base;
+        m->next_seq = seq + 1;
+    }
     if ((rc = kb_text_add(kb, e->body, &text_id)) < 0)
         return rc;
     if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "

@@ -761,6 +761,24 @@ static void test_node_memo(void)
     is_int(res, KB_INSERTED, "a node rolled back is created again");
     kb_entry_show(a, c, id, grab_path, NULL, where);
     is_str(where, "tx/node", "after a rollback");
+    /* two handles placing entries on one node take turns: ids never clash */
+    int placed = 0;
+    for (int i = 0; i < 6; i++) {
+        char key[16];
+        struct kb *w = i % 3 == 2 ? b : a;
+        snprintf(key, sizeof key, "turn%d", i);
+        if (i == 4)
+            kb_begin(w);
+        id = add_entry(w, c, key, "shared/node", "Title", "body", &res);
+        if (i == 4)
+            kb_commit(w);
+        placed += res == KB_INSERTED && id > 0;
+    }
+    is_int(placed, 6, "entries from two handles on one node all stored");
+    int under = 0;
+    kb_entries_under(a, c, "shared/node", count_under, &under);
+    is_int(under, 6, "and all found there");
+    ok(counts_match(a, path, c), "counts after two handles took turns");
     kb_close(a);
     kb_close(b);
 }
