@@ -9,6 +9,7 @@
 #include "schema.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,8 +282,12 @@ void kb_close(struct kb *kb)
         sqlite3_close_v2(kb->db); /* before the tokenizer's state goes */
     }
     kb_champ_close(kb);
+    kb_pending_clear(kb);
+    free(kb->pend);
+    free(kb->pend_set);
     free(kb->path);
-    free(kb->cache_path);
+    kb_node_memo_clear(kb);
+    free(kb->memo);
     free(kb);
 }
 
@@ -298,44 +303,116 @@ int kb_begin(struct kb *kb)
     return 0;
 }
 
+static uint64_t kb_id_hash(int64_t id)
+{
+    uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    return x ^ (x >> 29);
+}
+
+int kb_pending_has(const struct kb *kb, int64_t id)
+{
+    if (!kb->npend)
+        return 0;
+    for (size_t i = kb_id_hash(id) & (kb->pend_setcap - 1); kb->pend_set[i];
+         i = (i + 1) & (kb->pend_setcap - 1))
+        if (kb->pend_set[i] == id)
+            return 1;
+    return 0;
+}
+
+static void kb_pending_set_put(int64_t *set, size_t cap, int64_t id)
+{
+    size_t i;
+
+    for (i = kb_id_hash(id) & (cap - 1); set[i]; i = (i + 1) & (cap - 1))
+        ;
+    set[i] = id;
+}
+
+int kb_pending_add(struct kb *kb, int64_t id, const char *title, const char *body)
+{
+    size_t nt = strlen(title), nb = strlen(body);
+    char *p;
+
+    if (nt > INT_MAX || nb > INT_MAX)
+        return kb_fail(kb, KB_EINVAL, "entry too large");
+    if (kb->npend == kb->apend) {
+        size_t na = kb->apend ? 2 * kb->apend : 1024;
+        struct kb_pending *nv = realloc(kb->pend, na * sizeof *nv);
+        if (!nv)
+            return kb_fail(kb, KB_ERROR, "out of memory");
+        kb->pend = nv;
+        kb->apend = na;
+    }
+    if (2 * (kb->npend + 1) > kb->pend_setcap) {
+        size_t ncap = kb->pend_setcap ? 2 * kb->pend_setcap : 4096;
+        int64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return kb_fail(kb, KB_ERROR, "out of memory");
+        for (size_t i = 0; i < kb->npend; i++)
+            kb_pending_set_put(ns, ncap, kb->pend[i].id);
+        free(kb->pend_set);
+        kb->pend_set = ns;
+        kb->pend_setcap = ncap;
+    }
+    if (!(p = malloc(nt + nb + 2)))
+        return kb_fail(kb, KB_ERROR, "out of memory");
+    memcpy(p, title, nt + 1);
+    memcpy(p + nt + 1, body, nb + 1);
+    kb->pend[kb->npend++] = (struct kb_pending){id, p, p + nt + 1, (int)nt, (int)nb};
+    kb_pending_set_put(kb->pend_set, kb->pend_setcap, id);
+    kb->pend_bytes += nt + nb + 2;
+    return 0;
+}
+
+void kb_pending_clear(struct kb *kb)
+{
+    for (size_t i = 0; i < kb->npend; i++)
+        free(kb->pend[i].title);
+    if (kb->npend)
+        memset(kb->pend_set, 0, kb->pend_setcap * sizeof *kb->pend_set);
+    kb->npend = 0;
+    kb->pend_bytes = 0;
+}
+
+static int kb_pending_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct kb_pending *)a)->id, y = ((const struct kb_pending *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 int kb_fts_flush(struct kb *kb)
 {
-    sqlite3_stmt *sel, *ins;
-    int rc;
+    sqlite3_stmt *ins;
+    int rc = 0;
 
-    if (!kb->fts_pending)
+    if (!kb->npend)
         return 0;
-    if ((rc = kb_champ_write_begin(kb)) < 0)
-        return rc;
+    if ((rc = kb_champ_write_begin(kb)) < 0 ||
+        !(ins = kb_prepare(kb, "INSERT INTO entries_fts(rowid, title, body) VALUES (?, ?, ?)"))) {
+        kb_pending_clear(kb);
+        return rc < 0 ? rc : KB_ERROR;
+    }
+    qsort(kb->pend, kb->npend, sizeof *kb->pend, kb_pending_cmp);
     /* One row at a time, so that the champion lists learn each entry's terms. */
-    sel = kb_prepare(kb, "SELECT e.id, e.title, t.body FROM entries_fts_pending p JOIN "
-                         "knowledge_entries e ON e.id = p.id JOIN entry_text t ON t.id = e.text_id "
-                         "ORDER BY p.id");
-    ins = kb_prepare(kb, "INSERT INTO entries_fts(rowid, title, body) VALUES (?, ?, ?)");
-    if (!sel || !ins)
-        return KB_ERROR;
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(sel, 0);
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_value(ins, 2, sqlite3_column_value(sel, 1));
-        sqlite3_bind_value(ins, 3, sqlite3_column_value(sel, 2));
+    for (size_t i = 0; i < kb->npend; i++) {
+        const struct kb_pending *p = &kb->pend[i];
+        sqlite3_bind_int64(ins, 1, p->id);
+        sqlite3_bind_text(ins, 2, p->title, p->ntitle, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, p->body, p->nbody, SQLITE_STATIC);
         kb_champ_capture(kb);
         rc = sqlite3_step(ins);
         sqlite3_reset(ins);
-        if (rc != SQLITE_DONE || (rc = kb_champ_apply(kb, id, KB_CHAMP_INSERT)) < 0) {
+        if (rc != SQLITE_DONE || (rc = kb_champ_apply(kb, p->id, KB_CHAMP_INSERT)) < 0) {
+            rc = rc < 0 ? rc : kb_sqlfail(kb, "index new entries");
+            sqlite3_clear_bindings(ins);
             kb_champ_reset(kb);
-            sqlite3_reset(sel);
-            return rc < 0 ? rc : kb_sqlfail(kb, "index new entries");
+            kb_pending_clear(kb);
+            return rc;
         }
     }
-    sqlite3_reset(sel);
-    if (rc != SQLITE_DONE) {
-        kb_champ_reset(kb);
-        return kb_sqlfail(kb, "index new entries");
-    }
-    if ((rc = kb_exec(kb, "DELETE FROM entries_fts_pending", "index new entries")) < 0)
-        return rc;
-    kb->fts_pending = 0;
+    sqlite3_clear_bindings(ins); /* the texts go now */
+    kb_pending_clear(kb);
     if (!kb->in_tx) /* each statement was its own transaction */
         return kb_champ_commit(kb);
     return 0;
@@ -362,10 +439,9 @@ int kb_commit(struct kb *kb)
 int kb_rollback(struct kb *kb)
 {
     kb->in_tx = 0;
-    kb->fts_pending = 0;  /* the queue is rolled back with the rest */
-    kb_champ_reset(kb);   /* and so are the stored lists */
-    free(kb->cache_path); /* the cached node may have been rolled back */
-    kb->cache_path = NULL;
+    kb_pending_clear(kb);   /* the queued entries are rolled back */
+    kb_champ_reset(kb);     /* and so are the stored lists */
+    kb_node_memo_clear(kb); /* a remembered node may have been rolled back */
     if (sqlite3_exec(kb->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
         return kb_sqlfail(kb, "rollback");
     return 0;

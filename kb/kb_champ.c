@@ -109,6 +109,7 @@ struct kb_champ {
     /* CPU seconds spent (TRAWL_KB_CHAMP_PROF=1 prints them at close) */
     double prof[3];
     long pcount[2];
+    int prof_on; /* the clock is a system call: read it only when asked */
 };
 
 /* A tracked term's place in the hash index, with what a new entry is checked
@@ -137,9 +138,11 @@ struct ch_cap {
     struct ch_doc *d;
 };
 
-static double prof_now(void)
+static double prof_now(const struct kb_champ *ch)
 {
     struct timespec ts;
+    if (!ch->prof_on)
+        return 0;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -214,9 +217,79 @@ static struct ch_tok *map_get(struct ch_map *m, uint64_t h, const char *tok, int
     return &m->v[i];
 }
 
-static uint64_t tok_hash(const char *tok, int n)
+/* Tokens are compared by this hash alone, so it must be a good 64-bit hash:
+ * two overlapping loads cover every byte of a short token (nearly all are),
+ * then multiplications and shifts that lose nothing but the low bit, so
+ * tokens of one length up to 7 bytes collide only in that bit. It runs for
+ * every token FTS5 indexes, so it is inline and makes no library call. */
+static inline uint64_t tok_hash(const char *tok, int n)
 {
-    return XXH3_64bits(tok, (size_t)n) | 1;
+    const unsigned char *p = (const unsigned char *)tok;
+    uint64_t lo, hi = 0, h;
+    uint32_t a, b;
+
+    if (n > 16)
+        return XXH3_64bits(tok, (size_t)n) | 1;
+    if (n >= 8) {
+        memcpy(&lo, p, 8);
+        memcpy(&hi, p + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        lo = (uint64_t)a | (uint64_t)b << 32;
+    } else {
+        lo = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
+    }
+    h = (lo ^ (uint64_t)n * 0xc2b2ae3d27d4eb4fULL) * 0x9e3779b97f4a7c15ULL;
+    h ^= hi * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 29;
+    return h | 1;
+}
+
+/* Copies n bytes (n at most 16) without a library call. */
+static inline void copy_small(char *dst, const char *src, int n)
+{
+    uint64_t x, y;
+    uint32_t a, b;
+
+    if (n >= 8) {
+        memcpy(&x, src, 8);
+        memcpy(&y, src + n - 8, 8);
+        memcpy(dst, &x, 8);
+        memcpy(dst + n - 8, &y, 8);
+    } else if (n >= 4) {
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else {
+        for (int i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
+/* map_get for a captured token: the common cases inline (the token seen
+ * already, or a new short one with room to spare), the rest through map_get. */
+static inline struct ch_tok *doc_tok(struct ch_map *m, uint64_t h, const char *tok, int n)
+{
+    int added;
+
+    if (2 * (m->n + 1) <= m->cap) {
+        size_t mask = m->cap - 1, i;
+        for (i = h & mask; m->v[i].h; i = (i + 1) & mask)
+            if (m->v[i].h == h)
+                return &m->v[i];
+        if (n <= 16 && m->alen + 16 <= m->acap) {
+            copy_small(m->arena + m->alen, tok, n);
+            m->v[i] = (struct ch_tok){h, {0, 0}, (uint32_t)m->alen, (uint32_t)n};
+            m->alen += (size_t)n;
+            m->used[m->n++] = (uint32_t)i;
+            return &m->v[i];
+        }
+    }
+    return map_get(m, h, tok, n, &added);
 }
 
 /* ---- the tokenizer wrapper ------------------------------------------------------------ */
@@ -224,12 +297,11 @@ static uint64_t tok_hash(const char *tok, int n)
 static int ch_capture_token(void *p, int tflags, const char *tok, int n, int s, int e)
 {
     struct ch_cap *c = p;
-    int added;
 
     if (n > CH_MAX_TOKEN)
         n = CH_MAX_TOKEN;
     if (c->d) {
-        struct ch_tok *t = map_get(&c->d->m, tok_hash(tok, n), tok, n, &added);
+        struct ch_tok *t = doc_tok(&c->d->m, tok_hash(tok, n), tok, n);
         if (t) {
             t->c[c->col]++;
             if (!(tflags & FTS5_TOKEN_COLOCATED))
@@ -974,6 +1046,7 @@ int kb_champ_open(struct kb *kb)
     ch->kmin = 32;
     ch->kdiv = 256;
     ch->tdiv = 512;
+    ch->prof_on = getenv("TRAWL_KB_CHAMP_PROF") != NULL;
     if (sqlite3_prepare_v2(kb->db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "this SQLite has no FTS5: %s", sqlite3_errmsg(kb->db));
     sqlite3_bind_pointer(st, 1, (void *)&ch->api, "fts5_api_ptr", NULL);
@@ -998,7 +1071,7 @@ void kb_champ_close(struct kb *kb)
 
     if (!ch)
         return;
-    if (getenv("TRAWL_KB_CHAMP_PROF"))
+    if (ch->prof_on)
         fprintf(stderr,
                 "champion lists: apply %.2f s, promote %.2f s, store %.2f s CPU; %ld "
                 "candidates counted, %ld scanned, %zu terms\n",
@@ -1184,14 +1257,14 @@ int kb_champ_apply(struct kb *kb, int64_t id, int kind)
         ch->gen++; /* the trigger counted this update or delete */
     if (calls == 0)
         return 0;
-    double t0 = prof_now();
+    double t0 = prof_now(ch);
     if (kind == KB_CHAMP_INSERT)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 1);
     else if (kind == KB_CHAMP_DELETE)
         rc = ch_apply_doc(kb, id, &ch->doc[0], 0);
     else if ((rc = ch_apply_doc(kb, id, &ch->doc[0], 0)) == 0)
         rc = ch_apply_doc(kb, id, &ch->doc[1], 1);
-    ch->prof[0] += prof_now() - t0;
+    ch->prof[0] += prof_now(ch) - t0;
     return rc;
 }
 
@@ -1217,7 +1290,7 @@ int kb_champ_commit(struct kb *kb)
         if ((rc = ch_bootstrap(kb)) < 0)
             goto fail;
     }
-    double t0 = prof_now();
+    double t0 = prof_now(ch);
     if (ch->batch.n) {
         /* terms frequent in this batch may have become frequent overall */
         int64_t bt = ch->batch_docs / ch->tdiv;
@@ -1234,8 +1307,8 @@ int kb_champ_commit(struct kb *kb)
         if (rc < 0)
             goto fail;
     }
-    ch->prof[1] += prof_now() - t0;
-    t0 = prof_now();
+    ch->prof[1] += prof_now(ch) - t0;
+    t0 = prof_now(ch);
     for (size_t i = 0; i < ch->idxcap; i++)
         if (ch->idx[i].i >= 0)
             slot_sync(ch, &ch->idx[i]);
@@ -1258,7 +1331,7 @@ int kb_champ_commit(struct kb *kb)
     }
     ch->verified = 0;
     ch->from_empty = 0;
-    ch->prof[2] += prof_now() - t0;
+    ch->prof[2] += prof_now(ch) - t0;
     return 0;
 fail:
     kb_champ_reset(kb);

@@ -12,6 +12,8 @@
 #define KB_DOMAIN_SHIFT 40
 #define KB_SKILL_SHIFT 30
 #define KB_GROUP_SHIFT 16
+/* A node's own entries are the ids base + 1 .. base + KB_SEQ_MAX (the SQL
+ * spells it 65535): queries for them are rowid ranges, no index needed. */
 #define KB_SEQ_MAX ((1 << 16) - 1)
 #define KB_CLIENT_MAX 16383
 
@@ -26,12 +28,16 @@ struct kb {
     int nstmts;
     char *path;
     int in_tx;
-    int fts_pending; /* entries_fts_pending may hold ids: see kb_fts_flush */
+    /* New entries of the open transaction, indexed by kb_fts_flush */
+    struct kb_pending *pend;
+    size_t npend, apend, pend_bytes;
+    int64_t *pend_set; /* their ids, open addressing (0 = free) */
+    size_t pend_setcap;
     char err[1024];
-    /* the last node resolved by kb_node_ensure: imports hit the same one in runs */
-    int64_t cache_client;
-    char *cache_path;
-    int64_t cache_node;
+    /* the nodes kb_node_ensure resolved: kb_tree.c */
+    struct kb_node_memo *memo;
+    size_t nmemo, memocap;
+    int64_t memo_version;    /* PRAGMA data_version they were read at */
     struct kb_champ *champ;  /* champion lists: kb_champ.c */
     const char *search_path; /* how the last kb_search was answered */
 };
@@ -58,10 +64,38 @@ const char *kb_col(sqlite3_stmt *st, int i);
 /** Column text, NULL when NULL. */
 const char *kb_col_null(sqlite3_stmt *st, int i);
 
+/* A new entry waiting to be indexed: its id, title and body (one allocation). */
+struct kb_pending {
+    int64_t id;
+    char *title, *body;
+    int ntitle, nbody;
+};
+
+/* Pending text held in memory before kb_entry_insert indexes it early. */
+#define KB_PENDING_BYTES (64 << 20)
+
 /**
- * Indexes the entries queued in entries_fts_pending, in id order, and empties
- * the queue. kb_commit calls it; so do readers of entries_fts in an open
- * transaction, so that a search sees what the same transaction wrote.
+ * Queues entry id for indexing with a copy of its title and body. Entries
+ * are indexed at commit, in id order (see schema/003_entries_fts_from_c.sql);
+ * the queue is in memory, not in entries_fts_pending, so indexing does not
+ * read back what the transaction just wrote. The update and delete triggers
+ * treat the (now always empty) table as before, so an entry in the queue
+ * must be indexed before it is changed or deleted: see kb_pending_has.
+ */
+int kb_pending_add(struct kb *kb, int64_t id, const char *title, const char *body);
+
+/** 1 when entry id waits in the queue. */
+int kb_pending_has(const struct kb *kb, int64_t id);
+
+/** Empties the queue without indexing (rollback, close). */
+void kb_pending_clear(struct kb *kb);
+
+/**
+ * Indexes the queued entries, in id order, and empties the queue. kb_commit
+ * calls it; so do readers of entries_fts in an open transaction, so that a
+ * search sees what the same transaction wrote, and writers about to change
+ * or delete a queued entry. After a failure the queue is empty and the
+ * transaction must be rolled back.
  */
 int kb_fts_flush(struct kb *kb);
 
@@ -93,6 +127,9 @@ int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int 
                     const struct kb_search_opts *opts, kb_hit_fn fn, void *arg);
 /** Test hook: smaller thresholds (min df, list size kmin + df/kdiv, df >= entries/tdiv). */
 void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv);
+
+/** Forgets the nodes kb_node_ensure remembers (rollback, pruning, close). */
+void kb_node_memo_clear(struct kb *kb);
 
 /** Hex XXH3-128 of len bytes into out[33]. */
 void kb_hash_hex(const void *p, size_t len, char out[33]);

@@ -668,7 +668,8 @@ int kb_export_markdown(struct kb *kb, const char *client, FILE *out)
      * walks the tree depth first with each node's own entries first. */
     st = kb_prepare(kb, "SELECT n.level, n.title, n.path, n.summary, e.title, e.summary, t.body, "
                         "e.id FROM knowledge_tree n LEFT JOIN knowledge_entries e ON "
-                        "e.tree_node_id = n.id LEFT JOIN entry_text t ON t.id = e.text_id WHERE "
+                        "e.id BETWEEN n.base + 1 AND n.base + 65535 LEFT JOIN entry_text t ON "
+                        "t.id = e.text_id WHERE "
                         "n.client_id = ? ORDER BY n.base, e.id");
     if (!st)
         return KB_ERROR;

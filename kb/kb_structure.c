@@ -54,8 +54,8 @@ int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed)
     for (int level = 3; level >= 1; level--) {
         sqlite3_stmt *st = kb_prepare(
             kb, "DELETE FROM knowledge_tree WHERE client_id = ?1 AND level = ?2 "
-                "AND NOT EXISTS (SELECT 1 FROM knowledge_entries e WHERE e.client_id = ?1 "
-                "AND e.tree_node_id = knowledge_tree.id) "
+                "AND NOT EXISTS (SELECT 1 FROM knowledge_entries e WHERE e.id BETWEEN "
+                "knowledge_tree.base + 1 AND knowledge_tree.base + 65535) "
                 "AND NOT EXISTS (SELECT 1 FROM knowledge_tree c WHERE c.client_id = ?1 AND "
                 "c.parent_id = "
                 "knowledge_tree.id)");
@@ -71,11 +71,8 @@ int kb_tree_prune(struct kb *kb, int64_t client_id, int64_t *removed)
         total += sqlite3_changes(kb->db);
         sqlite3_reset(st);
     }
-    /* kb_node_ensure's one-node cache may name a node that is gone. */
-    free(kb->cache_path);
-    kb->cache_path = NULL;
-    kb->cache_client = 0;
-    kb->cache_node = 0;
+    /* kb_node_ensure may remember a node that is gone. */
+    kb_node_memo_clear(kb);
     if (removed)
         *removed = total;
     return 0;
@@ -91,12 +88,11 @@ int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
         return rc;
     rc = 0;
     /* The (client, path) index: the node itself, then the range below it. */
-    st = kb_prepare(kb,
-                    "SELECT e.id, e.key, t.path, e.title, x.body, e.summary, e.metadata "
-                    "FROM knowledge_tree t JOIN knowledge_entries e ON e.client_id = t.client_id "
-                    "AND e.tree_node_id = t.id LEFT JOIN entry_text x ON x.id = e.text_id "
-                    "WHERE t.client_id = ?1 AND (t.path = ?2 OR (t.path >= ?2 || '/' AND "
-                    "t.path < ?2 || '0')) ORDER BY t.path, e.id");
+    st = kb_prepare(kb, "SELECT e.id, e.key, t.path, e.title, x.body, e.summary, e.metadata "
+                        "FROM knowledge_tree t JOIN knowledge_entries e ON e.id BETWEEN t.base + 1 "
+                        "AND t.base + 65535 LEFT JOIN entry_text x ON x.id = e.text_id "
+                        "WHERE t.client_id = ?1 AND (t.path = ?2 OR (t.path >= ?2 || '/' AND "
+                        "t.path < ?2 || '0')) ORDER BY t.path, e.id");
     if (!st)
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, client_id);

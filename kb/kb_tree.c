@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static const int kb_level_shift[4] = {KB_CLIENT_SHIFT, KB_DOMAIN_SHIFT, KB_SKILL_SHIFT,
                                       KB_GROUP_SHIFT};
@@ -152,6 +153,135 @@ static int kb_node_update_text(struct kb *kb, int64_t id, const char *title, con
     return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "update tree node");
 }
 
+/* ---- remembered nodes ------------------------------------------------------------ */
+
+/* Entries arrive in any tree order, so one remembered node rarely matched and
+ * each entry paid for a lookup in the (client_id, path) index. The memo holds
+ * every node resolved since the database last changed under this handle:
+ * PRAGMA data_version moves when another connection commits, and this
+ * handle's own removals (rollback, pruning) clear it. */
+struct kb_node_memo {
+    uint64_t h; /* 0 = free */
+    int64_t client, node;
+    char *path;
+    int64_t base, next_seq; /* known once an entry was placed here (next_seq > 0) */
+};
+
+#define KB_NODE_MEMO_MAX 65536
+
+static uint64_t kb_memo_hash(int64_t client, const char *path)
+{
+    return (XXH3_64bits(path, strlen(path)) ^ (uint64_t)client * 0x9e3779b97f4a7c15ULL) | 1;
+}
+
+void kb_node_memo_clear(struct kb *kb)
+{
+    for (size_t i = 0; kb->nmemo && i < kb->memocap; i++) {
+        if (kb->memo[i].h) {
+            free(kb->memo[i].path);
+            kb->memo[i].h = 0;
+        }
+    }
+    kb->nmemo = 0;
+}
+
+/* 1 with *node set when remembered, 0 when not, <0 on error. */
+static int kb_node_memo_get(struct kb *kb, int64_t client, const char *path, int64_t *node)
+{
+    sqlite3_stmt *st;
+    int64_t version;
+    uint64_t h;
+
+    if (!kb->nmemo)
+        return 0;
+    if (!(st = kb_prepare(kb, "PRAGMA data_version")))
+        return KB_ERROR;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return kb_sqlfail(kb, "read the database version");
+    }
+    version = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (version != kb->memo_version) {
+        kb_node_memo_clear(kb);
+        return 0;
+    }
+    h = kb_memo_hash(client, path);
+    for (size_t i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1)) {
+        if (kb->memo[i].h == h && kb->memo[i].client == client &&
+            strcmp(kb->memo[i].path, path) == 0) {
+            *node = kb->memo[i].node;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The memo slot of a node kb_node_ensure has just resolved (and checked), or NULL. */
+static struct kb_node_memo *kb_node_memo_slot(struct kb *kb, int64_t client, const char *path,
+                                              int64_t node)
+{
+    uint64_t h;
+
+    if (!kb->nmemo)
+        return NULL;
+    h = kb_memo_hash(client, path);
+    for (size_t i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1))
+        if (kb->memo[i].h == h && kb->memo[i].client == client && kb->memo[i].node == node &&
+            strcmp(kb->memo[i].path, path) == 0)
+            return &kb->memo[i];
+    return NULL;
+}
+
+/* Remembers a node; on failure (memory) it is simply not remembered. */
+static void kb_node_memo_put(struct kb *kb, int64_t client, const char *path, int64_t node)
+{
+    sqlite3_stmt *st;
+    uint64_t h = kb_memo_hash(client, path);
+    size_t i;
+    char *p;
+
+    if (!kb->nmemo) { /* a new memo starts at the version it is read at */
+        if (!(st = kb_prepare(kb, "PRAGMA data_version")))
+            return;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            kb->memo_version = sqlite3_column_int64(st, 0);
+        else
+            kb->memo_version = -1;
+        sqlite3_reset(st);
+    }
+    if (kb->nmemo >= KB_NODE_MEMO_MAX)
+        kb_node_memo_clear(kb);
+    if (2 * (kb->nmemo + 1) > kb->memocap) {
+        size_t ncap = kb->memocap ? 2 * kb->memocap : 256;
+        struct kb_node_memo *nm = calloc(ncap, sizeof *nm);
+        if (!nm)
+            return;
+        for (size_t j = 0; j < kb->memocap; j++) {
+            if (!kb->memo[j].h)
+                continue;
+            for (i = kb->memo[j].h & (ncap - 1); nm[i].h; i = (i + 1) & (ncap - 1))
+                ;
+            nm[i] = kb->memo[j];
+        }
+        free(kb->memo);
+        kb->memo = nm;
+        kb->memocap = ncap;
+    }
+    for (i = h & (kb->memocap - 1); kb->memo[i].h; i = (i + 1) & (kb->memocap - 1))
+        if (kb->memo[i].h == h && kb->memo[i].client == client &&
+            strcmp(kb->memo[i].path, path) == 0) {
+            if (kb->memo[i].node != node)
+                kb->memo[i].next_seq = 0;
+            kb->memo[i].node = node;
+            return;
+        }
+    if (!(p = strdup(path)))
+        return;
+    kb->memo[i] = (struct kb_node_memo){h, client, node, p, 0, 0};
+    kb->nmemo++;
+}
+
 int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const char *title,
                    const char *summary, int64_t *node_id)
 {
@@ -160,11 +290,8 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
     int rc, levels;
     const char *p;
 
-    if (!title && !summary && kb->cache_path && kb->cache_client == client_id &&
-        strcmp(kb->cache_path, path) == 0) {
-        *node_id = kb->cache_node;
-        return 0;
-    }
+    if (!title && !summary && (rc = kb_node_memo_get(kb, client_id, path, node_id)) != 0)
+        return rc < 0 ? rc : 0;
     if ((levels = kb_path_check(kb, path)) < 0)
         return levels;
     /* Most calls name a node that exists: one lookup instead of one per level. */
@@ -232,10 +359,7 @@ int kb_node_ensure(struct kb *kb, int64_t client_id, const char *path, const cha
     }
 found:
     *node_id = row.id;
-    free(kb->cache_path);
-    kb->cache_path = strdup(path);
-    kb->cache_client = client_id;
-    kb->cache_node = row.id;
+    kb_node_memo_put(kb, client_id, path, row.id);
     rc = 0;
 out:
     buf_release(&t);
@@ -314,8 +438,8 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
     maxlevel = depth > 0 ? top.level + depth : 3;
     /* One range scan of the (client_id, path) unique index. Nodes below the
      * depth limit are read too: their entries count toward the totals. */
-    st = kb_prepare(kb, "SELECT id, coalesce(parent_id, 0), level, slug, title, path, summary "
-                        "FROM knowledge_tree WHERE client_id = ?1 AND "
+    st = kb_prepare(kb, "SELECT id, coalesce(parent_id, 0), level, slug, title, path, summary, "
+                        "entries FROM knowledge_tree WHERE client_id = ?1 AND "
                         "(?3 IS NULL OR path = ?3 OR (path >= ?4 AND path < ?5))");
     if (!st) {
         rc = KB_ERROR;
@@ -341,6 +465,7 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
         t->n.id = sqlite3_column_int64(st, 0);
         t->n.parent_id = sqlite3_column_int64(st, 1);
         t->n.level = sqlite3_column_int(st, 2);
+        t->n.entries = t->n.entries_total = sqlite3_column_int64(st, 7);
         t->strs = kb_pack(kb_col(st, 3), kb_col(st, 4), kb_col(st, 5), kb_col_null(st, 6),
                           &t->n.slug, &t->n.title, &t->n.path, &t->n.summary);
         if (!t->strs) {
@@ -360,28 +485,15 @@ int kb_subtree(struct kb *kb, int64_t client_id, const char *path, int depth, kb
         goto out;
     qsort(v, n, sizeof *v, kb_path_cmp);
 
-    /* Direct counts from the covering (client_id, tree_node_id) index, then
-     * rolled up children-first (reverse depth-first order). */
-    st = kb_prepare(kb, "SELECT count(*) FROM knowledge_entries WHERE client_id = ? AND "
-                        "tree_node_id = ?");
+    /* Each node's own count is on its row (schema/007_load_cost.sql); the
+     * totals are rolled up children-first (reverse depth-first order). */
     byid = malloc(n * sizeof *byid);
-    if (!st || !byid) {
-        rc = st ? kb_fail(kb, KB_ERROR, "out of memory") : KB_ERROR;
+    if (!byid) {
+        rc = kb_fail(kb, KB_ERROR, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, client_id);
-        sqlite3_bind_int64(st, 2, v[i].n.id);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = kb_sqlfail(kb, "count entries");
-            sqlite3_reset(st);
-            goto out;
-        }
-        v[i].n.entries = v[i].n.entries_total = sqlite3_column_int64(st, 0);
+    for (size_t i = 0; i < n; i++)
         byid[i] = &v[i];
-    }
-    sqlite3_reset(st);
     qsort(byid, n, sizeof *byid, kb_id_cmp);
     for (size_t i = n; i-- > 0;) {
         struct kb_tree_node key, *kp = &key, **pp;
@@ -478,6 +590,9 @@ static int kb_entry_remove(struct kb *kb, int64_t id)
 
     if (!st)
         return KB_ERROR;
+    /* the trigger takes an entry out of the index: one in the queue goes in first */
+    if (kb_pending_has(kb, id) && (rc = kb_fts_flush(kb)) < 0)
+        return rc;
     sqlite3_bind_int64(st, 1, id);
     if ((rc = kb_champ_write_begin(kb)) < 0) {
         sqlite3_reset(st);
@@ -498,37 +613,48 @@ static int kb_entry_remove(struct kb *kb, int64_t id)
 static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, const char *key,
                            const struct kb_entry *e, int64_t *entry_id)
 {
-    sqlite3_stmt *st =
-        kb_prepare(kb, "SELECT next_seq, base, path FROM knowledge_tree WHERE id = ?");
+    /* The node's next sequence number: from the memo when an entry went there
+     * since the database last changed under this handle (nothing else moves
+     * it then), else from its row. */
+    struct kb_node_memo *m = kb_node_memo_slot(kb, client_id, e->path, node_id);
+    sqlite3_stmt *st;
     int64_t seq = 0, base = 0, text_id = 0;
     int rc;
 
-    if (!st)
-        return KB_ERROR;
-    sqlite3_bind_int64(st, 1, node_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        seq = sqlite3_column_int64(st, 0);
-        base = sqlite3_column_int64(st, 1);
-        if (seq > KB_SEQ_MAX) {
-            kb_fail(kb, KB_EFULL,
-                    "tree node '%s' holds the maximum of %d entries; place further entries in "
-                    "a new entry group",
-                    kb_col(st, 2), KB_SEQ_MAX);
-            sqlite3_reset(st);
-            return KB_EFULL;
+    if (m && m->next_seq > 0) {
+        seq = m->next_seq;
+        base = m->base;
+    } else {
+        if (!(st = kb_prepare(kb, "SELECT next_seq, base FROM knowledge_tree WHERE id = ?")))
+            return KB_ERROR;
+        sqlite3_bind_int64(st, 1, node_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            seq = sqlite3_column_int64(st, 0);
+            base = sqlite3_column_int64(st, 1);
         }
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return kb_sqlfail(kb, "allocate entry id");
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return kb_sqlfail(kb, "allocate entry id");
-    if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1 WHERE id = ?")))
+    if (seq > KB_SEQ_MAX)
+        return kb_fail(kb, KB_EFULL,
+                       "tree node '%s' holds the maximum of %d entries; place further entries in "
+                       "a new entry group",
+                       e->path, KB_SEQ_MAX);
+    /* the node's entry count goes up here; the delete trigger takes it down */
+    if (!(st = kb_prepare(kb, "UPDATE knowledge_tree SET next_seq = next_seq + 1, entries = "
+                              "entries + 1 WHERE id = ?")))
         return KB_ERROR;
     sqlite3_bind_int64(st, 1, node_id);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "allocate entry id");
+    if (m) {
+        m->base = base;
+        m->next_seq = seq + 1;
+    }
     if ((rc = kb_text_add(kb, e->body, &text_id)) < 0)
         return rc;
     if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "
@@ -547,16 +673,10 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return kb_sqlfail(kb, "store entry");
-    /* indexed at commit, in id order: see schema/003_entries_fts_from_c.sql */
-    if (!(st = kb_prepare(kb, "INSERT INTO entries_fts_pending(id) VALUES (?)")))
-        return KB_ERROR;
-    sqlite3_bind_int64(st, 1, *entry_id);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return kb_sqlfail(kb, "queue entry for indexing");
-    kb->fts_pending = 1;
-    return kb->in_tx ? 0 : kb_fts_flush(kb);
+    /* indexed at commit, in id order: see kb_pending_add */
+    if ((rc = kb_pending_add(kb, *entry_id, e->title, e->body)) < 0)
+        return rc;
+    return kb->in_tx && kb->pend_bytes < KB_PENDING_BYTES ? 0 : kb_fts_flush(kb);
 }
 
 int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, int64_t *entry_id,
@@ -607,6 +727,9 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
 
     if (res == KB_UPDATED && old_node == node_id) {
         int64_t text_id = 0;
+        /* the trigger re-indexes the entry: one in the queue goes in first */
+        if (kb_pending_has(kb, id) && (rc = kb_fts_flush(kb)) < 0)
+            return rc;
         /* a changed body is a new entry_text row; the update trigger drops the old one */
         if (!body_same && (rc = kb_text_add(kb, e->body, &text_id)) < 0)
             return rc;

@@ -734,6 +734,7 @@ struct opts {
     int cell_sc, cell_tc; /* --cell S.T: only that cell (-1: all), e.g. under perf */
     int no_baseline;      /* --no-baseline: trawl's side only */
     int trace;            /* --trace: every query's times and search path on stderr */
+    int load_only;        /* trawl's load alone: no baseline, forum or searches */
     uint64_t seed;
 };
 
@@ -754,7 +755,9 @@ static void usage(FILE *f)
           "  --cell S.T    run only subtree class S (0 whole KB .. 3 small group) with term\n"
           "                class T (0 rare, 1 medium, 2 common, 3 medium+common); no forum\n"
           "  --no-baseline time trawl's side only (profiling)\n"
-          "  --trace       print every query with its times and how trawl answered it\n",
+          "  --trace       print every query with its times and how trawl answered it\n"
+          "  --load-only   time trawl's load alone (no baseline, forum or searches) and\n"
+          "                print one line: entries, wall and CPU seconds, database bytes\n",
           f);
 }
 
@@ -812,6 +815,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             o->no_baseline = 1;
         else if (strcmp(a, "--search-only") == 0)
             o->search_only = o->keep = 1;
+        else if (strcmp(a, "--load-only") == 0)
+            o->load_only = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -1734,6 +1739,24 @@ int main(int argc, char **argv)
         unlink(tdb);
         fprintf(stderr, "loading %ld entries into %s\n", o.entries, tdb);
         load_trawl(&o, &c, &t, order, grp, tdb, tsv, &r->tl);
+        if (o.load_only) {
+            printf("load-only: %ld entries, %.2f s wall, %.2f s CPU, %.0f entries/s, %.3f db "
+                   "bytes per text byte\n",
+                   o.entries, r->tl.secs, r->tl.cpu_secs, (double)o.entries / r->tl.secs,
+                   (double)r->tl.db_bytes / (double)r->tl.text_bytes);
+            if (!o.keep) {
+                char x[4200];
+                unlink(tdb);
+                unlink(tsv);
+                snprintf(x, sizeof x, "%s-wal", tdb);
+                unlink(x);
+                snprintf(x, sizeof x, "%s-shm", tdb);
+                unlink(x);
+            }
+            free(grp);
+            free(order);
+            return 0;
+        }
         fprintf(stderr, "loading the baseline through '%s'\n", o.sqlite3);
         load_baseline(&o, bdb, tsv, &r->bl);
         fprintf(stderr, "  baseline: %.1f s\n", r->bl.secs);

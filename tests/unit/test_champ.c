@@ -405,7 +405,9 @@ int main(void)
         is_int(sqlite3_exec(
                    db,
                    "INSERT INTO clients SELECT * FROM src.clients;"
-                   "INSERT INTO knowledge_tree SELECT * FROM src.knowledge_tree;"
+                   "INSERT INTO knowledge_tree SELECT id, client_id, parent_id, level, slug, "
+                   "title, path, summary, base, span, next_slot, next_seq FROM "
+                   "src.knowledge_tree;"
                    "INSERT INTO entry_text SELECT * FROM src.entry_text;"
                    "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
                    "summary, metadata, text_id) SELECT id, client_id, tree_node_id, key, title, "

@@ -498,6 +498,25 @@ static void test_deferred_index(void)
     kb_commit(kb);
     is_int(hits(kb, c, "kiwi"), 1, "committed entry updated by trigger");
     is_int(hits(kb, c, "bilby"), 0, "committed entry deleted by trigger");
+    /* queued entries changed before anything indexed them */
+    kb_begin(kb);
+    add_entry(kb, c, "q1", "alpha/x", "Queued", "galah", &res);
+    add_entry(kb, c, "q2", "alpha/x", "Queued", "kookaburra", &res);
+    add_entry(kb, c, "q3", "alpha/x", "Queued", "lorikeet", &res);
+    add_entry(kb, c, "q4", "zeta/x", "Queued", "cassowary", &res);
+    add_entry(kb, c, "q1", "alpha/x", "Queued", "currawong", &res);
+    is_int(res, KB_UPDATED, "a queued entry's body changed");
+    add_entry(kb, c, "q2", "alpha/x", "Renamed", "kookaburra", &res);
+    is_int(res, KB_UPDATED, "a queued entry's title changed");
+    is_int(kb_entry_delete(kb, c, "q3"), 0, "a queued entry deleted");
+    add_entry(kb, c, "q4", "alpha/x", "Queued", "cassowary", &res);
+    is_int(res, KB_UPDATED, "a queued entry moved");
+    is_int(kb_commit(kb), 0, "commit");
+    is_int(hits(kb, c, "galah"), 0, "the queued entry's old body is not indexed");
+    is_int(hits(kb, c, "currawong"), 1, "its new body is");
+    is_int(hits(kb, c, "renamed kookaburra"), 1, "the new title is indexed");
+    is_int(hits(kb, c, "lorikeet"), 0, "the deleted queued entry is not indexed");
+    is_int(hits(kb, c, "cassowary"), 1, "the moved queued entry is indexed once");
     kb_close(kb);
     ok(kb_test_fts_intact(db_path("defer.db")), "FTS5 integrity-check passes against the entries");
 }
@@ -568,6 +587,202 @@ static void test_migrate_entry_text(void)
     ok(kb_test_fts_intact(path), "FTS5 integrity-check passes after the migration and the changes");
 }
 
+/* Every node's kb_subtree count equals the entries that name it. */
+static int counts_match(struct kb *kb, const char *path, int64_t cid)
+{
+    struct collect c = {0};
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int good = 1;
+
+    kb_subtree(kb, cid, NULL, 0, collect_node, &c);
+    sqlite3_open(path, &db);
+    sqlite3_prepare_v2(db,
+                       "SELECT count(e.id) FROM knowledge_tree n LEFT JOIN knowledge_entries e "
+                       "ON e.tree_node_id = n.id WHERE n.client_id = ? AND n.path = ?",
+                       -1, &st, NULL);
+    for (int i = 0; i < c.n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, cid);
+        sqlite3_bind_text(st, 2, c.paths[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != c.entries[i]) {
+            printf("# %s: %lld counted, %lld stored\n", c.paths[i],
+                   (long long)sqlite3_column_int64(st, 0), (long long)c.entries[i]);
+            good = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return good && c.n > 0;
+}
+
+static int64_t count_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static int count_under(const struct kb_entry_view *e, void *arg)
+{
+    (void)e;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* Schema 7: node entry counts on the node row, a node's entries found by id range. */
+static void test_node_counts(void)
+{
+    const char *path = db_path("counts.db");
+    struct kb *kb;
+    int64_t c, pruned = 0;
+    int res, n = 0;
+    char key[16];
+
+    kb_open(path, 0, &kb);
+    kb_client_id(kb, "acme", 1, &c);
+    kb_begin(kb);
+    for (int i = 0; i < 30; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        add_entry(kb, c, key,
+                  i % 3 == 0   ? "ops"
+                  : i % 3 == 1 ? "ops/deploy/prod"
+                               : "legal/gpl",
+                  "Title", "body text", &res);
+    }
+    kb_commit(kb);
+    ok(counts_match(kb, path, c), "counts after inserts");
+    kb_entry_delete(kb, c, "k0");
+    kb_entry_delete(kb, c, "k3");
+    add_entry(kb, c, "k1", "legal/gpl", "Title", "body text", &res); /* a move */
+    is_int(res, KB_UPDATED, "an entry moved");
+    ok(counts_match(kb, path, c), "counts after deletes and a move");
+    kb_begin(kb);
+    add_entry(kb, c, "new", "ops", "Title", "body text", &res);
+    kb_entry_delete(kb, c, "k2");
+    kb_rollback(kb);
+    ok(counts_match(kb, path, c), "counts after a rolled back transaction");
+    kb_entries_under(kb, c, "ops", count_under, &n);
+    is_int(n, 8 + 9, "entries under 'ops' by id range: its own and its group's");
+    add_entry(kb, c, "solo", "misc/one", "Title", "body text", &res);
+    kb_entry_delete(kb, c, "solo");
+    is_int(kb_tree_prune(kb, c, &pruned), 0, "prune");
+    is_int(pruned, 2, "the emptied branch is pruned, the others kept");
+    ok(counts_match(kb, path, c), "counts after pruning");
+    kb_close(kb);
+    is_int(count_sql(path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                           "'knowledge_entries_node'"),
+           0, "no (client_id, tree_node_id) index");
+    is_int(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'automerge'"), 8,
+           "FTS5 automerge is 8");
+    ok(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'hashsize'") > 1 << 20,
+       "FTS5 hash size above the default");
+    ok(kb_test_fts_intact(path), "FTS5 integrity-check passes");
+
+    /* a version-6 database gets its counts from the migration */
+    const char *old = db_path("counts6.db");
+    sqlite3 *db;
+    sqlite3_open(old, &db);
+    kb_test_schema_upto(db, 6);
+    is_int(sqlite3_exec(db,
+                        "INSERT INTO clients(id, name) VALUES (1, 'acme');"
+                        "INSERT INTO knowledge_tree(id, client_id, level, slug, title, path, base, "
+                        "span, next_slot, next_seq) VALUES (1, 1, 1, 'old', 'Old', 'old', "
+                        "562949953421312, 1099511627776, 1, 3), (2, 1, 1, 'new', 'New', 'new', "
+                        "563499709235200, 1099511627776, 1, 2);"
+                        "INSERT INTO entry_text(id, body) VALUES (1, 'a'), (2, 'b'), (3, 'c');"
+                        "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
+                        "text_id) VALUES (562949953421313, 1, 1, 'k1', 'One', 1), "
+                        "(562949953421314, 1, 1, 'k2', 'Two', 2), "
+                        "(563499709235201, 1, 2, 'k3', 'Three', 3);"
+                        "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
+                        NULL, NULL, NULL),
+           SQLITE_OK, "a version-6 database with three entries");
+    sqlite3_close(db);
+    is_int(kb_open(old, 0, &kb), 0, "version 6 is migrated: %s", kb_errmsg(kb));
+    ok(counts_match(kb, old, 1), "migrated counts");
+    is_int(kb_entry_delete(kb, 1, "k1"), 0, "a migrated entry deleted");
+    ok(counts_match(kb, old, 1), "counts after deleting a migrated entry");
+    n = 0;
+    kb_entries_under(kb, 1, "old", count_under, &n);
+    is_int(n, 1, "a migrated node's entries by id range");
+    kb_close(kb);
+    ok(kb_test_fts_intact(old), "FTS5 integrity-check passes after the migration");
+}
+
+static int grab_path(const struct kb_entry_view *e, void *arg)
+{
+    snprintf(arg, 80, "%s", e->path);
+    return 0;
+}
+
+/* kb_node_ensure remembers nodes; another connection's changes retire them. */
+static void test_node_memo(void)
+{
+    const char *path = db_path("memo.db");
+    struct kb *a, *b;
+    int64_t c, n1, n2, id;
+    int64_t pruned;
+    char where[80] = "";
+    int res;
+
+    kb_open(path, 0, &a);
+    kb_open(path, 0, &b);
+    kb_client_id(a, "acme", 1, &c);
+    kb_node_ensure(a, c, "old/one", NULL, NULL, &n1);
+    is_int(kb_node_ensure(a, c, "old/one", NULL, NULL, &n2), 0, "remembered node");
+    is_int(n2, n1, "same id");
+    /* another handle removes the branch and makes a new one, reusing the ids */
+    kb_tree_prune(b, c, &pruned);
+    is_int(pruned, 2, "the other handle pruned the empty branch");
+    kb_node_ensure(b, c, "new/two", NULL, NULL, &n2);
+    is_int(n2, n1, "the other handle reused the id");
+    id = add_entry(a, c, "k", "old/one", "Title", "body", &res);
+    is_int(res, KB_INSERTED, "entry stored through the first handle");
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "old/one", "the entry lies on the recreated node, not the reused id");
+    /* this handle's own pruning and rollbacks */
+    kb_entry_delete(a, c, "k");
+    kb_tree_prune(a, c, &pruned);
+    id = add_entry(a, c, "k", "old/one", "Title", "body", &res);
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "old/one", "after this handle's pruning");
+    kb_begin(a);
+    kb_node_ensure(a, c, "tx/node", NULL, NULL, &n1);
+    kb_rollback(a);
+    id = add_entry(a, c, "t", "tx/node", "Title", "body", &res);
+    is_int(res, KB_INSERTED, "a node rolled back is created again");
+    kb_entry_show(a, c, id, grab_path, NULL, where);
+    is_str(where, "tx/node", "after a rollback");
+    /* two handles placing entries on one node take turns: ids never clash */
+    int placed = 0;
+    for (int i = 0; i < 6; i++) {
+        char key[16];
+        struct kb *w = i % 3 == 2 ? b : a;
+        snprintf(key, sizeof key, "turn%d", i);
+        if (i == 4)
+            kb_begin(w);
+        id = add_entry(w, c, key, "shared/node", "Title", "body", &res);
+        if (i == 4)
+            kb_commit(w);
+        placed += res == KB_INSERTED && id > 0;
+    }
+    is_int(placed, 6, "entries from two handles on one node all stored");
+    int under = 0;
+    kb_entries_under(a, c, "shared/node", count_under, &under);
+    is_int(under, 6, "and all found there");
+    ok(counts_match(a, path, c), "counts after two handles took turns");
+    kb_close(a);
+    kb_close(b);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -582,6 +797,8 @@ int main(void)
     test_limits();
     test_deferred_index();
     test_migrate_entry_text();
+    test_node_counts();
+    test_node_memo();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
