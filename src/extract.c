@@ -626,15 +626,17 @@ static const struct extractor *extractor_by_ext(const char *dot)
 
 /*
  * 1 when these first n bytes of a stream cannot start one of the formats
- * extract_archive reads (the test extract_text_as_is makes for inline
- * content): text without control bytes and without the text-like signatures
- * (cpio, ar, a DOS stub of a self-extracting archive, bzip2, lzip, a tar
- * header's octal checksum). Every other signature has a control byte or a
- * byte that is not UTF-8.
+ * extract_archive reads: text without control bytes and without the
+ * text-like signatures (bzip2, lzip, lrzip, grzip, uuencode, cpio odc/newc,
+ * ar, WARC, a DOS stub of a self-extracting archive, a tar header's octal
+ * checksum). Every other signature has a control byte or a byte that is not
+ * UTF-8. A UTF-8 sequence cut at n is allowed (n may be a prefix). Asked by
+ * surely_not_archive (files) and extract_text_as_is (inline contents).
  */
 static int text_not_archive(const unsigned char *p, size_t n)
 {
-    static const char *const magic[] = {"0707", "!<arch>", "!<thin>", "MZ", "BZh", "LZIP"};
+    static const char *const magic[] = {"BZh",  "LZIP",    "LRZI",    "GRZip", "begin",
+                                        "0707", "!<arch>", "!<thin>", "WARC/", "MZ"};
 
     if (n == 0)
         return 0;
@@ -646,7 +648,7 @@ static int text_not_archive(const unsigned char *p, size_t n)
     for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
         if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
             return 0;
-    if (n >= 512) {
+    if (n >= 512) { /* a tar header: an octal checksum at 148 (libarchive checks it) */
         size_t k = 148;
         while (k < 156 && ((p[k] >= '0' && p[k] <= '7') || p[k] == ' '))
             k++;
@@ -1028,31 +1030,16 @@ long extract_file(const char *path, const char *name, const struct extract_limit
  */
 int extract_text_as_is(const char *name, const char *p, size_t n)
 {
-    /* first bytes a decompressor or an archive reader would take in text:
-     * bzip2, lzip, lrzip, grzip, uuencode, cpio (odc/newc), ar */
-    static const char *const magic[] = {"BZh", "LZIP", "LRZI", "GRZip", "begin", "0707", "!<arch>"};
     static const char *const by_name[] = {".csv", ".tsv", ".tab"}; /* extract_csv_file's */
     const unsigned char *u = (const unsigned char *)p;
     const char *slash = name ? strrchr(name, '/') : NULL;
     const char *dot = name ? strrchr(slash ? slash : name, '.') : NULL;
 
-    if (n >= EXTRACT_MAX_TEXT / 2 || !extract_utf8_valid(p, n))
+    /* whole valid UTF-8 without control bytes (neither a binary signature nor
+     * a doubt for extract_looks_textual) and no text-like archive signature */
+    if (n >= EXTRACT_MAX_TEXT / 2 || !extract_utf8_valid(p, n) ||
+        (n > 0 && !text_not_archive(u, n)))
         return 0;
-    /* no control bytes: neither a binary signature (zip, gzip, xz, 7z, rar, ISO
-     * 9660, ...) nor a doubt for extract_looks_textual */
-    for (size_t i = 0; i < n; i++)
-        if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r' && u[i] != '\f')
-            return 0;
-    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++)
-        if (n >= strlen(magic[i]) && memcmp(p, magic[i], strlen(magic[i])) == 0)
-            return 0;
-    if (n >= 512) { /* a tar header: an octal checksum at 148 (libarchive checks it) */
-        size_t k = 148;
-        while (k < 156 && ((u[k] >= '0' && u[k] <= '7') || u[k] == ' '))
-            k++;
-        if (k == 156)
-            return 0;
-    }
     if (extractor_by_ext(dot))
         return 0;
     if (dot) {
