@@ -1974,7 +1974,8 @@ static int ch_one_pass(struct kb *kb, const char *fts, struct ch_qterm *q, int64
         score += q->idf * ch_f(top.c[i].w, top.c[i].nmin, a);
         top.c[i].bound = -1.0 * score;
     }
-    qsort(top.c, (size_t)top.nc, sizeof *top.c, cand_cmp);
+    if (top.nc > 1) /* no rows: no array */
+        qsort(top.c, (size_t)top.nc, sizeof *top.c, cand_cmp);
     rc = 0;
     for (int i = 0; i < top.nc; i++) {
         double score = 0.0;
