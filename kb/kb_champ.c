@@ -105,6 +105,7 @@ struct kb_champ {
 
     /* tuning */
     int min_df, kmin, kdiv, tdiv;
+    int scan_cap; /* most in-range rows one pass keeps for an untracked term */
 
     /* CPU seconds spent (TRAWL_KB_CHAMP_PROF=1 prints them at close) */
     double prof[3];
@@ -1046,6 +1047,7 @@ int kb_champ_open(struct kb *kb)
     ch->kmin = 32;
     ch->kdiv = 256;
     ch->tdiv = 512;
+    ch->scan_cap = 4096;
     ch->prof_on = getenv("TRAWL_KB_CHAMP_PROF") != NULL;
     if (sqlite3_prepare_v2(kb->db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
         return kb_fail(kb, KB_ERROR, "this SQLite has no FTS5: %s", sqlite3_errmsg(kb->db));
@@ -1098,6 +1100,12 @@ void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv)
     kb->champ->kmin = kmin;
     kb->champ->kdiv = kdiv;
     kb->champ->tdiv = tdiv;
+}
+
+void kb_champ_scan_cap(struct kb *kb, int cap)
+{
+    if (kb->champ)
+        kb->champ->scan_cap = cap < 1 ? 1 : cap;
 }
 
 void kb_champ_reset(struct kb *kb)
@@ -1773,6 +1781,12 @@ static int ch_emit(struct kb *kb, const struct ch_qterm *q, int nq, struct ch_hi
     return rc;
 }
 
+struct ch_cand {
+    int64_t id;
+    uint32_t w, nmin;
+    double bound; /* score at its shortest, FTS5 rank (lower is better) */
+};
+
 /* What trawl_top(entries_fts, state) ranks one scan into: the best `limit`
  * rows by FTS5's bm25 with the known idfs. */
 struct ch_top {
@@ -1784,6 +1798,12 @@ struct ch_top {
     int nseen;
     long rows, exact; /* rows seen, rows whose length was looked up */
     int err;
+    /* one-pass mode (an untracked single term): every row is counted, the
+     * rows in [lo, hi] are kept with their weight and shortest length */
+    int collect, over;
+    int64_t lo, hi, all;
+    struct ch_cand *c;
+    int nc, ac, cap;
 };
 
 static int id_cmp(const void *a, const void *b)
@@ -1808,6 +1828,28 @@ static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_con
     double score = 0.0;
     int64_t id;
 
+    if (t && t->collect) {
+        t->all++;
+        id = api->xRowid(fts);
+        if (id < t->lo || id > t->hi || t->over)
+            return;
+        if (t->nc == t->ac) {
+            struct ch_cand *c;
+            int ac = t->ac ? 4 * t->ac : 64;
+            if (t->ac >= t->cap) { /* not rare after all: ranked by a second scan */
+                t->over = 1;
+                return;
+            }
+            ac = ac > t->cap ? t->cap : ac;
+            if (!(c = realloc(t->c, (size_t)ac * sizeof *c))) {
+                t->err = 1;
+                sqlite3_result_error_nomem(ctx);
+                return;
+            }
+            t->c = c;
+            t->ac = ac;
+        }
+    }
     if (!t || api->xPhraseCount(fts) != t->nq || api->xInstCount(fts, &ninst) != SQLITE_OK) {
         if (t)
             t->err = 1;
@@ -1826,6 +1868,10 @@ static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_con
     }
     nmin = end[0] + end[1]; /* each column holds at least its last hit's tokens */
     id = api->xRowid(fts);
+    if (t->collect) {
+        t->c[t->nc++] = (struct ch_cand){id, w[0], nmin, 0.0};
+        return;
+    }
     t->rows++;
     if (t->nh == t->limit) {
         for (int i = 0; i < t->nq; i++)
@@ -1845,6 +1891,104 @@ static void ch_top_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_con
     for (int i = 0; i < t->nq; i++)
         score += t->idf[i] * ch_f(w[i], (uint32_t)ntok, t->a);
     hits_offer(t->h, &t->nh, t->limit, (struct ch_hit){id, -1.0 * score});
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct ch_cand *x = a, *y = b;
+
+    if (x->bound != y->bound)
+        return x->bound < y->bound ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* A row's length as xColumnSize(-1) gives it: its docsize record summed. */
+static int ch_docsize(struct kb *kb, int64_t id, uint32_t *ntok)
+{
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT sz FROM entries_fts_docsize WHERE id = ?");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    *ntok = 0;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(st, 0);
+        const unsigned char *end = p + sqlite3_column_bytes(st, 0);
+        uint64_t v;
+        int k;
+        for (; p && p < end && (k = get_varint(p, end, &v)) > 0; p += k)
+            *ntok += (uint32_t)v;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return kb_fail(kb, KB_ERROR, "entry %lld has no length in the index", (long long)id);
+    return rc == SQLITE_ROW ? 0 : kb_sqlfail(kb, "read an entry's length");
+}
+
+/* A single term without a list (df under the lists' threshold): one pass
+ * over its doclist counts its entries, for its idf, and keeps the range's
+ * rows with their term weight and shortest possible length. FTS5 (and
+ * counting first, then scanning the range) reads the doclist twice. The
+ * kept rows are then taken best bound first, and only those that can still
+ * make the top pay for their length (a docsize seek), scored exactly as
+ * ch_top_fn scores them. 1 when ranked into h, 0 when the range held more
+ * than scan_cap rows (q->df and q->idf are then set), < 0 on error. */
+static int ch_one_pass(struct kb *kb, const char *fts, struct ch_qterm *q, int64_t lo, int64_t hi,
+                       int limit, double a, int64_t nrow, struct ch_hit *h, int *nh)
+{
+    struct ch_top top = {0};
+    sqlite3_stmt *st = kb_prepare(kb, "SELECT trawl_top(entries_fts, ?2) FROM entries_fts "
+                                      "WHERE entries_fts MATCH ?1");
+    int rc;
+
+    if (!st)
+        return KB_ERROR;
+    top.nq = 1;
+    top.limit = limit;
+    top.a = a;
+    top.h = h;
+    top.collect = 1;
+    top.lo = lo;
+    top.hi = hi;
+    top.cap = kb->champ->scan_cap;
+    kb_bind_text(st, 1, fts);
+    sqlite3_bind_pointer(st, 2, &top, "trawl_top", NULL);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || top.err) {
+        free(top.c);
+        return kb_sqlfail(kb, "search");
+    }
+    q->df = top.all;
+    q->have_df = 1;
+    q->idf = ch_idf(nrow, q->df);
+    if (top.over) {
+        free(top.c);
+        return 0;
+    }
+    for (int i = 0; i < top.nc; i++) {
+        double score = 0.0;
+        score += q->idf * ch_f(top.c[i].w, top.c[i].nmin, a);
+        top.c[i].bound = -1.0 * score;
+    }
+    if (top.nc > 1) /* no rows: no array */
+        qsort(top.c, (size_t)top.nc, sizeof *top.c, cand_cmp);
+    rc = 0;
+    for (int i = 0; i < top.nc; i++) {
+        double score = 0.0;
+        uint32_t ntok;
+        if (*nh == limit && top.c[i].bound > h[0].score)
+            break; /* neither it nor any after it can make the top */
+        if ((rc = ch_docsize(kb, top.c[i].id, &ntok)) < 0)
+            break;
+        score += q->idf * ch_f(top.c[i].w, ntok, a);
+        hits_offer(h, nh, limit, (struct ch_hit){top.c[i].id, -1.0 * score});
+    }
+    free(top.c);
+    return rc < 0 ? rc : 1;
 }
 
 static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
@@ -1889,6 +2033,15 @@ static int ch_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int
      * looks up the length of far fewer rows than FTS5's ranking does (it
      * reads every match's length, each a seek in the docsize table, and
      * makes a new sorting statement every time). */
+    if (nq == 1 && !q[0].t && !q[0].have_df) {
+        if ((rc = ch_one_pass(kb, fts, &q[0], lo, hi, limit, a, nrow, h, &nh)) < 0)
+            goto out;
+        if (rc > 0) {
+            kb->search_path = "one-pass";
+            rc = ch_emit(kb, q, nq, h, nh, opts, fn, arg);
+            goto out;
+        }
+    }
     for (int i = 0; i < nq; i++) {
         if (q[i].t) {
             q[i].df = q[i].t->df;

@@ -127,6 +127,8 @@ int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int 
                     const struct kb_search_opts *opts, kb_hit_fn fn, void *arg);
 /** Test hook: smaller thresholds (min df, list size kmin + df/kdiv, df >= entries/tdiv). */
 void kb_champ_tune(struct kb *kb, int min_df, int kmin, int kdiv, int tdiv);
+/* Most rows of a subtree one pass keeps for a term without a list (tests). */
+void kb_champ_scan_cap(struct kb *kb, int cap);
 
 /** Forgets the nodes kb_node_ensure remembers (rollback, pruning, close). */
 void kb_node_memo_clear(struct kb *kb);
