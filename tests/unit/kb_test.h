@@ -5,6 +5,7 @@
 #include "schema.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Applies the embedded migrations up to version on db with the plain sqlite3
@@ -32,6 +33,21 @@ static inline int kb_test_fts_intact(const char *path)
                      NULL, NULL, NULL);
     sqlite3_close(db);
     return rc == SQLITE_OK;
+}
+
+/* The first column of the first row of sql on the database at path, or -1. */
+static inline int64_t kb_test_count(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
 }
 
 #endif

@@ -280,20 +280,6 @@ static void check(struct kb *kb, int64_t cid, const char *path, const char *when
            t.champions, t.ranked);
 }
 
-static int64_t count_rows(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t n = -1;
-
-    sqlite3_open(path, &db);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 static void tune(struct kb *kb)
 {
     kb_champ_tune(kb, 6, 4, 16, 64);
@@ -329,7 +315,8 @@ int main(void)
     }
     for (int k = n; k < n + 20; k++)
         put(kb, cid, k, 0);
-    ok(count_rows(path, "SELECT count(*) FROM entry_champions") > 20, "common terms are tracked");
+    ok(kb_test_count(path, "SELECT count(*) FROM entry_champions") > 20,
+       "common terms are tracked");
     check(kb, cid, path, "after the load (writer)", 1);
 
     /* updates (new bodies), deletes, moves: in a transaction and outside one */
@@ -431,7 +418,7 @@ int main(void)
                    "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
                    NULL, NULL, NULL),
                SQLITE_OK, "a schema-4 database with %lld entries",
-               (long long)count_rows(path, "SELECT count(*) FROM knowledge_entries"));
+               (long long)kb_test_count(path, "SELECT count(*) FROM knowledge_entries"));
         sqlite3_close(db);
         is_int(kb_open(old, 0, &kb), 0, "schema 4 migrates: %s", kb_errmsg(kb));
         is_int(kb_schema_version(kb), kb_schema_latest(), "at the latest version");

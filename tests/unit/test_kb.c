@@ -616,20 +616,6 @@ static int counts_match(struct kb *kb, const char *path, int64_t cid)
     return good && c.n > 0;
 }
 
-static int64_t count_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    int64_t n = -1;
-
-    sqlite3_open(path, &db);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 static int count_under(const struct kb_entry_view *e, void *arg)
 {
     (void)e;
@@ -677,12 +663,12 @@ static void test_node_counts(void)
     is_int(pruned, 2, "the emptied branch is pruned, the others kept");
     ok(counts_match(kb, path, c), "counts after pruning");
     kb_close(kb);
-    is_int(count_sql(path, "SELECT count(*) FROM sqlite_schema WHERE name = "
-                           "'knowledge_entries_node'"),
+    is_int(kb_test_count(path, "SELECT count(*) FROM sqlite_schema WHERE name = "
+                               "'knowledge_entries_node'"),
            0, "no (client_id, tree_node_id) index");
-    is_int(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'automerge'"), 8,
+    is_int(kb_test_count(path, "SELECT v FROM entries_fts_config WHERE k = 'automerge'"), 8,
            "FTS5 automerge is 8");
-    ok(count_sql(path, "SELECT v FROM entries_fts_config WHERE k = 'hashsize'") > 1 << 20,
+    ok(kb_test_count(path, "SELECT v FROM entries_fts_config WHERE k = 'hashsize'") > 1 << 20,
        "FTS5 hash size above the default");
     ok(kb_test_fts_intact(path), "FTS5 integrity-check passes");
 
