@@ -251,13 +251,8 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
         timeout_ms = atoi(env);
     sqlite3_busy_timeout(kb->db, timeout_ms);
     sqlite3_extended_result_codes(kb->db, 1);
-    /* A 64 MiB page cache: FTS5 segment merges during a bulk load re-read
-     * recent pages, and with SQLite's 2 MiB default they went to the kernel
-     * each time (measured with bench/kb/run.sh). */
-    if ((rc = kb_exec(kb,
-                      "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
-                      "PRAGMA cache_size = -65536",
-                      "pragmas")) < 0)
+    /* SQLite's 2 MiB page cache until the handle writes (see kb_begin) */
+    if ((rc = kb_exec(kb, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "pragmas")) < 0)
         return rc;
     if ((rc = kb_champ_open(kb)) < 0)
         return rc;
@@ -297,6 +292,17 @@ int kb_begin(struct kb *kb)
 
     if (kb->in_tx)
         return kb_fail(kb, KB_EINVAL, "a transaction is already open");
+    /* A writer gets a 64 MiB page cache: FTS5 segment merges during a bulk
+     * load re-read recent pages, and with SQLite's 2 MiB default they went
+     * to the kernel each time. A handle that only reads keeps the default:
+     * a search reads a few dozen pages once, and a large cache made it pay
+     * for a fresh allocation and page fault per page it read (the whole-KB
+     * rare-term searches of bench/kb/run.sh took a third longer). */
+    if (!kb->big_cache) {
+        if ((rc = kb_exec(kb, "PRAGMA cache_size = -65536", "set the page cache size")) < 0)
+            return rc;
+        kb->big_cache = 1;
+    }
     if ((rc = kb_exec(kb, "BEGIN IMMEDIATE", "begin transaction")) < 0)
         return rc;
     kb->in_tx = 1;

@@ -2144,15 +2144,25 @@ out:
 int kb_champ_search(struct kb *kb, const char *fts, int64_t lo, int64_t hi, int limit,
                     const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
+    sqlite3_stmt *st;
     int rc;
 
     kb->search_path = "fts5";
     if (!kb->champ || kb->in_tx)
         return 0;
-    /* one read snapshot for the stamp, the lists and the index */
-    if (sqlite3_exec(kb->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return kb_sqlfail(kb, "search");
+    /* one read snapshot for the stamp, the lists and the index (prepared
+     * once: sqlite3_exec would compile both statements for every search) */
+    if (!(st = kb_prepare(kb, "BEGIN")) || sqlite3_step(st) != SQLITE_DONE) {
+        rc = kb_sqlfail(kb, "search");
+        if (st)
+            sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
     rc = ch_search(kb, fts, lo, hi, limit, opts, fn, arg);
-    sqlite3_exec(kb->db, "COMMIT", NULL, NULL, NULL);
+    if ((st = kb_prepare(kb, "COMMIT"))) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
     return rc;
 }

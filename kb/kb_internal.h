@@ -28,6 +28,7 @@ struct kb {
     int nstmts;
     char *path;
     int in_tx;
+    int big_cache; /* the writer's page cache is set: see kb_begin */
     /* New entries of the open transaction, indexed by kb_fts_flush */
     struct kb_pending *pend;
     size_t npend, apend, pend_bytes;
