@@ -261,6 +261,14 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
         return rc;
     if (!readonly && (rc = kb_exec(kb, "PRAGMA journal_mode = WAL", "set WAL mode")) < 0)
         return rc;
+    /* The log is copied into the database once it holds 256 MiB, not 4 MiB
+     * (SQLite's default). Entry ids are tree positions, so a commit of many
+     * entries touches pages all over the entry table, its key index and
+     * FTS5's docsize table, and the next commit touches most of them again:
+     * each copy wrote every one of them once more. bench/kb/run.sh,
+     * 1,000,000 entries: 3 GB less written (15.5 -> 12.5 GB) and 3 GB
+     * less read. */
+    sqlite3_wal_autocheckpoint(kb->db, KB_WAL_AUTOCHECKPOINT);
     kb->err[0] = '\0';
     return 0;
 }

@@ -48,8 +48,10 @@ const char *kb_path(const struct kb *kb);
 /**
  * WAL checkpoints: with pages 0 this handle's commits no longer copy the
  * write-ahead log into the database (another handle does it with
- * kb_wal_checkpoint); pages > 0 restores the automatic checkpoint.
+ * kb_wal_checkpoint); pages > 0 restores the automatic checkpoint, which
+ * kb_open sets to KB_WAL_AUTOCHECKPOINT pages.
  */
+#define KB_WAL_AUTOCHECKPOINT 65536
 void kb_wal_autocheckpoint(struct kb *kb, int pages);
 
 /** Copies what the write-ahead log holds into the database, without waiting for locks. */

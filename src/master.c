@@ -303,7 +303,7 @@ static void ckpt_stop(struct master *m)
     m->ckpt = NULL;
     kb_close(m->ckpt_kb);
     m->ckpt_kb = NULL;
-    kb_wal_autocheckpoint(m->kb, 1000); /* SQLite's default */
+    kb_wal_autocheckpoint(m->kb, KB_WAL_AUTOCHECKPOINT);
 }
 
 /* The writer's clock (or the loop's, without a writer): what is stored is
