@@ -1747,7 +1747,7 @@ static int ch_emit(struct kb *kb, const struct ch_qterm *q, int nq, struct ch_hi
 
     qsort(h, (size_t)n, sizeof *h, hit_cmp);
     for (int i = 0; i < n; i++) {
-        if (!(ent = kb_prepare(kb, "SELECT n.path, e.title, t.body FROM knowledge_entries e "
+        if (!(ent = kb_prepare(kb, "SELECT n.path, t.title, t.body FROM knowledge_entries e "
                                    "JOIN entry_text t ON t.id = e.text_id JOIN knowledge_tree n "
                                    "ON n.id = e.tree_node_id WHERE e.id = ?"))) {
             rc = KB_ERROR;

@@ -78,10 +78,10 @@ struct kb_pending {
 /**
  * Queues entry id for indexing with a copy of its title and body. Entries
  * are indexed at commit, in id order (see schema/003_entries_fts_from_c.sql);
- * the queue is in memory, not in entries_fts_pending, so indexing does not
- * read back what the transaction just wrote. The update and delete triggers
- * treat the (now always empty) table as before, so an entry in the queue
- * must be indexed before it is changed or deleted: see kb_pending_has.
+ * the queue is in memory (entries_fts_pending before schema version 8), so
+ * indexing does not read back what the transaction just wrote. The update
+ * and delete triggers take an entry out of the index, so an entry in the
+ * queue must be indexed before it is changed or deleted: see kb_pending_has.
  */
 int kb_pending_add(struct kb *kb, int64_t id, const char *title, const char *body);
 

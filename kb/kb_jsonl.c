@@ -560,7 +560,7 @@ int kb_export_jsonl(struct kb *kb, const char *client, FILE *out)
         goto sql_fail;
 
     st = kb_prepare(
-        kb, "SELECT e.id, e.key, n.path, e.title, t.body, e.summary, e.metadata FROM "
+        kb, "SELECT e.id, e.key, n.path, t.title, t.body, e.summary, e.metadata FROM "
             "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id "
             "JOIN entry_text t ON t.id = e.text_id WHERE e.client_id = ? ORDER BY n.path, e.key");
     sqlite3_stmt *ds = kb_prepare(kb, "SELECT s.name, d.external_id FROM entry_documents ed JOIN "
@@ -666,7 +666,7 @@ int kb_export_markdown(struct kb *kb, const char *client, FILE *out)
     fprintf(out, "# %s\n", client);
     /* Entry ids follow the tree, so ordering nodes and entries by id range
      * walks the tree depth first with each node's own entries first. */
-    st = kb_prepare(kb, "SELECT n.level, n.title, n.path, n.summary, e.title, e.summary, t.body, "
+    st = kb_prepare(kb, "SELECT n.level, n.title, n.path, n.summary, t.title, e.summary, t.body, "
                         "e.id FROM knowledge_tree n LEFT JOIN knowledge_entries e ON "
                         "e.id BETWEEN n.base + 1 AND n.base + 65535 LEFT JOIN entry_text t ON "
                         "t.id = e.text_id WHERE "

@@ -70,11 +70,12 @@ int kb_search(struct kb *kb, int64_t client_id, const char *query,
     }
     /* The rowid range is handed to FTS5, which seeks inside its posting
      * lists; ranking covers only the subtree's matches. */
-    st = kb_prepare(kb, "SELECT f.id, n.path, e.title, f.snip, f.score FROM "
+    st = kb_prepare(kb, "SELECT f.id, n.path, x.title, f.snip, f.score FROM "
                         "(SELECT rowid AS id, snippet(entries_fts, 1, ?1, ?2, '…', 16) AS snip, "
                         "rank AS score FROM entries_fts WHERE entries_fts MATCH ?3 AND rowid "
                         "BETWEEN ?4 AND ?5 ORDER BY rank LIMIT ?6) f "
                         "JOIN knowledge_entries e ON e.id = f.id "
+                        "JOIN entry_text x ON x.id = e.text_id "
                         "JOIN knowledge_tree n ON n.id = e.tree_node_id ORDER BY f.score, f.id");
     if (!st) {
         rc = KB_ERROR;

@@ -88,7 +88,7 @@ int kb_entries_under(struct kb *kb, int64_t client_id, const char *path,
         return rc;
     rc = 0;
     /* The (client, path) index: the node itself, then the range below it. */
-    st = kb_prepare(kb, "SELECT e.id, e.key, t.path, e.title, x.body, e.summary, e.metadata "
+    st = kb_prepare(kb, "SELECT e.id, e.key, t.path, x.title, x.body, e.summary, e.metadata "
                         "FROM knowledge_tree t JOIN knowledge_entries e ON e.id BETWEEN t.base + 1 "
                         "AND t.base + 65535 LEFT JOIN entry_text x ON x.id = e.text_id "
                         "WHERE t.client_id = ?1 AND (t.path = ?2 OR (t.path >= ?2 || '/' AND "

@@ -563,16 +563,18 @@ static int kb_entry_link(struct kb *kb, int64_t client_id, int64_t entry_id,
     return rc == SQLITE_DONE ? 0 : kb_sqlfail(kb, "link entry to document");
 }
 
-/* Appends a body to entry_text (bodies are stored in insertion order, apart
- * from the randomly placed entry rows: see schema/004_entry_text.sql). */
-static int kb_text_add(struct kb *kb, const char *body, int64_t *text_id)
+/* Appends a title and body to entry_text (stored in insertion order, apart
+ * from the randomly placed entry rows: see schema/004_entry_text.sql and
+ * 008_entry_title_text.sql). */
+static int kb_text_add(struct kb *kb, const char *title, const char *body, int64_t *text_id)
 {
-    sqlite3_stmt *st = kb_prepare(kb, "INSERT INTO entry_text(body) VALUES (?)");
+    sqlite3_stmt *st = kb_prepare(kb, "INSERT INTO entry_text(title, body) VALUES (?, ?)");
     int rc;
 
     if (!st)
         return KB_ERROR;
-    kb_bind_text(st, 1, body);
+    kb_bind_text(st, 1, title);
+    kb_bind_text(st, 2, body);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -655,20 +657,19 @@ static int kb_entry_insert(struct kb *kb, int64_t client_id, int64_t node_id, co
         m->base = base;
         m->next_seq = seq + 1;
     }
-    if ((rc = kb_text_add(kb, e->body, &text_id)) < 0)
+    if ((rc = kb_text_add(kb, e->title, e->body, &text_id)) < 0)
         return rc;
     if (!(st = kb_prepare(kb, "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, "
-                              "title, text_id, summary, metadata) VALUES (?,?,?,?,?,?,?,?)")))
+                              "text_id, summary, metadata) VALUES (?,?,?,?,?,?,?)")))
         return KB_ERROR;
     *entry_id = base + seq;
     sqlite3_bind_int64(st, 1, *entry_id);
     sqlite3_bind_int64(st, 2, client_id);
     sqlite3_bind_int64(st, 3, node_id);
     kb_bind_text(st, 4, key);
-    kb_bind_text(st, 5, e->title);
-    sqlite3_bind_int64(st, 6, text_id);
-    kb_bind_text(st, 7, e->summary);
-    kb_bind_text(st, 8, e->metadata_json);
+    sqlite3_bind_int64(st, 5, text_id);
+    kb_bind_text(st, 6, e->summary);
+    kb_bind_text(st, 7, e->metadata_json);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -686,7 +687,7 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     const char *key = e->key;
     int64_t node_id, id = 0, old_node = 0;
     sqlite3_stmt *st;
-    int rc, res = KB_INSERTED, body_same = 0;
+    int rc, res = KB_INSERTED, text_same = 0;
 
     if (!e->title || !e->body || !e->path)
         return kb_fail(kb, KB_EINVAL, "an entry needs a path, a title and a body");
@@ -703,7 +704,7 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     }
     if ((rc = kb_node_ensure(kb, client_id, e->path, NULL, NULL, &node_id)) < 0)
         return rc;
-    if (!(st = kb_prepare(kb, "SELECT e.id, e.tree_node_id, e.title, t.body, e.summary, e.metadata "
+    if (!(st = kb_prepare(kb, "SELECT e.id, e.tree_node_id, t.title, t.body, e.summary, e.metadata "
                               "FROM knowledge_entries e JOIN entry_text t ON t.id = e.text_id "
                               "WHERE e.client_id = ? AND e.key = ?")))
         return KB_ERROR;
@@ -713,9 +714,9 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
     if (rc == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
         old_node = sqlite3_column_int64(st, 1);
-        body_same = kb_str_eq(kb_col_null(st, 3), e->body);
-        if (old_node == node_id && kb_str_eq(kb_col_null(st, 2), e->title) && body_same &&
-            kb_str_eq(kb_col_null(st, 4), e->summary) &&
+        text_same =
+            kb_str_eq(kb_col_null(st, 2), e->title) && kb_str_eq(kb_col_null(st, 3), e->body);
+        if (old_node == node_id && text_same && kb_str_eq(kb_col_null(st, 4), e->summary) &&
             kb_str_eq(kb_col_null(st, 5), e->metadata_json))
             res = KB_UNCHANGED;
         else
@@ -730,20 +731,20 @@ int kb_entry_upsert(struct kb *kb, int64_t client_id, const struct kb_entry *e, 
         /* the trigger re-indexes the entry: one in the queue goes in first */
         if (kb_pending_has(kb, id) && (rc = kb_fts_flush(kb)) < 0)
             return rc;
-        /* a changed body is a new entry_text row; the update trigger drops the old one */
-        if (!body_same && (rc = kb_text_add(kb, e->body, &text_id)) < 0)
+        /* a changed title or body is a new entry_text row; the update trigger
+         * re-indexes the entry and drops the old one */
+        if (!text_same && (rc = kb_text_add(kb, e->title, e->body, &text_id)) < 0)
             return rc;
-        if (!(st = kb_prepare(kb, "UPDATE knowledge_entries SET title = ?, text_id = "
-                                  "coalesce(?, text_id), summary = ?, metadata = ? WHERE id = ?")))
+        if (!(st = kb_prepare(kb, "UPDATE knowledge_entries SET text_id = coalesce(?, text_id), "
+                                  "summary = ?, metadata = ? WHERE id = ?")))
             return KB_ERROR;
-        kb_bind_text(st, 1, e->title);
-        if (body_same)
-            sqlite3_bind_null(st, 2);
+        if (text_same)
+            sqlite3_bind_null(st, 1);
         else
-            sqlite3_bind_int64(st, 2, text_id);
-        kb_bind_text(st, 3, e->summary);
-        kb_bind_text(st, 4, e->metadata_json);
-        sqlite3_bind_int64(st, 5, id);
+            sqlite3_bind_int64(st, 1, text_id);
+        kb_bind_text(st, 2, e->summary);
+        kb_bind_text(st, 3, e->metadata_json);
+        sqlite3_bind_int64(st, 4, id);
         if ((rc = kb_champ_write_begin(kb)) < 0) {
             sqlite3_reset(st);
             return rc;
@@ -803,7 +804,7 @@ int kb_entry_show(struct kb *kb, int64_t client_id, int64_t entry_id,
                   void *arg)
 {
     sqlite3_stmt *st =
-        kb_prepare(kb, "SELECT e.id, e.key, n.path, e.title, t.body, e.summary, e.metadata FROM "
+        kb_prepare(kb, "SELECT e.id, e.key, n.path, t.title, t.body, e.summary, e.metadata FROM "
                        "knowledge_entries e JOIN knowledge_tree n ON n.id = e.tree_node_id JOIN "
                        "entry_text t ON t.id = e.text_id WHERE e.client_id = ? AND e.id = ?");
     int rc;

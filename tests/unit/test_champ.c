@@ -377,9 +377,13 @@ int main(void)
         sqlite3 *db;
         sqlite3_open(path, &db);
         is_int(sqlite3_exec(db,
-                            "UPDATE knowledge_entries SET title = 'warranty' WHERE id = (SELECT "
-                            "id FROM knowledge_entries WHERE title NOT LIKE '% %' AND title <> "
-                            "'warranty' LIMIT 1)",
+                            "CREATE TEMP TABLE pick AS SELECT e.id, e.text_id FROM "
+                            "knowledge_entries e JOIN entry_text t ON t.id = e.text_id WHERE "
+                            "t.title NOT LIKE '% %' AND t.title <> 'warranty' LIMIT 1;"
+                            "INSERT INTO entry_text(title, body) SELECT 'warranty', t.body FROM "
+                            "entry_text t JOIN pick p ON t.id = p.text_id;"
+                            "UPDATE knowledge_entries SET text_id = last_insert_rowid() WHERE "
+                            "id = (SELECT id FROM pick)",
                             NULL, NULL, NULL),
                SQLITE_OK, "the sqlite3 library changes a one-word title");
         sqlite3_close(db);
@@ -405,20 +409,21 @@ int main(void)
         sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
         sqlite3_step(st);
         sqlite3_finalize(st);
-        is_int(sqlite3_exec(
-                   db,
-                   "INSERT INTO clients SELECT * FROM src.clients;"
-                   "INSERT INTO knowledge_tree SELECT id, client_id, parent_id, level, slug, "
-                   "title, path, summary, base, span, next_slot, next_seq FROM "
-                   "src.knowledge_tree;"
-                   "INSERT INTO entry_text SELECT * FROM src.entry_text;"
-                   "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
-                   "summary, metadata, text_id) SELECT id, client_id, tree_node_id, key, title, "
-                   "summary, metadata, text_id FROM src.knowledge_entries;"
-                   "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
-                   NULL, NULL, NULL),
-               SQLITE_OK, "a schema-4 database with %lld entries",
-               (long long)kb_test_count(path, "SELECT count(*) FROM knowledge_entries"));
+        is_int(
+            sqlite3_exec(db,
+                         "INSERT INTO clients SELECT * FROM src.clients;"
+                         "INSERT INTO knowledge_tree SELECT id, client_id, parent_id, level, slug, "
+                         "title, path, summary, base, span, next_slot, next_seq FROM "
+                         "src.knowledge_tree;"
+                         "INSERT INTO entry_text SELECT id, body FROM src.entry_text;"
+                         "INSERT INTO knowledge_entries(id, client_id, tree_node_id, key, title, "
+                         "summary, metadata, text_id) SELECT e.id, client_id, tree_node_id, key, "
+                         "t.title, summary, metadata, text_id FROM src.knowledge_entries e JOIN "
+                         "src.entry_text t ON t.id = e.text_id;"
+                         "INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');",
+                         NULL, NULL, NULL),
+            SQLITE_OK, "a schema-4 database with %lld entries",
+            (long long)kb_test_count(path, "SELECT count(*) FROM knowledge_entries"));
         sqlite3_close(db);
         is_int(kb_open(old, 0, &kb), 0, "schema 4 migrates: %s", kb_errmsg(kb));
         is_int(kb_schema_version(kb), kb_schema_latest(), "at the latest version");
