@@ -46,13 +46,13 @@ const char *kb_errmsg(const struct kb *kb);
 const char *kb_path(const struct kb *kb);
 
 /**
- * WAL checkpoints: with pages 0 this handle's commits no longer copy the
+ * WAL checkpoints: with on 0 this handle's commits no longer copy the
  * write-ahead log into the database (another handle does it with
- * kb_wal_checkpoint); pages > 0 restores the automatic checkpoint, which
- * kb_open sets to KB_WAL_AUTOCHECKPOINT pages.
+ * kb_wal_checkpoint); on 1 restores the automatic checkpoint kb_open sets:
+ * once the log holds KB_WAL_CHECKPOINT_BYTES.
  */
-#define KB_WAL_AUTOCHECKPOINT 65536
-void kb_wal_autocheckpoint(struct kb *kb, int pages);
+#define KB_WAL_CHECKPOINT_BYTES (256 << 20)
+void kb_wal_autocheckpoint(struct kb *kb, int on);
 
 /** Copies what the write-ahead log holds into the database, without waiting for locks. */
 int kb_wal_checkpoint(struct kb *kb);

@@ -18,6 +18,8 @@
 #define KB_CLIENT_MAX 16383
 
 #define KB_STMT_CACHE 64
+/* the page size of a new database (see kb_open) */
+#define KB_PAGE_SIZE_STR "16384"
 
 struct kb {
     sqlite3 *db;
@@ -29,6 +31,7 @@ struct kb {
     char *path;
     int in_tx;
     int big_cache; /* the writer's page cache is set: see kb_begin */
+    int page_size;
     /* New entries of the open transaction, indexed by kb_fts_flush */
     struct kb_pending *pend;
     size_t npend, apend, pend_bytes;

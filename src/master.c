@@ -303,7 +303,7 @@ static void ckpt_stop(struct master *m)
     m->ckpt = NULL;
     kb_close(m->ckpt_kb);
     m->ckpt_kb = NULL;
-    kb_wal_autocheckpoint(m->kb, KB_WAL_AUTOCHECKPOINT);
+    kb_wal_autocheckpoint(m->kb, 1);
 }
 
 /* The writer's clock (or the loop's, without a writer): what is stored is
