@@ -253,24 +253,15 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
     sqlite3_extended_result_codes(kb->db, 1);
     /* SQLite's 2 MiB page cache until the handle writes (see kb_begin).
      * Pages are read through a memory map of the file (as far as SQLite's
-     * limit, 2 GiB in Debian's build): a 16 KiB page read with read() is a
-     * 16 KiB copy and a fresh allocation for a search that reads each page
-     * once. bench/kb --search-only, 1M entries: whole KB rare terms p50/p95
-     * 0.37-0.47/0.77-0.80 ms without, 0.31/0.47 with; all 480 queries p95
-     * 3.3-3.6 -> 2.9 ms; loads unchanged (400k, two rounds each). */
+     * limit, 2 GiB in Debian's build): a page read with read() is a copy
+     * and an allocation, and a search reads most pages once. bench/kb
+     * --search-only --no-baseline, 1M entries (16 KiB pages at the time):
+     * whole-KB rare terms p50/p95 0.37-0.47/0.77-0.80 ms without, 0.31/0.47
+     * with; all 480 queries p95 3.3-3.6 -> 2.9 ms; loads unchanged. */
     if ((rc = kb_exec(kb,
                       "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
                       "PRAGMA mmap_size = 17179869184",
                       "pragmas")) < 0)
-        return rc;
-    /* 16 KiB pages for a new database (an existing one keeps its own):
-     * bench/kb --load-only, 1,000,000 entries: 4 KiB (SQLite's default)
-     * 77.9 / 79.1 s, 8 KiB 73.3 / 69.2 s, 16 KiB 64.7 s. Fewer, larger
-     * pages are less B-tree, page cache and write-ahead log work for
-     * every page a commit writes, and the commits of a load write pages
-     * all over the entry table (see below). */
-    if (!readonly &&
-        (rc = kb_exec(kb, "PRAGMA page_size = " KB_PAGE_SIZE_STR, "set the page size")) < 0)
         return rc;
     if ((rc = kb_champ_open(kb)) < 0)
         return rc;

@@ -18,8 +18,6 @@
 #define KB_CLIENT_MAX 16383
 
 #define KB_STMT_CACHE 64
-/* the page size of a new database (see kb_open) */
-#define KB_PAGE_SIZE_STR "16384"
 
 struct kb {
     sqlite3 *db;
