@@ -255,9 +255,11 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
      * Pages are read through a memory map of the file (as far as SQLite's
      * limit, 2 GiB in Debian's build): a page read with read() is a copy
      * and an allocation, and a search reads most pages once. bench/kb
-     * --search-only --no-baseline, 1M entries (16 KiB pages at the time):
-     * whole-KB rare terms p50/p95 0.37-0.47/0.77-0.80 ms without, 0.31/0.47
-     * with; all 480 queries p95 3.3-3.6 -> 2.9 ms; loads unchanged. */
+     * --search-only, 1M entries, whole-KB rare terms p50/p95: 0.73/1.45 ms
+     * without, 0.49-0.56/0.66-3.25 with (four runs; the tail is the report's
+     * interleaving, see bench/kb/README.md); with 16 KiB pages and
+     * --no-baseline 0.37-0.47/0.77-0.80 without, 0.31/0.47 with. Loads
+     * unchanged. */
     if ((rc = kb_exec(kb,
                       "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
                       "PRAGMA mmap_size = 17179869184",
