@@ -422,6 +422,22 @@ struct unpacked {
     size_t n;
 };
 
+#ifdef TRAWL_HAVE_LIBDEFLATE
+/* Unpacks the gzip'd file at path into u, once: u->p stays NULL when it
+ * cannot be read or unpacked in one call. */
+static void unpack_gzip_once(const char *path, struct unpacked *u)
+{
+    struct stat st;
+    unsigned char *in;
+    size_t nin;
+
+    if (!u->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
+        u->p = gunzip_whole(in, nin, &u->n);
+        free(in);
+    }
+}
+#endif
+
 /* A plain file: text (possibly compressed, possibly unpacked already) or binary. */
 static int extract_plain(const char *path, struct extract_result *r, const struct unpacked *u,
                          char *err, size_t errlen)
@@ -677,13 +693,7 @@ static int surely_not_archive(const char *path, const unsigned char *head, size_
 {
     if (n >= 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8) {
 #ifdef TRAWL_HAVE_LIBDEFLATE
-        struct stat st;
-        unsigned char *in;
-        size_t nin;
-        if (!u->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
-            u->p = gunzip_whole(in, nin, &u->n);
-            free(in);
-        }
+        unpack_gzip_once(path, u);
         return u->p && text_not_archive(u->p, u->n < head_max ? u->n : head_max) &&
                !iso_at(u->p, u->n);
 #else
@@ -894,13 +904,7 @@ static long extract_compressed(const char *path, const char *name, const struct 
         /* a gzip'd file unpacked once, in one call: its first bytes say
          * whether it is plain text (the common case), and then the plain
          * reader takes the text from memory */
-        struct stat st;
-        unsigned char *in;
-        size_t nin;
-        if (!up->p && stat(path, &st) == 0 && read_whole(path, st.st_size, &in, &nin) == 0) {
-            up->p = gunzip_whole(in, nin, &up->n);
-            free(in);
-        }
+        unpack_gzip_once(path, up);
         if (up->p) {
             size_t k = up->n < sizeof head ? up->n : sizeof head;
             if (!extract_mbox_detect(NULL, up->p, k) && !extract_mail_detect(NULL, up->p, k) &&
