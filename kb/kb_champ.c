@@ -636,6 +636,18 @@ static int get_varint(const unsigned char *p, const unsigned char *end, uint64_t
     return 0;
 }
 
+/* The sum of the varints from p to end (FTS5's per-column token counts). */
+static int64_t varint_sum(const unsigned char *p, const unsigned char *end)
+{
+    int64_t sum = 0;
+    uint64_t v;
+    int k;
+
+    for (; p && p < end && (k = get_varint(p, end, &v)) > 0; p += k)
+        sum += (int64_t)v;
+    return sum;
+}
+
 /* FTS5's row count and token total (its averages record). */
 static int ch_totals(struct kb *kb, int64_t *nrow, int64_t *ntok)
 {
@@ -653,8 +665,7 @@ static int ch_totals(struct kb *kb, int64_t *nrow, int64_t *ntok)
         int k;
         if (p && (k = get_varint(p, end, &v)) > 0) {
             *nrow = (int64_t)v;
-            for (p += k; p < end && (k = get_varint(p, end, &v)) > 0; p += k)
-                *ntok += (int64_t)v;
+            *ntok = varint_sum(p + k, end);
         }
     }
     sqlite3_reset(st);
@@ -1915,11 +1926,7 @@ static int ch_docsize(struct kb *kb, int64_t id, uint32_t *ntok)
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_blob(st, 0);
-        const unsigned char *end = p + sqlite3_column_bytes(st, 0);
-        uint64_t v;
-        int k;
-        for (; p && p < end && (k = get_varint(p, end, &v)) > 0; p += k)
-            *ntok += (uint32_t)v;
+        *ntok = (uint32_t)varint_sum(p, p + sqlite3_column_bytes(st, 0));
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
