@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1227,19 +1228,57 @@ static void pick_nodes(struct tree *t, int level, double qlo, double qhi, long l
 
 /* ---- searching ----------------------------------------------------------------------- */
 
-/* Reads a database file through once, so that both sides search from the
- * page cache: choosing the terms scans the baseline's index, and without
- * this the trawl file alone would pay for disk reads. */
-static void warm_file(const char *path)
+/* Both sides search from the page cache, and it must stay there: choosing
+ * the terms scans the baseline's index (without this the trawl file alone
+ * would pay for disk reads), and a VM host's memory reclaim (DAMON's
+ * pageout scheme, seen on these machines: page-cache pages idle for a
+ * minute are written out) would otherwise send a rare term's query to the
+ * disk on whichever side touched the page first. A database file is mapped
+ * and locked in memory for the searches; without the privilege to lock it
+ * is read through once and the report says so. */
+struct pin {
+    void *p;
+    size_t n;
+};
+
+static int pin_file(const char *path, struct pin *pin)
 {
     static char blk[1 << 20];
-    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    int fd = open(path, O_RDONLY), ok = 0;
 
+    pin->p = NULL;
+    pin->n = 0;
     if (fd < 0)
-        return;
-    while (read(fd, blk, sizeof blk) > 0)
-        ;
+        return 0;
+    if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
+        pin->n = (size_t)sb.st_size;
+        pin->p = mmap(NULL, pin->n, PROT_READ, MAP_SHARED, fd, 0);
+        if (pin->p == MAP_FAILED)
+            pin->p = NULL;
+        else if (mlock(pin->p, pin->n) == 0)
+            ok = 1;
+        else {
+            fprintf(stderr,
+                    "cannot lock '%s' in memory (%s): its pages may be evicted and read "
+                    "again from disk during the searches\n",
+                    path, strerror(errno));
+            munmap(pin->p, pin->n);
+            pin->p = NULL;
+        }
+    }
+    if (!ok)
+        while (read(fd, blk, sizeof blk) > 0)
+            ;
     close(fd);
+    return ok;
+}
+
+static void unpin_file(struct pin *pin)
+{
+    if (pin->p)
+        munmap(pin->p, pin->n);
+    pin->p = NULL;
 }
 
 static int count_hit(const struct kb_hit *h, void *arg)
@@ -1275,6 +1314,7 @@ struct report {
     struct lat forum_term[3];
     char cli_version[128];
     double load_avg[2]; /* 1-minute load average before and after the subtree searches */
+    int pinned;         /* database files locked in memory for the searches (0-2) */
 };
 
 static void query_text(const struct report *r, int tc, int i, char *out, size_t outsz)
@@ -1356,16 +1396,19 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
                 const char *under = si < 0 ? NULL : r->t->v[si].path;
                 struct cell *cell = &r->cells[sc][tc];
                 double t0, t1, t2, c0, c1, c2;
+                struct rusage u0, u1;
                 int h1, h2;
                 query_text(r, tc, i, q, sizeof q);
                 buf_reset(&fts);
                 if (kb_fts_query(q, &fts) < 0)
                     die("query '%s' builds no FTS query", q);
+                getrusage(RUSAGE_SELF, &u0);
                 c0 = cpu_s();
                 t0 = now_s();
                 h1 = run_trawl_query(kb, cid, q, under);
                 t1 = now_s();
                 c1 = cpu_s();
+                getrusage(RUSAGE_SELF, &u1);
                 h2 = r->o->no_baseline ? h1
                                        : run_base_query(base, whole, scoped, buf_str(&fts), under);
                 t2 = now_s();
@@ -1375,9 +1418,11 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
                 lat_add(&cell->trawl_cpu, (c1 - c0) * 1e3, h1);
                 if (r->o->trace)
                     fprintf(stderr,
-                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f) %-9s base %8.3f ms (bcpu "
-                            "%8.3f)\n",
+                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f, %ld+%ld faults, %ld+%ld "
+                            "switches) %-9s base %8.3f ms (bcpu %8.3f)\n",
                             sc, tc, q, under ? under : "-", (t1 - t0) * 1e3, (c1 - c0) * 1e3,
+                            u1.ru_minflt - u0.ru_minflt, u1.ru_majflt - u0.ru_majflt,
+                            u1.ru_nvcsw - u0.ru_nvcsw, u1.ru_nivcsw - u0.ru_nivcsw,
                             kb_search_path(kb), (t2 - t1) * 1e3, (c2 - c1) * 1e3);
                 lat_add(&cell->base_cpu, (c2 - c1) * 1e3, h2);
                 if (h1 != h2)
@@ -1538,8 +1583,10 @@ static void report_print(struct report *r, FILE *js)
     print_row("ALL", "", &all_t, &all_b, mism);
     print_row("ALL, CPU ms", "", &cpu_t, &cpu_b, 0);
     printf("  (%zu queries each side; %ld with different hit counts; load average %.2f before, "
-           "%.2f after)\n\n",
-           all_t.n, mism, r->load_avg[0], r->load_avg[1]);
+           "%.2f after; %s)\n\n",
+           all_t.n, mism, r->load_avg[0], r->load_avg[1],
+           r->pinned == 2 ? "both databases locked in memory"
+                          : "databases NOT locked in memory: disk reads may be in the figures");
 
     printf("forum search, limit %d, ms     n      p50      p95      p99  avg hits\n", LIMIT);
     for (int f = 0; f <= NFILT; f++) {
@@ -1621,8 +1668,9 @@ static void report_print(struct report *r, FILE *js)
         json_pct(js, "baseline_cpu", &cpu_b, ", ");
         fprintf(js,
                 "\"p95_ratio\": %.4f, \"hit_count_mismatches\": %ld, \"load_average\": "
-                "[%.2f, %.2f]},\n",
-                y.p95 > 0 ? x.p95 / y.p95 : 0.0, mism, r->load_avg[0], r->load_avg[1]);
+                "[%.2f, %.2f], \"databases_locked_in_memory\": %s},\n",
+                y.p95 > 0 ? x.p95 / y.p95 : 0.0, mism, r->load_avg[0], r->load_avg[1],
+                r->pinned == 2 ? "true" : "false");
     }
     fprintf(js, "  \"forum_search\": {");
     for (int f = 0; f < NFILT; f++) {
@@ -1677,6 +1725,7 @@ int main(int argc, char **argv)
     struct kb *kb;
     sqlite3 *base;
     int64_t cids[5];
+    struct pin pins[2];
     FILE *js;
     double t0;
 
@@ -1790,9 +1839,8 @@ int main(int argc, char **argv)
         if (!r->subs[i].n)
             die("no %s subtree", g_sub_class[i]);
 
-    fprintf(stderr, "reading both databases into the page cache\n");
-    warm_file(tdb);
-    warm_file(bdb);
+    fprintf(stderr, "reading both databases into memory and locking them there\n");
+    r->pinned = pin_file(tdb, &pins[0]) + pin_file(bdb, &pins[1]);
     fprintf(stderr, "searching\n");
     getloadavg(&r->load_avg[0], 1);
     run_queries(r, kb, cids[0], base);
@@ -1803,6 +1851,8 @@ int main(int argc, char **argv)
     }
     kb_close(kb);
     sqlite3_close(base);
+    unpin_file(&pins[0]);
+    unpin_file(&pins[1]);
 
     if (!(js = fopen(json, "w")))
         die("cannot write '%s': %s", json, strerror(errno));
