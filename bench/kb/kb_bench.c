@@ -745,7 +745,7 @@ static void usage(FILE *f)
           "                [--out DIR] [--work DIR] [--sqlite3 PATH] [--seed N] [--keep]\n"
           "  --entries N   knowledge entries to load (default 1000000)\n"
           "  --forum N     forum posts (default entries/10, at most 100000)\n"
-          "  --queries N   queries per (subtree class, term class) cell (default 30)\n"
+          "  --queries N   queries per (subtree class, term class) cell (default 60)\n"
           "  --order O     insertion order: random tree positions as an onboarding run\n"
           "                produces them (default), or sorted by tree position\n"
           "  --out DIR     where the JSON report goes (default bench/kb/out)\n"
@@ -779,7 +779,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
     memset(o, 0, sizeof *o);
     o->entries = 1000000;
     o->forum = -1;
-    o->queries = 30;
+    o->queries = 60;
     o->out = "bench/kb/out";
     o->sqlite3 = "sqlite3";
     o->seed = 20240601;
@@ -1418,8 +1418,8 @@ static void run_queries(struct report *r, struct kb *kb, int64_t cid, sqlite3 *b
                 lat_add(&cell->trawl_cpu, (c1 - c0) * 1e3, h1);
                 if (r->o->trace)
                     fprintf(stderr,
-                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f, %ld+%ld faults, %ld+%ld "
-                            "switches) %-9s base %8.3f ms (bcpu %8.3f)\n",
+                            "%d.%d %-28s %-40s trawl %8.3f ms (cpu %8.3f, %ld+%ld faults, "
+                            "%ld+%ld switches) %-9s base %8.3f ms (bcpu %8.3f)\n",
                             sc, tc, q, under ? under : "-", (t1 - t0) * 1e3, (c1 - c0) * 1e3,
                             u1.ru_minflt - u0.ru_minflt, u1.ru_majflt - u0.ru_majflt,
                             u1.ru_nvcsw - u0.ru_nvcsw, u1.ru_nivcsw - u0.ru_nivcsw,
@@ -1829,7 +1829,7 @@ int main(int argc, char **argv)
     if (sqlite3_open_v2(bdb, &base, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
         die("open '%s': %s", bdb, sqlite3_errmsg(base));
     fprintf(stderr, "choosing query terms\n");
-    pick_terms(base, o.entries, 40, r->terms, &r->vocab_secs);
+    pick_terms(base, o.entries, o.queries > 40 ? o.queries : 40, r->terms, &r->vocab_secs);
     r->subs[0].n = 1;
     r->subs[0].idx[0] = -1;
     pick_nodes(&t, 1, 0.85, 1.0, 1, &r->subs[1]);
@@ -1839,6 +1839,9 @@ int main(int argc, char **argv)
         if (!r->subs[i].n)
             die("no %s subtree", g_sub_class[i]);
 
+    /* what the loads wrote goes to disk now, not during the searches */
+    fprintf(stderr, "flushing written data to disk\n");
+    sync();
     fprintf(stderr, "reading both databases into memory and locking them there\n");
     r->pinned = pin_file(tdb, &pins[0]) + pin_file(bdb, &pins[1]);
     fprintf(stderr, "searching\n");
