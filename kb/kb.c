@@ -254,12 +254,13 @@ int kb_open(const char *path, unsigned flags, struct kb **kbp)
     /* SQLite's 2 MiB page cache until the handle writes (see kb_begin).
      * Pages are read through a memory map of the file (as far as SQLite's
      * limit, 2 GiB in Debian's build): a page read with read() is a copy
-     * and an allocation, and a search reads most pages once. bench/kb
-     * --search-only, 1M entries, whole-KB rare terms p50/p95: 0.73/1.45 ms
-     * without, 0.49-0.56/0.66-3.25 with (four runs; the tail is the report's
-     * interleaving, see bench/kb/README.md); with 16 KiB pages and
-     * --no-baseline 0.37-0.47/0.77-0.80 without, 0.31/0.47 with. Loads
-     * unchanged. */
+     * and an allocation. A first touch of a mapped page costs a fault
+     * instead (about 3 us for 16 pages here, against 1.6 us for one
+     * pread). bench/kb --search-only at 1M with both files locked in
+     * memory: map and read() are within noise of each other (whole KB,
+     * rare terms p50/p95 0.49/0.74 and 0.53/0.67 ms; all queries 0.40/3.27
+     * and 0.40/3.61). Earlier figures that favoured the map were taken
+     * while the VM's reclaim sent some reads to disk (bench/kb/README.md). */
     if ((rc = kb_exec(kb,
                       "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
                       "PRAGMA mmap_size = 17179869184",
