@@ -1753,17 +1753,15 @@ static int ch_emit(struct kb *kb, const struct ch_qterm *q, int nq, struct ch_hi
                    const struct kb_search_opts *opts, kb_hit_fn fn, void *arg)
 {
     struct buf snip = BUF_INIT;
-    sqlite3_stmt *ent;
+    sqlite3_stmt *ent = kb_prepare(kb, "SELECT n.path, t.title, t.body FROM knowledge_entries e "
+                                       "JOIN entry_text t ON t.id = e.text_id JOIN knowledge_tree "
+                                       "n ON n.id = e.tree_node_id WHERE e.id = ?");
     int rc = 0;
 
+    if (!ent)
+        return KB_ERROR;
     qsort(h, (size_t)n, sizeof *h, hit_cmp);
     for (int i = 0; i < n; i++) {
-        if (!(ent = kb_prepare(kb, "SELECT n.path, t.title, t.body FROM knowledge_entries e "
-                                   "JOIN entry_text t ON t.id = e.text_id JOIN knowledge_tree n "
-                                   "ON n.id = e.tree_node_id WHERE e.id = ?"))) {
-            rc = KB_ERROR;
-            break;
-        }
         sqlite3_bind_int64(ent, 1, h[i].id);
         if ((rc = sqlite3_step(ent)) != SQLITE_ROW) {
             sqlite3_reset(ent);
